@@ -1,0 +1,49 @@
+"""Mentor Groups: the app factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from mentorgroups.settings import INSTANCE_DIR, ROOT, load_config
+
+log = logging.getLogger("mentorgroups")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. `config` overrides the environment (tests pass their own)."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.update(load_config(overrides=config or {}))
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        INSTANCE_DIR.mkdir(exist_ok=True)
+
+    from mentorgroups import admin, auth, cli, learner, review, tenancy, web
+    from mentorgroups.extensions import csrf, db, login_manager, mail, migrate
+    from mentorgroups.jobs.registry import load_job_modules
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    tenancy.init_app(app, login_manager)
+    web.init_app(app)
+    load_job_modules()
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(learner.bp)
+    app.register_blueprint(review.bp)
+    admin.init_app(app)
+    cli.init_app(app)
+
+    mode = "RQ via Redis" if app.config.get("REDIS_URL") else "in-process (no REDIS_URL)"
+    mail_mode = (
+        f"SMTP {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}"
+        if not app.config.get("MAIL_SUPPRESS_SEND") else "recorded and logged (no MAIL_SERVER)"
+    )
+    app.logger.info("Jobs: %s. Email: %s.", mode, mail_mode)
+    return app

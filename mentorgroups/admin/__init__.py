@@ -1,0 +1,29 @@
+"""The back office: Flask-Admin, built per app by init_app() so several apps can coexist."""
+
+from __future__ import annotations
+
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from mentorgroups.extensions import db
+
+
+def init_app(app) -> Admin:
+    from mentorgroups.admin.base import BackOfficeHome
+    from mentorgroups.admin.emails import SentEmailView
+    from mentorgroups.admin.learning import CohortView, PathView
+    from mentorgroups.admin.people import PeopleView
+    from mentorgroups.models import AccountMembership, Cohort, Path, SentEmail
+
+    admin = Admin(
+        app,
+        name="Mentor Groups",
+        theme=Bootstrap4Theme(base_template="admin/mg_base.html", fluid=True),
+        index_view=BackOfficeHome(name="Home", url="/admin", endpoint="admin"),
+    )
+    admin.add_view(PeopleView(AccountMembership, db.session, name="People", endpoint="people"))
+    admin.add_view(PathView(Path, db.session, name="Paths", endpoint="paths"))
+    admin.add_view(CohortView(Cohort, db.session, name="Cohorts", endpoint="cohorts"))
+    admin.add_view(SentEmailView(SentEmail, db.session, name="Sent emails",
+                                 endpoint="sent_emails"))
+    return admin

@@ -1,0 +1,114 @@
+"""What every back-office screen shares: access for the current school's admins only, rows
+scoped to that school everywhere Flask-Admin reads them, CSRF, and CSV that never runs as a
+formula."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import AccountMembership, Cohort, Path, Submission
+from mentorgroups.tenancy import current_membership
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+
+
+def csv_safe(value):
+    """Spreadsheet programs run a cell that starts with = + - @ as a formula; a leading
+    apostrophe makes it plain text."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+class AdminAccess:
+    """Current school's admins only: anonymous -> sign in, anybody else -> 403."""
+
+    def is_accessible(self) -> bool:
+        membership = current_membership() if current_user.is_authenticated else None
+        return membership is not None and membership.role == "admin"
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if current_membership() is None:
+            return redirect(url_for("auth.choose_account", next=request.full_path.rstrip("?")))
+        abort(403)
+
+    @property
+    def account_id(self) -> int:
+        return current_membership().account_id
+
+
+class BackOfficeHome(AdminAccess, AdminIndexView):
+    @expose("/")
+    def index(self):
+        account_id = self.account_id
+        counts = {
+            "people": db.session.scalar(
+                select(func.count()).select_from(AccountMembership).where(
+                    AccountMembership.account_id == account_id,
+                    AccountMembership.status == "active",
+                )
+            ),
+            "paths": db.session.scalar(
+                select(func.count()).select_from(Path).where(Path.account_id == account_id)
+            ),
+            "cohorts": db.session.scalar(
+                select(func.count()).select_from(Cohort).join(Path)
+                .where(Path.account_id == account_id)
+            ),
+            "pending": db.session.scalar(
+                select(func.count()).select_from(Submission).where(
+                    Submission.account_id == account_id, Submission.status == "pending"
+                )
+            ),
+        }
+        return self.render("admin/mg_home.html", counts=counts,
+                           account=current_membership().account)
+
+
+class ScopedModelView(AdminAccess, ModelView):
+    """A ModelView whose every read goes through `scope()`: list, count, details, edit,
+    delete, actions and export. A forged id of another school's row is a 404."""
+
+    form_base_class = FlaskForm
+    can_set_page_size = True
+    page_size = 50
+
+    def scope(self, query):
+        raise NotImplementedError
+
+    def get_query(self):
+        return self.scope(super().get_query())
+
+    def get_count_query(self):
+        return self.scope(super().get_count_query())
+
+    def get_one(self, id):
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            abort(404)
+        obj = self.get_query().filter(self.model.id == pk).one_or_none()
+        if obj is None:
+            abort(404)
+        return obj
+
+    def get_export_value(self, model, name):
+        return csv_safe(super().get_export_value(model, name))
+
+    def handle_view_exception(self, exc):
+        from mentorgroups.services.errors import ServiceError
+
+        if isinstance(exc, ServiceError):
+            from flask import flash
+
+            flash(exc.message, "error")
+            return True
+        return super().handle_view_exception(exc)

@@ -1,0 +1,136 @@
+"""Paths with their steps, and cohorts with their people, for the current school."""
+
+from __future__ import annotations
+
+from flask_admin.model.form import InlineFormAdmin
+from markupsafe import Markup
+from flask import g
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, selectinload
+from wtforms.validators import NumberRange, Optional
+
+from mentorgroups.admin.base import ScopedModelView
+from mentorgroups.extensions import db
+from mentorgroups.models import AccountMembership, Cohort, CohortMembership, Path, Step, User
+from mentorgroups.tenancy import current_membership
+
+COHORT_ROLE_CHOICES = [("learner", "Learner"), ("teacher", "Teacher"), ("moderator", "Moderator")]
+
+
+def school_paths():
+    return db.session.scalars(
+        select(Path).where(Path.account_id == current_membership().account_id)
+        .order_by(Path.title)
+    ).all()
+
+
+def school_people():
+    """People of the current school with active access: the only ones a cohort may hold."""
+    return db.session.scalars(
+        select(User)
+        .join(AccountMembership, AccountMembership.user_id == User.id)
+        .where(AccountMembership.account_id == current_membership().account_id,
+               AccountMembership.status == "active")
+        .order_by(User.full_name)
+    ).all()
+
+
+class StepInline(InlineFormAdmin):
+    form_columns = ["id", "position", "title", "body", "requires_review", "points"]
+    form_label = "Step"
+    column_labels = {"requires_review": "Marked for review"}
+    form_args = {
+        "points": {"validators": [Optional(), NumberRange(min=1, max=1000,
+                                  message="Points must be from 1 to 1000, or empty.")]},
+        "position": {"validators": [Optional()]},
+    }
+
+
+class CohortMemberInline(InlineFormAdmin):
+    form_columns = ["id", "user", "role"]
+    form_label = "Person"
+    form_choices = {"role": COHORT_ROLE_CHOICES}
+    form_args = {"user": {"query_factory": school_people, "allow_blank": False}}
+
+
+def _step_summary(view, context, model, name):
+    reviewed = sum(1 for s in model.steps if s.requires_review)
+    return Markup("{} steps, <span title='marked for review'>{} for review</span>").format(
+        len(model.steps), reviewed
+    )
+
+
+class PathView(ScopedModelView):
+    can_view_details = True
+    column_list = ["title", "steps", "created_at"]
+    column_labels = {"steps": "Steps", "created_at": "Created"}
+    column_formatters = {"steps": _step_summary}
+    column_formatters_export = {"steps": lambda v, c, m, n: len(m.steps)}
+    column_searchable_list = ["title"]
+    column_default_sort = ("title", False)
+    form_columns = ["title", "description"]
+    inline_models = [StepInline(Step)]
+    can_export = True
+    column_export_list = ["title", "steps", "created_at"]
+
+    def scope(self, query):
+        return query.filter(Path.account_id == self.account_id)
+
+    def get_query(self):
+        return super().get_query().options(selectinload(Path.steps))
+
+    def build_new_instance(self):
+        return Path(account_id=self.account_id)
+
+    def on_model_change(self, form, model, is_created):
+        model.account_id = self.account_id
+        for index, step in enumerate(sorted(model.steps, key=lambda s: (s.position or 0))):
+            step.position = index + 1
+
+
+def _cohort_counts(view, context, model, name):
+    counts = g.get("cohort_role_counts", {}).get(model.id, {})
+    return (f"{counts.get('learner', 0)} learners, {counts.get('teacher', 0)} teachers, "
+            f"{counts.get('moderator', 0)} moderators")
+
+
+class CohortView(ScopedModelView):
+    can_view_details = True
+    column_list = ["path", "name", "starts_on", "people"]
+    column_labels = {"path": "Path", "starts_on": "Starts", "people": "People"}
+    column_formatters = {"people": _cohort_counts}
+    column_searchable_list = ["name"]
+    column_sortable_list = ["name", "starts_on"]
+    column_default_sort = ("name", False)
+    form_columns = ["path", "name", "starts_on"]
+    form_args = {"path": {"query_factory": school_paths, "allow_blank": False}}
+    inline_models = [CohortMemberInline(CohortMembership)]
+
+    def scope(self, query):
+        return query.join(Path, Cohort.path_id == Path.id).filter(
+            Path.account_id == self.account_id
+        )
+
+    def get_query(self):
+        return super().get_query().options(contains_eager(Cohort.path))
+
+    def get_list(self, *args, **kwargs):
+        """Count each listed cohort's people by role in one query, not one per row."""
+        count, rows = super().get_list(*args, **kwargs)
+        ids = [cohort.id for cohort in rows]
+        counts: dict[int, dict[str, int]] = {}
+        if ids:
+            for cohort_id, role, n in db.session.execute(
+                select(CohortMembership.cohort_id, CohortMembership.role, func.count())
+                .where(CohortMembership.cohort_id.in_(ids))
+                .group_by(CohortMembership.cohort_id, CohortMembership.role)
+            ):
+                counts.setdefault(cohort_id, {})[role] = n
+        g.cohort_role_counts = counts
+        return count, rows
+
+    def on_model_change(self, form, model, is_created):
+        if model.path is None or model.path.account_id != self.account_id:
+            from mentorgroups.services.errors import ServiceError
+
+            raise ServiceError("Choose one of this school's paths.")

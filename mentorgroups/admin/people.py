@@ -1,0 +1,129 @@
+"""People: the school's members and their roles. Adding goes through the accounts service;
+access is revoked or restored, never deleted, so people's work stays."""
+
+from __future__ import annotations
+
+from flask import flash
+from flask_admin.actions import action
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy.orm import joinedload
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from mentorgroups.admin.base import ScopedModelView
+from mentorgroups.extensions import db
+from mentorgroups.models import AccountMembership, User
+from mentorgroups.services import accounts
+from mentorgroups.services.errors import ServiceError
+
+ROLE_CHOICES = [("member", "Member"), ("staff", "Staff"), ("admin", "Admin")]
+STATUS_CHOICES = [("active", "Active"), ("revoked", "Revoked")]
+
+
+class AddPersonForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter an email address."),
+                                            Length(max=254)])
+    full_name = StringField("Full name", validators=[Optional(), Length(max=120)],
+                            description="Needed only for someone new to Mentor Groups.")
+    role = SelectField("Role", choices=ROLE_CHOICES, default="member")
+    password = PasswordField(
+        "Initial password", validators=[Optional()],
+        description="Only for someone new; people who already have a personal account keep "
+                    "their own.",
+    )
+
+
+class EditPersonForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    status = SelectField("Access", choices=STATUS_CHOICES)
+
+
+def _status_badge(view, context, model, name):
+    css = "success" if model.status == "active" else "secondary"
+    return Markup('<span class="badge badge-{}">{}</span>').format(css, model.status.title())
+
+
+class PeopleView(ScopedModelView):
+    can_delete = False
+    can_view_details = True
+    can_export = True
+    column_list = ["user.full_name", "user.email", "role", "status", "created_at"]
+    column_details_list = column_list
+    column_export_list = column_list
+    column_labels = {"user.full_name": "Name", "user.email": "Email", "status": "Access",
+                     "created_at": "Joined"}
+    column_searchable_list = ["user.full_name", "user.email"]
+    column_sortable_list = ["user.full_name", "user.email",
+                            "role", "status", "created_at"]
+    column_default_sort = ("created_at", True)
+    column_filters = ["role", "status"]
+    column_formatters = {"status": _status_badge}
+    column_formatters_export = {"status": lambda v, c, m, n: m.status}
+    list_template = "admin/people_list.html"
+
+    def scope(self, query):
+        return query.filter(AccountMembership.account_id == self.account_id)
+
+    def get_query(self):
+        return super().get_query().options(joinedload(AccountMembership.user))
+
+    def get_create_form(self):
+        return AddPersonForm
+
+    def get_edit_form(self):
+        return EditPersonForm
+
+    def create_model(self, form):
+        try:
+            membership = accounts.add_person(
+                current_user, self.account_id, form.email.data, form.full_name.data,
+                form.role.data, form.password.data or None,
+            )
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            field = getattr(form, exc.field or "", None)
+            if field is not None:
+                field.errors = [*field.errors, exc.message]
+            flash(exc.message, "error")
+            return False
+        return membership
+
+    def update_model(self, form, model):
+        try:
+            if form.role.data != model.role:
+                accounts.change_account_role(current_user, model, form.role.data)
+            if form.status.data != model.status:
+                accounts.set_membership_status(current_user, model, form.status.data)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return False
+        return True
+
+    def _bulk_status(self, ids, status: str, done: str):
+        changed, refused = 0, []
+        for membership in self.get_query().filter(AccountMembership.id.in_(ids)).all():
+            if membership.status == status:
+                continue
+            try:
+                accounts.set_membership_status(current_user, membership, status)
+                changed += 1
+            except ServiceError as exc:
+                refused.append(f"{membership.user.email}: {exc.message}")
+        db.session.commit()
+        flash(f"{changed} {'person' if changed == 1 else 'people'} {done}.", "success")
+        for message in refused:
+            flash(message, "error")
+
+    @action("revoke", "Revoke access",
+            "Revoke access for the selected people? Their work is kept.")
+    def action_revoke(self, ids):
+        self._bulk_status(ids, "revoked", "lost access")
+
+    @action("restore", "Restore access", "Restore access for the selected people?")
+    def action_restore(self, ids):
+        self._bulk_status(ids, "active", "got their access back")

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from mentorgroups.auth import bp
+from mentorgroups.services.accounts import active_memberships, authenticate
+from mentorgroups.tenancy import SESSION_KEY, current_membership, switch_account
+
+BAD_CREDENTIALS = "That email and password don't match an account. Check both and try again."
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    next = HiddenField()
+
+
+class ChooseAccountForm(FlaskForm):
+    account_id = HiddenField(validators=[DataRequired()])
+    next = HiddenField()
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: an open redirect would let a link send people away."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def home_for(membership) -> str:
+    if membership is not None and membership.role == "admin":
+        return url_for("admin.index")
+    return url_for("learner.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_membership()))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(BAD_CREDENTIALS, "error")
+        else:
+            session.pop(SESSION_KEY, None)
+            login_user(user)
+            target = safe_next(form.next.data)
+            memberships = active_memberships(user)
+            if len(memberships) > 1:
+                return redirect(url_for("auth.choose_account", next=target or ""))
+            return redirect(target or home_for(current_membership()))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.pop(SESSION_KEY, None)
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/accounts", methods=["GET", "POST"])
+@login_required
+def choose_account():
+    form = ChooseAccountForm()
+    memberships = active_memberships(current_user)
+    if form.validate_on_submit():
+        try:
+            account_id = int(form.account_id.data)
+        except ValueError:
+            account_id = -1
+        if switch_account(account_id):
+            return redirect(safe_next(form.next.data) or home_for(current_membership()))
+        flash("You are not a member of that school.", "error")
+    else:
+        form.next.data = request.args.get("next", "")
+    return render_template("auth/choose_account.html", form=form, memberships=memberships)

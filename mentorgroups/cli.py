@@ -1,0 +1,127 @@
+"""Operator commands: `flask --app app seed-demo | accounts ... | users ... | jobs ...`."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import PLANS, Account
+from mentorgroups.services import accounts as account_service
+from mentorgroups.services.errors import ServiceError
+
+accounts_cli = AppGroup("accounts", help="Create schools and change their plan.")
+users_cli = AppGroup("users", help="Create personal accounts.")
+jobs_cli = AppGroup("jobs", help="Inspect and re-dispatch background jobs.")
+
+
+def _fail(exc: ServiceError):
+    db.session.rollback()
+    raise click.ClickException(exc.message)
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Seed only when the database has no school.")
+def seed_demo_command(if_empty: bool):
+    """Create the Demo School with fixed logins (running it again changes nothing)."""
+    from mentorgroups.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+
+    if if_empty and db.session.scalar(select(func.count()).select_from(Account)):
+        click.echo("A school exists already; not seeding the demo.")
+    else:
+        created = seed_demo()
+        click.echo("Demo School created." if created else "Demo School exists already.")
+    click.echo("Demo logins (password for each: %s):" % DEMO_PASSWORD)
+    for email, what in DEMO_LOGINS:
+        click.echo(f"  {email:<22} {what}")
+
+
+@accounts_cli.command("create")
+@click.argument("name")
+@click.option("--plan", type=click.Choice(PLANS), default="trial", show_default=True)
+@click.option("--admin-email", required=True)
+@click.option("--admin-name", default=None)
+@click.option("--admin-password", default=None,
+              help="Only for an admin who has no personal account yet.")
+@click.option("--time-zone", default="UTC", show_default=True)
+def accounts_create(name, plan, admin_email, admin_name, admin_password, time_zone):
+    try:
+        account = account_service.create_account(name, plan, admin_email, admin_name,
+                                                  admin_password, time_zone)
+        db.session.commit()
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"Created {account.name} (slug {account.slug}, plan {account.plan}).")
+
+
+@accounts_cli.command("set-plan")
+@click.argument("slug")
+@click.argument("plan", type=click.Choice(PLANS))
+def accounts_set_plan(slug, plan):
+    try:
+        account = account_service.set_plan(slug, plan)
+        db.session.commit()
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"{account.name} is now on the {account.plan} plan.")
+
+
+@accounts_cli.command("list")
+def accounts_list():
+    for account in db.session.scalars(select(Account).order_by(Account.name)):
+        click.echo(f"{account.slug:<30} {account.plan:<11} {account.name}")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.password_option()
+def users_create(email, full_name, password):
+    try:
+        user = account_service.create_user(email, full_name, password)
+        db.session.commit()
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"Created {user.full_name} <{user.email}>.")
+
+
+@jobs_cli.command("sweep")
+def jobs_sweep():
+    """Re-dispatch staged jobs that never reached the queue."""
+    from mentorgroups.jobs.outbox import sweep
+
+    click.echo(f"Re-dispatched {sweep()} job(s).")
+
+
+@jobs_cli.command("status")
+def jobs_status():
+    from mentorgroups.models import OutboxJob
+
+    rows = db.session.execute(
+        select(OutboxJob.status, func.count()).group_by(OutboxJob.status)
+    ).all()
+    for status, n in sorted(rows):
+        click.echo(f"{status:<10} {n}")
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run every due task once and exit.")
+def scheduler_command(once: bool):
+    """The one periodic process: run exactly one of these in production."""
+    from mentorgroups.scheduler import run_forever, run_once
+
+    logging.basicConfig(level=logging.INFO)
+    if once:
+        run_once(current_app._get_current_object(), time.monotonic())
+    else:
+        run_forever(current_app._get_current_object())
+
+
+def init_app(app) -> None:
+    for command in (seed_demo_command, accounts_cli, users_cli, jobs_cli, scheduler_command):
+        app.cli.add_command(command)

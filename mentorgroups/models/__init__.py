@@ -1,0 +1,43 @@
+"""All models, imported here so Alembic and the app see the whole metadata."""
+
+from mentorgroups.models.accounts import (
+    ACCOUNT_ROLES,
+    PLANS,
+    Account,
+    AccountMembership,
+    User,
+    normalize_email,
+)
+from mentorgroups.models.base import Base, utcnow
+from mentorgroups.models.jobs import OutboxJob, SentEmail
+from mentorgroups.models.learning import (
+    COHORT_ROLES,
+    Cohort,
+    CohortMembership,
+    Path,
+    Review,
+    Step,
+    StepCompletion,
+    Submission,
+)
+
+__all__ = [
+    "ACCOUNT_ROLES",
+    "COHORT_ROLES",
+    "PLANS",
+    "Account",
+    "AccountMembership",
+    "Base",
+    "Cohort",
+    "CohortMembership",
+    "OutboxJob",
+    "Path",
+    "Review",
+    "SentEmail",
+    "Step",
+    "StepCompletion",
+    "Submission",
+    "User",
+    "normalize_email",
+    "utcnow",
+]

@@ -1,0 +1,102 @@
+"""Schools (accounts), people (users) and who belongs to which school in which role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from mentorgroups.models.base import Base, UTCDateTime, utcnow
+
+PLANS = ("trial", "starter", "essentials", "complete", "enterprise")
+ACCOUNT_ROLES = ("admin", "staff", "member")
+MEMBERSHIP_STATUSES = ("active", "revoked")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class Account(Base):
+    __tablename__ = "account"
+    __table_args__ = (
+        CheckConstraint(
+            "plan IN ('trial', 'starter', 'essentials', 'complete', 'enterprise')", name="plan"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    plan: Mapped[str] = mapped_column(String(20), default="trial")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[AccountMembership]] = relationship(
+        back_populates="account", cascade="all, delete-orphan"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(UserMixin, Base):
+    """One personal account across schools. Emails are stored lower-cased, so uniqueness is
+    case-insensitive on every database."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[AccountMembership]] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+
+class AccountMembership(Base):
+    """A person's place in a school. Revoked people keep their data but lose access."""
+
+    __tablename__ = "account_membership"
+    __table_args__ = (
+        UniqueConstraint("account_id", "user_id"),
+        CheckConstraint("role IN ('admin', 'staff', 'member')", name="role"),
+        CheckConstraint("status IN ('active', 'revoked')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20), default="member")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def __str__(self) -> str:
+        return f"{self.user.full_name} ({self.role})"

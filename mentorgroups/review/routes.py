@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+
+from mentorgroups.extensions import db
+from mentorgroups.models import utcnow
+from mentorgroups.review import bp
+from mentorgroups.services import learning
+from mentorgroups.services.errors import NotFound, ServiceError
+from mentorgroups.tenancy import account_required, current_account
+
+
+class ReviewForm(FlaskForm):
+    grade = StringField("Grade")
+    feedback = TextAreaField("Feedback")
+
+
+@bp.route("/")
+@account_required
+def queue():
+    items = learning.pending_reviews_for(current_user, current_account().id)
+    return render_template("review/queue.html", items=items, now=utcnow())
+
+
+def _submission_or_404(submission_id: int):
+    try:
+        submission = learning.submission_for_reviewer(current_user, submission_id)
+    except NotFound:
+        abort(404)
+    if submission.account_id != current_account().id:
+        abort(404)
+    return submission
+
+
+@bp.route("/<int:submission_id>", methods=["GET", "POST"])
+@account_required
+def show(submission_id: int):
+    submission = _submission_or_404(submission_id)
+    form = ReviewForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            learning.review_submission(current_user, submission.id, form.grade.data,
+                                       form.feedback.data)
+        except NotFound:
+            abort(404)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            status = 422
+            submission = _submission_or_404(submission_id)
+        else:
+            db.session.commit()
+            flash(f"Review saved. {submission.user.full_name} has been told.", "success")
+            return redirect(url_for("review.queue"))
+    return render_template("review/show.html", submission=submission, form=form,
+                           now=utcnow()), status

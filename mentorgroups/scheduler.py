@@ -1,0 +1,51 @@
+"""Periodic tasks, defined as data. Exactly one scheduler process runs them
+(`flask --app app scheduler`); each task is safe to run again, so a restart is harmless."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    name: str
+    every_seconds: int
+    run: Callable[[], object]
+
+
+def _sweep_outbox():
+    from mentorgroups.jobs.outbox import sweep
+
+    return sweep()
+
+
+TASKS: list[PeriodicTask] = [
+    PeriodicTask("sweep-outbox", 60, _sweep_outbox),
+]
+
+_last_run: dict[str, float] = {}
+
+
+def run_once(app, now: float) -> None:
+    for task in TASKS:
+        if now - _last_run.get(task.name, float("-inf")) < task.every_seconds:
+            continue
+        _last_run[task.name] = now
+        with app.app_context():
+            try:
+                result = task.run()
+                log.info("task %s: %s", task.name, result)
+            except Exception:
+                log.exception("task %s failed; it runs again next period", task.name)
+
+
+def run_forever(app, tick: float = 5.0) -> None:
+    log.info("scheduler started with %d task(s)", len(TASKS))
+    while True:
+        run_once(app, time.monotonic())
+        time.sleep(tick)

@@ -1,0 +1,208 @@
+"""Schools and people: creating accounts and users, adding people to a school, roles,
+revoking and restoring access, signing in."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from mentorgroups.extensions import db
+from mentorgroups.models import (
+    ACCOUNT_ROLES,
+    PLANS,
+    Account,
+    AccountMembership,
+    User,
+    normalize_email,
+)
+from mentorgroups.services.errors import NotFound, ServiceError
+from mentorgroups.services.permissions import require_account_admin
+
+MIN_PASSWORD_LENGTH = 8
+
+# A hash of a throwaway password, checked when the email is unknown so that a wrong email
+# and a wrong password take the same time as well as getting the same message.
+_TIMING_HASH = generate_password_hash("timing-equaliser-not-a-real-password")
+
+
+def clean_email(raw: str | None) -> str:
+    raw = (raw or "").strip()
+    if not raw:
+        raise ServiceError("Enter an email address.", field="email")
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ServiceError(f"{raw!r} is not a valid email address.", field="email") from exc
+    return normalize_email(result.normalized)
+
+
+def clean_name(raw: str | None, *, field: str = "full_name", max_length: int = 120) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise ServiceError("Enter a name.", field=field)
+    if len(name) > max_length:
+        raise ServiceError(f"Names can be at most {max_length} characters.", field=field)
+    return name
+
+
+def check_password_rules(password: str | None) -> str:
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(
+            f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    return password
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:60] or "school"
+
+
+def unique_slug(name: str) -> str:
+    base = slugify(name)
+    slug, n = base, 2
+    while db.session.scalar(select(Account.id).where(Account.slug == slug)) is not None:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def create_user(email: str, full_name: str, password: str | None) -> User:
+    email = clean_email(email)
+    if user_by_email(email) is not None:
+        raise ServiceError(f"A person with the email {email} already exists.", field="email")
+    user = User(email=email, full_name=clean_name(full_name))
+    if password is not None:
+        user.set_password(check_password_rules(password))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def create_account(name: str, plan: str, admin_email: str, admin_name: str | None = None,
+                   admin_password: str | None = None, time_zone: str = "UTC") -> Account:
+    """Operator command: a new school with its first admin (an existing or a new person)."""
+    if plan not in PLANS:
+        raise ServiceError(f"Unknown plan {plan!r}; choose one of {', '.join(PLANS)}.")
+    account = Account(name=clean_name(name, field="name"), plan=plan, time_zone=time_zone)
+    account.slug = unique_slug(account.name)
+    db.session.add(account)
+    user = user_by_email(admin_email)
+    if user is None:
+        user = create_user(admin_email, admin_name or admin_email.split("@")[0], admin_password)
+    db.session.add(AccountMembership(account=account, user=user, role="admin"))
+    db.session.flush()
+    return account
+
+
+def account_by_slug(slug: str) -> Account:
+    account = db.session.scalar(select(Account).where(Account.slug == slug))
+    if account is None:
+        raise NotFound(f"No school with the slug {slug!r}.")
+    return account
+
+
+def set_plan(slug: str, plan: str) -> Account:
+    if plan not in PLANS:
+        raise ServiceError(f"Unknown plan {plan!r}; choose one of {', '.join(PLANS)}.")
+    account = account_by_slug(slug)
+    account.plan = plan
+    return account
+
+
+def authenticate(email: str | None, password: str | None) -> User | None:
+    """The user for these credentials, or None. Unknown email, wrong password and inactive
+    person are indistinguishable to the caller."""
+    user = user_by_email(email or "") if email else None
+    if user is None:
+        check_password_hash(_TIMING_HASH, password or "")
+        return None
+    if not user.check_password(password or "") or not user.active:
+        return None
+    return user
+
+
+def active_memberships(user: User) -> list[AccountMembership]:
+    return list(
+        db.session.scalars(
+            select(AccountMembership)
+            .join(Account)
+            .where(AccountMembership.user_id == user.id, AccountMembership.status == "active")
+            .order_by(Account.name)
+        )
+    )
+
+
+def add_person(actor: User, account_id: int, email: str, full_name: str | None, role: str,
+               password: str | None = None) -> AccountMembership:
+    """An admin adds a person to the school: an existing personal account is reused (its
+    name and password stay theirs); a new one needs a name and an initial password."""
+    require_account_admin(actor, account_id)
+    if role not in ACCOUNT_ROLES:
+        raise ServiceError(f"Unknown role {role!r}.", field="role")
+    email = clean_email(email)
+    user = user_by_email(email)
+    if user is None:
+        if not password:
+            raise ServiceError(
+                "This person has no personal account yet: give them an initial password.",
+                field="password",
+            )
+        user = create_user(email, full_name or "", password)
+    existing = db.session.scalar(
+        select(AccountMembership).where(
+            AccountMembership.account_id == account_id, AccountMembership.user_id == user.id
+        )
+    )
+    if existing is not None:
+        if existing.status == "revoked":
+            raise ServiceError(
+                f"{email} had their access revoked; restore it from the People list.",
+                field="email",
+            )
+        raise ServiceError(f"{email} is already in this school.", field="email")
+    membership = AccountMembership(account_id=account_id, user=user, role=role)
+    db.session.add(membership)
+    db.session.flush()
+    return membership
+
+
+def _active_admin_count(account_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(AccountMembership).where(
+            AccountMembership.account_id == account_id,
+            AccountMembership.role == "admin",
+            AccountMembership.status == "active",
+        )
+    )
+
+
+def change_account_role(actor: User, membership: AccountMembership, role: str) -> None:
+    require_account_admin(actor, membership.account_id)
+    if role not in ACCOUNT_ROLES:
+        raise ServiceError(f"Unknown role {role!r}.", field="role")
+    if membership.role == "admin" and role != "admin" and membership.status == "active" \
+            and _active_admin_count(membership.account_id) <= 1:
+        raise ServiceError("A school needs at least one admin: make someone else admin first.")
+    membership.role = role
+
+
+def set_membership_status(actor: User, membership: AccountMembership, status: str) -> None:
+    """Revoke or restore a person's access. Their data stays either way."""
+    require_account_admin(actor, membership.account_id)
+    if status not in ("active", "revoked"):
+        raise ServiceError(f"Unknown status {status!r}.")
+    if status == "revoked" and membership.user_id == actor.id:
+        raise ServiceError("You cannot revoke your own access.")
+    if status == "revoked" and membership.role == "admin" and membership.status == "active" \
+            and _active_admin_count(membership.account_id) <= 1:
+        raise ServiceError("A school needs at least one admin: make someone else admin first.")
+    membership.status = status

@@ -1,0 +1,18 @@
+"""Errors a service raises; each carries a message fit to show to the person acting."""
+
+
+class ServiceError(Exception):
+    """A rule refused the action. `str(error)` is the message for the person."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(ServiceError):
+    """The thing does not exist, or the actor may not know it exists (same answer)."""
+
+
+class PermissionDenied(ServiceError):
+    """The actor may see the thing but not do this to it."""

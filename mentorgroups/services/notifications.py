@@ -1,0 +1,98 @@
+"""Jobs that tell people about work: a submission waiting for review, a review done."""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from mentorgroups.extensions import db
+from mentorgroups.jobs import job
+from mentorgroups.models import AccountMembership, CohortMembership, Review, Submission, User
+from mentorgroups.services.email import deliver_email
+
+
+def external_url(endpoint: str, **values) -> str:
+    base = current_app.config["BASE_URL"].rstrip("/")
+    with current_app.test_request_context(base_url=base):
+        return url_for(endpoint, _external=True, **values)
+
+
+def submission_reviewers(submission: Submission) -> list[User]:
+    """Who is told a submission waits: the cohort's teachers and moderators whose access to
+    the school is active, never the learner themself. One entry per person."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(CohortMembership, CohortMembership.user_id == User.id)
+            .join(
+                AccountMembership,
+                (AccountMembership.user_id == User.id)
+                & (AccountMembership.account_id == submission.account_id),
+            )
+            .where(
+                CohortMembership.cohort_id == submission.cohort_id,
+                CohortMembership.role.in_(("teacher", "moderator")),
+                AccountMembership.status == "active",
+                User.active.is_(True),
+                User.id != submission.user_id,
+            )
+            .distinct()
+            .order_by(User.id)
+        )
+    )
+
+
+@job("notify_submission", queue="notifications")
+def notify_submission(submission_id: int) -> int:
+    submission = db.session.get(Submission, submission_id)
+    if submission is None:
+        return 0
+    learner, step = submission.user, submission.step
+    link = external_url("review.show", submission_id=submission.id)
+    sent = 0
+    for reviewer in submission_reviewers(submission):
+        deliver_email(
+            key=f"submission:{submission.id}:reviewer:{reviewer.id}",
+            recipient=reviewer.email,
+            subject=f"{learner.full_name} submitted \u201c{step.title}\u201d for review",
+            body=(
+                f"Hi {reviewer.full_name},\n\n"
+                f"{learner.full_name} submitted work on \u201c{step.title}\u201d in the path "
+                f"\u201c{step.path.title}\u201d ({submission.cohort.name}).\n\n"
+                f"Review it here: {link}\n"
+            ),
+            account_id=submission.account_id,
+        )
+        sent += 1
+    return sent
+
+
+@job("notify_review", queue="notifications")
+def notify_review(review_id: int) -> None:
+    review = db.session.get(Review, review_id)
+    if review is None:
+        return
+    submission = review.submission
+    learner, step = submission.user, submission.step
+    membership = db.session.scalar(
+        select(AccountMembership).where(
+            AccountMembership.user_id == learner.id,
+            AccountMembership.account_id == submission.account_id,
+        )
+    )
+    if membership is None or membership.status != "active" or not learner.active:
+        return
+    grade = f"Grade: {review.grade} of {step.points}\n" if review.grade is not None else ""
+    feedback = f"Feedback:\n{review.feedback}\n" if review.feedback else ""
+    deliver_email(
+        key=f"review:{review.id}:learner",
+        recipient=learner.email,
+        subject=f"Your work on \u201c{step.title}\u201d was reviewed",
+        body=(
+            f"Hi {learner.full_name},\n\n"
+            f"{review.reviewer.full_name} reviewed your work on \u201c{step.title}\u201d "
+            f"in \u201c{step.path.title}\u201d.\n\n{grade}{feedback}\n"
+            f"See it here: {external_url('learner.path', path_id=step.path_id)}\n"
+        ),
+        account_id=submission.account_id,
+    )

@@ -1,0 +1,95 @@
+"""The one settings module: every setting is read from the environment here, through small
+typed parsers, and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = env_str(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'mentorgroups.sqlite3'}"
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Read the whole configuration from the environment; `overrides` (tests) win.
+
+    SECRET_KEY is required outside development: a missing one would sign every session with a
+    key anybody can read in this repository.
+    """
+    development = env_bool("MENTORGROUPS_DEV", False) or env_str("FLASK_DEBUG") == "1"
+    overrides = overrides or {}
+    secret = overrides.get("SECRET_KEY") or env_str("SECRET_KEY")
+    if secret is None:
+        if not development:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set SECRET_KEY to a long random string in production, "
+                "or set MENTORGROUPS_DEV=1 to run in development mode with a throwaway key."
+            )
+        secret = "dev-only-not-secret"
+    mail_server = env_str("MAIL_SERVER")
+    config = {
+        "SECRET_KEY": secret,
+        "DEVELOPMENT": development,
+        "SQLALCHEMY_DATABASE_URI": env_str("DATABASE_URL", default_database_url()),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env_str("REDIS_URL"),
+        "RQ_QUEUE_PREFIX": env_str("RQ_QUEUE_PREFIX", ""),
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": env_int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": env_bool("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": env_bool("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": env_str("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env_str("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "Mentor Groups <no-reply@localhost>"),
+        "MAIL_SUPPRESS_SEND": mail_server is None,
+        "BASE_URL": env_str("BASE_URL", "http://127.0.0.1:5000"),
+        "JOB_MAX_ATTEMPTS": env_int("JOB_MAX_ATTEMPTS", 5),
+        "OUTBOX_STALE_SECONDS": env_int("OUTBOX_STALE_SECONDS", 120),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env_bool("SESSION_COOKIE_SECURE", not development),
+        "FLASK_ADMIN_SWATCH": "default",
+    }
+    config.update(overrides)
+    config["MAIL_SUPPRESS_SEND"] = overrides.get(
+        "MAIL_SUPPRESS_SEND", config["MAIL_SERVER"] is None
+    )
+    return config

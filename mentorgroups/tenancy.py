@@ -1,0 +1,106 @@
+"""The signed-in person and the school they are working in.
+
+The current account is kept in the session and re-checked against an active membership on
+every request, so revoking someone takes effect at their next click."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, redirect, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import Account, AccountMembership, User
+from mentorgroups.services.accounts import active_memberships
+
+SESSION_KEY = "account_id"
+
+
+def init_app(app, login_manager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        try:
+            return db.session.get(User, int(user_id))
+        except ValueError:
+            return None
+
+    @app.context_processor
+    def inject_tenancy():
+        return {"current_account": current_account, "current_membership": current_membership}
+
+
+def current_membership() -> AccountMembership | None:
+    """The active membership of the signed-in person in the school they work in, or None."""
+    if "mg_membership" in g:
+        return g.mg_membership
+    membership = None
+    if current_user.is_authenticated:
+        account_id = session.get(SESSION_KEY)
+        if account_id is not None:
+            membership = db.session.scalar(
+                select(AccountMembership).where(
+                    AccountMembership.user_id == current_user.id,
+                    AccountMembership.account_id == account_id,
+                    AccountMembership.status == "active",
+                )
+            )
+        if membership is None:
+            memberships = active_memberships(current_user)
+            if len(memberships) == 1:
+                membership = memberships[0]
+                session[SESSION_KEY] = membership.account_id
+    g.mg_membership = membership
+    return membership
+
+
+def current_account() -> Account | None:
+    membership = current_membership()
+    return membership.account if membership else None
+
+
+def switch_account(account_id: int) -> bool:
+    """Work in another school; False when the person has no active membership there."""
+    membership = db.session.scalar(
+        select(AccountMembership).where(
+            AccountMembership.user_id == current_user.id,
+            AccountMembership.account_id == account_id,
+            AccountMembership.status == "active",
+        )
+    )
+    if membership is None:
+        return False
+    session[SESSION_KEY] = account_id
+    g.pop("mg_membership", None)
+    return True
+
+
+def account_required(view):
+    """Signed in and working in a school; otherwise sign in, or choose a school."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if current_membership() is None:
+            return redirect(url_for("auth.choose_account", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view):
+    @wraps(view)
+    @account_required
+    def wrapped(*args, **kwargs):
+        if current_membership().role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
