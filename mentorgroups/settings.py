@@ -31,6 +31,16 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def env_int_list(name: str, default: list[int]) -> list[int]:
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return [int(part) for part in raw.replace(" ", "").split(",") if part]
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be whole numbers separated by commas, got {raw!r}") from exc
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     raw = env_str(name)
     if raw is None:
@@ -81,6 +91,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_SUPPRESS_SEND": mail_server is None,
         "BASE_URL": env_str("BASE_URL", "http://127.0.0.1:5000"),
         "JOB_MAX_ATTEMPTS": env_int("JOB_MAX_ATTEMPTS", 5),
+        # Seconds RQ waits before each retry of a failed job (the last one repeats).
+        "JOB_RETRY_INTERVALS": env_int_list("JOB_RETRY_INTERVALS", [10, 30, 120, 600]),
         "OUTBOX_STALE_SECONDS": env_int("OUTBOX_STALE_SECONDS", 120),
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,

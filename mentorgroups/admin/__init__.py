@@ -21,9 +21,9 @@ def init_app(app) -> Admin:
         theme=Bootstrap4Theme(base_template="admin/mg_base.html", fluid=True),
         index_view=BackOfficeHome(name="Home", url="/admin", endpoint="admin"),
     )
-    admin.add_view(PeopleView(AccountMembership, db.session, name="People", endpoint="people"))
-    admin.add_view(PathView(Path, db.session, name="Paths", endpoint="paths"))
-    admin.add_view(CohortView(Cohort, db.session, name="Cohorts", endpoint="cohorts"))
-    admin.add_view(SentEmailView(SentEmail, db.session, name="Sent emails",
+    admin.add_view(PeopleView(AccountMembership, db, name="People", endpoint="people"))
+    admin.add_view(PathView(Path, db, name="Paths", endpoint="paths"))
+    admin.add_view(CohortView(Cohort, db, name="Cohorts", endpoint="cohorts"))
+    admin.add_view(SentEmailView(SentEmail, db, name="Sent emails",
                                  endpoint="sent_emails"))
     return admin

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import AccountMembership, Cohort, Path, Submission
+from mentorgroups.services.accounts import active_memberships
 from mentorgroups.tenancy import current_membership
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "|", "%")
@@ -36,7 +37,9 @@ class AdminAccess:
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        if current_membership() is None:
+        if current_membership() is None and active_memberships(current_user):
+            # Several schools and none chosen yet: choose one. Somebody with no school left
+            # (a revoked admin) has nothing to choose and is refused like anybody else.
             return redirect(url_for("auth.choose_account", next=request.full_path.rstrip("?")))
         abort(403)
 

@@ -14,8 +14,6 @@ from mentorgroups.extensions import db
 from mentorgroups.jobs.registry import QUEUES
 from mentorgroups.models import OutboxJob
 
-RETRY_INTERVALS = [10, 30, 120, 600]
-
 
 def redis_connection(app) -> Redis:
     conn = app.extensions.get("mentorgroups.redis")
@@ -43,11 +41,12 @@ def rq_job_id(outbox_id: int) -> str:
 
 def enqueue_outbox_job(app, outbox_id: int, queue: str) -> Job:
     retries = max(app.config["JOB_MAX_ATTEMPTS"] - 1, 0)
+    intervals = app.config["JOB_RETRY_INTERVALS"] or [0]
     return get_queue(app, queue).enqueue(
         "mentorgroups.jobs.runner.run_outbox_job",
         outbox_id,
         job_id=rq_job_id(outbox_id),
-        retry=Retry(max=retries, interval=RETRY_INTERVALS[:retries] or 0) if retries else None,
+        retry=Retry(max=retries, interval=intervals[:retries]) if retries else None,
         failure_ttl=7 * 24 * 3600,
         result_ttl=3600,
     )

@@ -1,0 +1,205 @@
+"""Fixtures: an app per test on the database chosen by MG_TEST_DB (sqlite | postgresql),
+tables emptied after each test, a CSRF-aware client, a real SMTP server and Redis."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from mentorgroups import create_app
+from mentorgroups.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKEND = os.environ.get("MG_TEST_DB", "sqlite")
+PG_ADMIN_URL = os.environ.get("MG_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# One database per test run, so runs side by side (and a killed run) never collide.
+PG_TEST_DB = f"mentorgroups_test_{os.getpid()}"
+TEST_REDIS_URL = os.environ.get("MG_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def drop_pg_database(name: str) -> None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def recreate_pg_database(name: str) -> str:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if BACKEND == "postgresql":
+        url = recreate_pg_database(PG_TEST_DB)
+    elif BACKEND == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    else:
+        raise RuntimeError(f"MG_TEST_DB must be sqlite or postgresql, not {BACKEND!r}")
+    app = create_app(base_config(url))
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    yield url
+    if BACKEND == "postgresql":
+        drop_pg_database(PG_TEST_DB)
+
+
+def base_config(url: str, **extra) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "REDIS_URL": None,
+        "MAIL_SERVER": None,
+        "BASE_URL": "http://127.0.0.1:5000",
+        "SESSION_COOKIE_SECURE": False,
+        "OUTBOX_STALE_SECONDS": 0,
+    }
+    config.update(extra)
+    return config
+
+
+def empty_tables() -> None:
+    """DELETE is much faster than TRUNCATE on the few rows a test leaves."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build an app with extra config; every app built is cleaned up after the test."""
+    apps = []
+
+    def factory(**extra):
+        app = create_app(base_config(database_url, **extra))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if apps:
+        with apps[0].app_context():
+            empty_tables()
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+class Client:
+    """The Flask test client plus form helpers that carry the page's CSRF token."""
+
+    TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                       r'name="csrf_token" value="([^"]+)"|'
+                       r'value="([^"]+)" name="csrf_token"')
+
+    def __init__(self, flask_client):
+        self.raw = flask_client
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+    def csrf(self, page: str = "/login") -> str:
+        html = self.raw.get(page).get_data(as_text=True)
+        match = self.TOKEN.search(html)
+        if match is None:
+            raise AssertionError(f"no CSRF token on {page}")
+        return next(group for group in match.groups() if group)
+
+    def post_form(self, url: str, data: dict | None = None, token_page: str | None = None,
+                  **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf(token_page or url))
+        return self.raw.post(url, data=data, **kwargs)
+
+    def login(self, email: str, password: str = "pass-word-1", account_id: int | None = None):
+        response = self.post_form("/login", {"email": email, "password": password})
+        if account_id is not None:
+            self.post_form("/accounts", {"account_id": str(account_id)}, token_page="/accounts")
+        return response
+
+
+@pytest.fixture
+def client(app):
+    with app.test_client() as flask_client:
+        yield Client(flask_client)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port; .messages collects mail."""
+    from aiosmtpd.controller import Controller
+
+    class Collector:
+        def __init__(self):
+            self.messages = []
+            self.refuse_next = 0  # answer this many DATA commands with a temporary failure
+
+        async def handle_DATA(self, server, session, envelope):
+            from email import message_from_bytes, policy
+
+            if self.refuse_next > 0:
+                self.refuse_next -= 1
+                return "451 Try again later"
+            msg = message_from_bytes(envelope.content, policy=policy.default)
+            self.messages.append({"to": envelope.rcpt_tos, "subject": str(msg["subject"]),
+                                  "body": msg.get_body(("plain",)).get_content(),
+                                  "message": msg})
+            return "250 OK"
+
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def redis_url():
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    conn = Redis.from_url(TEST_REDIS_URL)
+    try:
+        conn.ping()
+    except RedisConnectionError:
+        pytest.fail(f"Redis is not answering at {TEST_REDIS_URL}; start it (see README)")
+    conn.flushdb()
+    yield TEST_REDIS_URL
+    conn.flushdb()
+    conn.close()
+
+
+@pytest.fixture
+def unique():
+    return lambda prefix="x": f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,402 @@
+"""Real-browser tests: the machine's Chromium, driven by Playwright's sync API, against the app
+served by a live Werkzeug server on the test database (MG_TEST_DB).
+
+Screenshots of the key screens are written to test-artifacts/ (gitignored) for a human look."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests.conftest import ROOT, free_port
+from tests.factories import PASSWORD, school
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+ARTIFACTS = ROOT / "test-artifacts"
+BAD_CREDENTIALS = "That email and password don't match an account. Check both and try again."
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+
+    def __call__(self, path: str = "/") -> str:
+        return self.url + path
+
+
+@pytest.fixture
+def live_server(make_app):
+    """The app on a free 127.0.0.1 port, served from a daemon thread for this one test."""
+    app = make_app()
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright = playwright_sync.sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_ARGS)
+    except Exception:
+        playwright.stop()
+        raise
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Factory of pages, each in its own browser context (its own cookies: its own person).
+    Every page records JavaScript dialogs (and dismisses them) in `page.dialogs`."""
+    contexts = []
+
+    def factory():
+        context = browser.new_context(base_url=live_server.url,
+                                      viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(5_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.dialogs = []
+
+        def on_dialog(dialog):
+            page.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        return page
+
+    yield factory
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@dataclass
+class SchoolData:
+    """Plain values of factories.school(), readable outside the app context."""
+
+    account_id: int
+    account_name: str
+    admin_email: str
+    teacher_email: str
+    learner_email: str
+    learner_name: str
+    other_email: str
+    path_id: int
+    path_title: str
+    step_ids: list[int]
+    cohort_name: str
+
+    @property
+    def people_emails(self) -> list[str]:
+        return [self.admin_email, self.teacher_email, self.learner_email, self.other_email]
+
+
+def seed_school(app: Flask, setup=None) -> SchoolData:
+    """Build a school in one short transaction; `setup(s)` may add rows before it ends."""
+    from mentorgroups.extensions import db
+
+    with app.app_context():
+        s = school()
+        if setup is not None:
+            setup(s)
+            db.session.commit()
+        data = SchoolData(
+            account_id=s.account.id, account_name=s.account.name,
+            admin_email=s.admin.email, teacher_email=s.teacher.email,
+            learner_email=s.learner.email, learner_name=s.learner.full_name,
+            other_email=s.other.email, path_id=s.path.id, path_title=s.path.title,
+            step_ids=[step.id for step in s.path.steps], cohort_name=s.cohort.name,
+        )
+        db.session.remove()
+    return data
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def flash(page):
+    return page.locator(".flash")
+
+
+def step_card(page, step_id: int):
+    return page.locator(f"#step-{step_id}")
+
+
+def open_path(page, title: str) -> None:
+    page.get_by_role("link", name="My paths").first.click()
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+
+def test_learner_signs_in_and_sees_her_paths_with_progress(live_server, page):
+    def one_step_done(s):
+        from mentorgroups.services import learning
+
+        learning.complete_step(s.learner, s.account.id, s.path.steps[0].id)
+
+    s = seed_school(live_server.app, one_step_done)
+
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    shot(page, "01-login")
+
+    sign_in(page, s.learner_email)
+
+    expect(page).to_have_url(live_server("/paths"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("My paths")
+    card = page.locator(".path-card")
+    expect(card).to_have_count(1)
+    expect(card.get_by_role("link", name=s.path_title)).to_be_visible()
+    expect(card).to_contain_text(s.cohort_name)
+    expect(card).to_contain_text("1 of 4 steps · 25%")
+    expect(card.locator(".progress > span")).to_have_attribute("style", "width:25%")
+    expect(page.locator("header.top")).to_contain_text(s.learner_name)
+    expect(page.locator("header.top")).to_contain_text(s.account_name)
+    shot(page, "02-my-paths")
+
+
+def test_wrong_password_and_unknown_email_get_the_same_message(live_server, page):
+    s = seed_school(live_server.app)
+
+    sign_in(page, s.learner_email, "not-the-password")
+    expect(page).to_have_url(live_server("/login"))
+    expect(flash(page)).to_have_count(1)
+    expect(flash(page)).to_have_text(BAD_CREDENTIALS)
+    wrong_password = flash(page).inner_text()
+    expect(page.get_by_label("Password")).to_have_value("")
+    shot(page, "03-login-wrong-password")
+
+    sign_in(page, "nobody-here@example.test", "not-the-password")
+    expect(page).to_have_url(live_server("/login"))
+    expect(flash(page)).to_have_count(1)
+    expect(flash(page)).to_have_text(BAD_CREDENTIALS)
+    assert flash(page).inner_text() == wrong_password
+
+    # Nobody got in: a protected page still sends to the sign-in form.
+    page.goto("/paths")
+    expect(page).to_have_url(re.compile(r"/login\?next=/paths"))
+
+
+def test_admin_opens_back_office_and_people_and_a_learner_gets_403(live_server, new_page):
+    s = seed_school(live_server.app)
+    elsewhere = seed_school(live_server.app)  # another school: none of it may show
+
+    admin = new_page()
+    sign_in(admin, s.admin_email)
+    expect(admin).to_have_url(live_server("/admin/"))
+    expect(admin.locator("h4")).to_contain_text(s.account_name)
+    menu = admin.locator("nav.navbar")
+    for item in ("People", "Paths", "Cohorts", "Sent emails"):
+        expect(menu.get_by_role("link", name=item, exact=True)).to_be_visible()
+    expect(menu).to_contain_text(s.account_name)
+    shot(admin, "04-admin-home")
+
+    menu.get_by_role("link", name="People", exact=True).click()
+    expect(admin).to_have_url(re.compile(r"/admin/people/"))
+    table = admin.locator("table.model-list")
+    for name in ("Ada Admin", "Tom Teacher", "Lia Learner", "Olu Other"):
+        expect(table).to_contain_text(name)
+    for email in s.people_emails:
+        expect(table).to_contain_text(email)
+    expect(table.locator("tbody tr")).to_have_count(4)
+    for email in elsewhere.people_emails:
+        expect(table).not_to_contain_text(email)
+    shot(admin, "05-admin-people")
+
+    learner = new_page()
+    sign_in(learner, s.learner_email)
+    response = learner.goto("/admin/")
+    assert response is not None and response.status == 403
+    expect(learner.get_by_role("heading", level=1)).to_have_text("You can't open this page")
+    expect(learner.locator("main")).to_contain_text("doesn't give access")
+    expect(learner.get_by_role("link", name="Back office")).to_have_count(0)
+    shot(learner, "06-learner-admin-403")
+
+
+def test_learner_completes_a_step_and_submits_work(live_server, page):
+    s = seed_school(live_server.app)
+    step1, step2, step3, _ = s.step_ids
+    essay = "My plan for the project:\n1. read\n2. write"
+    html = "</textarea><script>alert(1)</script><b>bold?</b>"
+
+    sign_in(page, s.learner_email)
+    open_path(page, s.path_title)
+    expect(page.locator("main")).to_contain_text("0 of 4 steps complete (0%)")
+    shot(page, "07-path-start")
+
+    step_card(page, step1).get_by_role("button", name="Mark complete").click()
+    expect(flash(page)).to_have_text("Step completed.")
+    expect(step_card(page, step1).locator(".pill.done")).to_have_text("Complete")
+    expect(step_card(page, step1).get_by_role("button")).to_have_count(0)
+    expect(page.locator("main")).to_contain_text("1 of 4 steps complete (25%)")
+
+    step_card(page, step2).get_by_role("textbox").fill(essay)
+    step_card(page, step2).get_by_role("button", name="Submit for review").click()
+    expect(flash(page)).to_contain_text("Submitted for review.")
+    expect(step_card(page, step2)).to_contain_text("Waiting for review")
+    expect(step_card(page, step2).get_by_role("textbox")).to_have_value(essay)
+    expect(step_card(page, step2).get_by_role("button", name="Update submission")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("2 of 4 steps complete (50%)")
+
+    # An empty (blank) submission is refused with a message; nothing done so far is lost.
+    step_card(page, step3).get_by_role("textbox").fill("   \n  ")
+    with page.expect_response(re.compile(rf"/steps/{step3}/submit$")) as refused:
+        step_card(page, step3).get_by_role("button", name="Submit for review").click()
+    assert refused.value.status == 422
+    expect(flash(page)).to_have_text("Write something before submitting.")
+    expect(flash(page)).to_have_class(re.compile(r"\berror\b"))
+    shot(page, "08-path-empty-submission")
+    for reloaded in (False, True):
+        if reloaded:
+            page.goto(f"/paths/{s.path_id}")
+        expect(step_card(page, step1).locator(".pill.done")).to_have_text("Complete")
+        expect(step_card(page, step2)).to_contain_text("Waiting for review")
+        expect(step_card(page, step2).get_by_role("textbox")).to_have_value(essay)
+        expect(step_card(page, step3)).not_to_contain_text("Waiting for review")
+        expect(page.locator("main")).to_contain_text("2 of 4 steps complete (50%)")
+
+    # HTML in a submission is kept and shown as text, never run.
+    step_card(page, step3).get_by_role("textbox").fill(html)
+    step_card(page, step3).get_by_role("button", name="Submit for review").click()
+    expect(flash(page)).to_contain_text("Submitted for review.")
+    expect(step_card(page, step3)).to_contain_text("Waiting for review")
+    expect(step_card(page, step3).get_by_role("textbox")).to_have_value(html)
+    expect(step_card(page, step3).get_by_role("textbox")).to_be_visible()
+    expect(step_card(page, step3).locator("b")).to_have_count(0)
+    assert page.evaluate("document.querySelectorAll('main script').length") == 0
+    page.reload()
+    expect(step_card(page, step3).get_by_role("textbox")).to_have_value(html)
+    expect(page.locator("main")).to_contain_text("3 of 4 steps complete (75%)")
+    assert page.dialogs == []
+    shot(page, "09-path-submitted")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "10-path-phone")
+
+
+def test_teacher_grades_a_submission_and_the_learner_sees_it(live_server, new_page):
+    s = seed_school(live_server.app)
+    step3 = s.step_ids[2]
+    work = "Step 3 answer: I compared two approaches and chose the second."
+    feedback = "Clear comparison.\nNext time, say why the first approach fails."
+
+    learner = new_page()
+    sign_in(learner, s.learner_email)
+    open_path(learner, s.path_title)
+    step_card(learner, step3).get_by_role("textbox").fill(work)
+    step_card(learner, step3).get_by_role("button", name="Submit for review").click()
+    expect(step_card(learner, step3)).to_contain_text("Waiting for review")
+
+    teacher = new_page()
+    sign_in(teacher, s.teacher_email)
+    teacher.get_by_role("link", name="Review", exact=True).click()
+    expect(teacher).to_have_url(live_server("/review/"))
+    expect(teacher.get_by_role("heading", level=1)).to_have_text("Waiting for review")
+    rows = teacher.locator("main table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(s.learner_name)
+    expect(rows).to_contain_text("Step 3")
+    expect(rows).to_contain_text(s.path_title)
+    expect(rows).to_contain_text("just now")
+    shot(teacher, "11-review-queue")
+
+    rows.get_by_role("link", name="Review").click()
+    expect(teacher.get_by_role("heading", level=1)).to_have_text("Step 3")
+    expect(teacher.locator("main .feedback")).to_have_text(work)
+
+    teacher.get_by_label("Grade (0 to 10)").fill("11")
+    teacher.get_by_label("Feedback").fill(feedback)
+    with teacher.expect_response(lambda r: r.request.method == "POST") as refused:
+        teacher.get_by_role("button", name="Save review").click()
+    assert refused.value.status == 422
+    expect(flash(teacher)).to_have_text("The grade must be from 0 to 10.")
+    expect(flash(teacher)).to_have_class(re.compile(r"\berror\b"))
+    expect(teacher.get_by_label("Grade (0 to 10)")).to_have_value("11")
+    expect(teacher.get_by_label("Feedback")).to_have_value(feedback)
+    shot(teacher, "12-review-grade-error")
+
+    teacher.get_by_label("Grade (0 to 10)").fill("8")
+    teacher.get_by_role("button", name="Save review").click()
+    expect(teacher).to_have_url(live_server("/review/"))
+    expect(flash(teacher)).to_have_text(f"Review saved. {s.learner_name} has been told.")
+    expect(teacher.locator("main")).to_contain_text("Nothing is waiting for you to review.")
+
+    learner.reload()
+    card = step_card(learner, step3)
+    expect(card.locator(".pill.done")).to_have_text("Reviewed")
+    expect(card.locator(".grade")).to_have_text("Grade: 8 of 10")
+    expect(card).to_contain_text("Reviewed by Tom Teacher")
+    expect(card.locator(".review-result .feedback")).to_have_text(feedback)
+    expect(card.get_by_role("textbox")).to_have_count(0)
+    shot(learner, "13-path-reviewed")
+
+
+def test_teacher_sees_html_in_a_submission_as_text(live_server, page):
+    html = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+    def submitted(s):
+        from mentorgroups.services import learning
+
+        learning.submit_for_review(s.learner, s.account.id, s.path.steps[2].id, html)
+
+    s = seed_school(live_server.app, submitted)
+
+    sign_in(page, s.teacher_email)
+    page.goto("/review/")
+    page.locator("main table").get_by_role("link", name="Review").click()
+    content = page.locator("main .feedback")
+    expect(content).to_have_text(html)
+    expect(content).to_be_visible()
+    expect(content.locator("script, img")).to_have_count(0)
+    page.wait_for_load_state("load")
+    assert page.dialogs == []
+

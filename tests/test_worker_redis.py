@@ -1,0 +1,159 @@
+"""The job plumbing with the real parts: Redis, `python worker.py --burst`, an SMTP server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from redis import Redis
+from sqlalchemy import func, select
+
+from mentorgroups.extensions import db
+from mentorgroups.jobs.outbox import push_to_queue, sweep
+from mentorgroups.models import OutboxJob, SentEmail
+from mentorgroups.services import learning
+from tests.conftest import ROOT, free_port
+from tests.factories import school
+
+pytestmark = pytest.mark.redis
+
+
+def run_worker(database_url: str, redis_url: str, smtp_port: int, **extra_env) -> str:
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "SECRET_KEY": "test",
+           "JOB_RETRY_INTERVALS": "0", **extra_env}
+    env.pop("MENTORGROUPS_DEV", None)
+    result = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stderr
+
+
+def submit(s):
+    submission = learning.submit_for_review(s.learner, s.account.id, s.path.steps[1].id, "work")
+    db.session.commit()
+    return submission
+
+
+def count(model, *where):
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_worker_sends_each_email_once(make_app, database_url, redis_url, smtp_server):
+    app = make_app(REDIS_URL=redis_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port,
+                   JOB_RETRY_INTERVALS=[0])
+    with app.app_context():
+        s = school()
+        submission = submit(s)
+        job = db.session.scalar(select(OutboxJob))
+        assert job.status == "enqueued"  # pushed after commit, not run in the web process
+        assert count(SentEmail) == 0
+        run_worker(database_url, redis_url, smtp_server.port)
+        db.session.expire_all()
+        assert db.session.scalar(select(OutboxJob.status)) == "done"
+        assert len(smtp_server.messages) == 1
+        message = smtp_server.messages[0]
+        assert message["to"] == [s.teacher.email]
+        assert f"http://127.0.0.1:5000/review/{submission.id}" in message["body"]
+
+        # A duplicate push (say the sweep raced the first push) sends nothing new.
+        db.session.execute(OutboxJob.__table__.update().values(status="staged"))
+        db.session.commit()
+        assert push_to_queue(app, [job.id]) == 1
+        run_worker(database_url, redis_url, smtp_server.port)
+        assert len(smtp_server.messages) == 1
+        assert count(SentEmail) == 1
+
+
+def test_a_temporary_smtp_failure_is_retried_by_rq(make_app, database_url, redis_url,
+                                                   smtp_server):
+    smtp_server.refuse_next = 1  # the first DATA gets "451 try again later"
+    app = make_app(REDIS_URL=redis_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port,
+                   JOB_RETRY_INTERVALS=[0])
+    with app.app_context():
+        s = school()
+        submit(s)
+        log = run_worker(database_url, redis_url, smtp_server.port)
+        assert "retry" in log.lower(), log
+        db.session.expire_all()
+        job = db.session.scalar(select(OutboxJob))
+        assert (job.status, job.attempts) == ("done", 2), log
+    assert len(smtp_server.messages) == 1
+
+
+def test_failures_past_the_limit_stay_in_rq_failed_registry(make_app, database_url, redis_url):
+    from rq import Queue
+    from rq.registry import FailedJobRegistry
+
+    dead_port = free_port()
+    app = make_app(REDIS_URL=redis_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=dead_port,
+                   JOB_MAX_ATTEMPTS=3, JOB_RETRY_INTERVALS=[0])
+    with app.app_context():
+        s = school()
+        submit(s)
+        run_worker(database_url, redis_url, dead_port, JOB_MAX_ATTEMPTS="3")
+        db.session.expire_all()
+        job = db.session.scalar(select(OutboxJob))
+        assert (job.status, job.attempts) == ("failed", 3)
+        registry = FailedJobRegistry(queue=Queue("notifications", connection=Redis.from_url(
+            redis_url)))
+        assert f"outbox-{job.id}" in registry.get_job_ids()
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis server of this test's own, so it can be stopped and started again."""
+    port = free_port()
+
+    def start():
+        return subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+
+    def wait_up():
+        conn = Redis(port=port)
+        for _ in range(100):
+            try:
+                if conn.ping():
+                    return
+            except Exception:
+                time.sleep(0.05)
+        raise RuntimeError("private redis did not start")
+
+    server = {"proc": start()}
+    wait_up()
+
+    class Control:
+        url = f"redis://127.0.0.1:{port}/0"
+
+        def stop(self):
+            server["proc"].terminate()
+            server["proc"].wait(10)
+
+        def start(self):
+            server["proc"] = start()
+            wait_up()
+
+    yield Control()
+    server["proc"].terminate()
+    server["proc"].wait(10)
+
+
+def test_redis_outage_loses_nothing(make_app, database_url, private_redis, smtp_server):
+    app = make_app(REDIS_URL=private_redis.url, MAIL_SERVER="127.0.0.1",
+                   MAIL_PORT=smtp_server.port)
+    with app.app_context():
+        s = school()
+        private_redis.stop()
+        submit(s)  # the learner's submission is saved although Redis is down
+        assert db.session.scalar(select(OutboxJob.status)) == "staged"
+        private_redis.start()
+        assert sweep(app) == 1
+        assert db.session.scalar(select(OutboxJob.status)) == "enqueued"
+        run_worker(database_url, private_redis.url, smtp_server.port)
+        db.session.expire_all()
+        assert db.session.scalar(select(OutboxJob.status)) == "done"
+    assert len(smtp_server.messages) == 1
