@@ -31,6 +31,14 @@ def init_app(app, login_manager) -> None:
         except ValueError:
             return None
 
+    @app.before_request
+    def forget_cached_identity():
+        """Per-request caches live on `g`, which belongs to the app context. A request
+        normally gets a fresh one; when it shares an outer context (the test client inside
+        a test's app context) these would leak from one request to the next."""
+        g.pop("mg_membership", None)
+        g.pop("_login_user", None)
+
     @app.context_processor
     def inject_tenancy():
         return {"current_account": current_account, "current_membership": current_membership}

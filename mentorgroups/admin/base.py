@@ -7,9 +7,11 @@ from __future__ import annotations
 from flask import abort, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from wtforms.fields import Choice
 
 from mentorgroups.extensions import db
 from mentorgroups.models import AccountMembership, Cohort, Path, Submission
@@ -25,6 +27,15 @@ def csv_safe(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+class SchoolSelectField(QuerySelectField):
+    """Flask-Admin's relation select, yielding WTForms' Choice rather than the plain tuples
+    WTForms 3.3 deprecates (a DeprecationWarning on every form that shows one)."""
+
+    def iter_choices(self):
+        for choice in super().iter_choices():
+            yield choice if isinstance(choice, Choice) else Choice(*choice)
 
 
 class AdminAccess:

@@ -7,14 +7,17 @@ from markupsafe import Markup
 from flask import g
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
+from wtforms import SelectField
+from wtforms.fields import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
-from mentorgroups.admin.base import ScopedModelView
+from mentorgroups.admin.base import SchoolSelectField, ScopedModelView
 from mentorgroups.extensions import db
 from mentorgroups.models import AccountMembership, Cohort, CohortMembership, Path, Step, User
 from mentorgroups.tenancy import current_membership
 
-COHORT_ROLE_CHOICES = [("learner", "Learner"), ("teacher", "Teacher"), ("moderator", "Moderator")]
+COHORT_ROLE_CHOICES = [SelectChoice("learner", "Learner"), SelectChoice("teacher", "Teacher"),
+                       SelectChoice("moderator", "Moderator")]
 
 
 def school_paths():
@@ -49,8 +52,9 @@ class StepInline(InlineFormAdmin):
 class CohortMemberInline(InlineFormAdmin):
     form_columns = ["id", "user", "role"]
     form_label = "Person"
-    form_choices = {"role": COHORT_ROLE_CHOICES}
-    form_args = {"user": {"query_factory": school_people, "allow_blank": False}}
+    form_overrides = {"user": SchoolSelectField, "role": SelectField}
+    form_args = {"user": {"query_factory": school_people, "allow_blank": False},
+                 "role": {"choices": COHORT_ROLE_CHOICES}}
 
 
 def _step_summary(view, context, model, name):
@@ -103,6 +107,7 @@ class CohortView(ScopedModelView):
     column_sortable_list = ["name", "starts_on"]
     column_default_sort = ("name", False)
     form_columns = ["path", "name", "starts_on"]
+    form_overrides = {"path": SchoolSelectField}
     form_args = {"path": {"query_factory": school_paths, "allow_blank": False}}
     inline_models = [CohortMemberInline(CohortMembership)]
 
@@ -110,6 +115,10 @@ class CohortView(ScopedModelView):
         return query.join(Path, Cohort.path_id == Path.id).filter(
             Path.account_id == self.account_id
         )
+
+    # The path comes with the scope's join (contains_eager below); Flask-Admin's own
+    # joinedload of the listed `path` column would conflict with it.
+    column_auto_select_related = False
 
     def get_query(self):
         return super().get_query().options(contains_eager(Cohort.path))

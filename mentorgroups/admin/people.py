@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from mentorgroups.admin.base import ScopedModelView
@@ -18,8 +19,9 @@ from mentorgroups.models import AccountMembership, User
 from mentorgroups.services import accounts
 from mentorgroups.services.errors import ServiceError
 
-ROLE_CHOICES = [("member", "Member"), ("staff", "Staff"), ("admin", "Admin")]
-STATUS_CHOICES = [("active", "Active"), ("revoked", "Revoked")]
+ROLE_CHOICES = [SelectChoice("member", "Member"), SelectChoice("staff", "Staff"),
+                SelectChoice("admin", "Admin")]
+STATUS_CHOICES = [SelectChoice("active", "Active"), SelectChoice("revoked", "Revoked")]
 
 
 class AddPersonForm(FlaskForm):

@@ -39,7 +39,7 @@ def safe_next(target: str | None) -> str | None:
 def home_for(membership) -> str:
     if membership is not None and membership.role == "admin":
         return url_for("admin.index")
-    return url_for("learner.home")
+    return url_for("learner.paths")
 
 
 @bp.route("/login", methods=["GET", "POST"])
