@@ -36,7 +36,7 @@ def seed_demo_command(if_empty: bool):
     else:
         created = seed_demo()
         click.echo("Demo School created." if created else "Demo School exists already.")
-    click.echo("Demo logins (password for each: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo logins (password for each: {DEMO_PASSWORD}):")
     for email, what in DEMO_LOGINS:
         click.echo(f"  {email:<22} {what}")
 

@@ -15,6 +15,8 @@ from mentorgroups.models import (
     AccountMembership,
     Cohort,
     CohortMembership,
+    GroupMembership,
+    MentorGroup,
     Path,
     Review,
     Step,
@@ -162,6 +164,29 @@ def seed_demo() -> bool:
                             submission=submission, reviewer=reviewer, grade=grade,
                             feedback=rng.choice(FEEDBACK),
                             created_at=min(at + timedelta(hours=rng.randint(2, 96)), now)))
+    _seed_groups(school, admin, mentor, teacher, learners, now)
     db.session.commit()
     return True
+
+
+def _seed_groups(school, admin, mentor, teacher, learners, now):
+    """Three Mentor Groups (the plan allows five): mentor@demo.test mentors the learner."""
+    circle = MentorGroup(account=school, name="Coaching circle",
+                         created_at=now - timedelta(days=20),
+                         description="One-to-one coaching for this term's new learners.")
+    analysts = MentorGroup(account=school, name="Data analysts", parent=circle,
+                           created_at=now - timedelta(days=18),
+                           description="Learners on the data track.")
+    writers = MentorGroup(account=school, name="Writers' room",
+                          created_at=now - timedelta(days=10),
+                          description="Peer feedback on writing assignments.")
+    db.session.add_all([circle, analysts, writers])
+    people = [(circle, mentor, "mentor"), (circle, admin, "group_admin"),
+              (analysts, teacher, "mentor"), (writers, teacher, "mentor")]
+    people += [(circle, person, "member") for person in learners[:10]]
+    people += [(analysts, person, "member") for person in learners[10:18]]
+    people += [(writers, person, "member") for person in learners[18:26]]
+    for group, person, role in people:
+        db.session.add(GroupMembership(group=group, user=person, role=role,
+                                       created_at=now - timedelta(days=9)))
 

@@ -377,7 +377,8 @@ def test_action_mixing_own_and_forged_ids_touches_only_own_rows(client, world):
 
 
 @pytest.mark.parametrize("view", VIEWS)
-@pytest.mark.parametrize("bad", ["abc", "1.5", "", "1 OR 1=1", "-1", "99999999"])
+@pytest.mark.parametrize("bad", ["abc", "1.5", "", "1 OR 1=1", "-1", "99999999",
+                                 "99999999999999999999999"])
 def test_non_numeric_or_unknown_id_is_404(client, world, view, bad):
     client.login(world.a.admin.email)
     response = client.get(f"/admin/{view}/details/", query_string={"id": bad})
@@ -392,7 +393,7 @@ def test_non_numeric_or_unknown_id_is_404(client, world, view, bad):
 
 
 @pytest.mark.parametrize("view", ["paths", "cohorts"])
-@pytest.mark.parametrize("bad", ["abc", "1 OR 1=1", "99999999"])
+@pytest.mark.parametrize("bad", ["abc", "1 OR 1=1", "99999999", "99999999999999999999999"])
 def test_non_numeric_id_in_delete_is_404(client, world, view, bad):
     client.login(world.a.admin.email)
     before = row_state(world)
@@ -404,7 +405,8 @@ def test_non_numeric_id_in_delete_is_404(client, world, view, bad):
 
 @pytest.mark.parametrize("view,action", [("people", "revoke"), ("paths", "delete"),
                                          ("cohorts", "delete")])
-@pytest.mark.parametrize("bad", ["abc", "1 OR 1=1", "99999999", ""])
+@pytest.mark.parametrize("bad", ["abc", "1 OR 1=1", "99999999", "",
+                                 "99999999999999999999999"])
 def test_non_numeric_ids_in_an_action_change_nothing(client, world, view, action, bad):
     client.login(world.a.admin.email)
     before = row_state(world)
@@ -419,31 +421,62 @@ def test_non_numeric_ids_in_an_action_change_nothing(client, world, view, action
 # --------------------------------------------------------------------------- lists, search
 
 
+B_ROWS = {"people": f"Mara {B_WORD}", "paths": f"{B_WORD} path",
+          "cohorts": f"{B_WORD} cohort", "sent_emails": f"{B_WORD} subject"}
+A_ROWS = {"people": f"Mara {A_WORD}", "paths": f"{A_WORD} path",
+          "cohorts": f"{A_WORD} cohort", "sent_emails": f"{A_WORD} subject"}
+# School A's rows per list: 5 people (one revoked), 1 path, 1 cohort, 1 sent email.
+A_COUNTS = {"people": 5, "paths": 1, "cohorts": 1, "sent_emails": 1}
+
+
+FIRST_COLUMN = {"people": "user.full_name", "paths": "title", "cohorts": "path",
+                "sent_emails": "created_at"}
+
+
+def listed_rows(page: str, view: str) -> int:
+    return page.count(f'<td class="col-{FIRST_COLUMN[view]}"')
+
+
 @pytest.mark.parametrize("view", VIEWS)
-def test_lists_count_and_search_only_this_school(client, world, view):
+def test_lists_sorting_and_paging_show_only_this_school(client, world, view):
     client.login(world.a.admin.email)
-    for url in (f"/admin/{view}/", f"/admin/{view}/?search=row",
-                f"/admin/{view}/?search={B_WORD}", f"/admin/{view}/?page_size=500",
-                f"/admin/{view}/?sort=0", f"/admin/{view}/?sort=0&desc=1"):
+    for url in (f"/admin/{view}/", f"/admin/{view}/?page_size=500",
+                f"/admin/{view}/?sort=0", f"/admin/{view}/?sort=0&desc=1",
+                f"/admin/{view}/?sort=1&desc=1", f"/admin/{view}/?page=1"):
         response = client.get(url)
         assert response.status_code == 200, url
-        assert B_WORD not in response.get_data(as_text=True), url
-    # Searching for the other school's word finds nothing, and says so.
-    page = client.get(f"/admin/{view}/?search={B_WORD}").get_data(as_text=True)
-    assert A_WORD not in page
-    assert "There are no items in the table." in page or "No items" in page
+        page = response.get_data(as_text=True)
+        assert B_WORD.lower() not in page.lower(), url
+        if "page=1" not in url:
+            assert listed_rows(page, view) == A_COUNTS[view], url
+            assert A_ROWS[view] in page, url
 
 
-def test_list_counts_only_this_school(client, world):
+@pytest.mark.parametrize("view", VIEWS)
+def test_search_finds_only_this_school(client, world, view):
     client.login(world.a.admin.email)
-    page = client.get("/admin/paths/").get_data(as_text=True)
-    assert "Paths" in page
-    # The list header shows the count of rows: A has one path, B one too; A's list holds 1.
-    assert page.count(f"{A_WORD} path") == 1
-    # The home page counts this school's rows only (5 active people, 1 path, 1 cohort).
+    term = {"people": "mara", "paths": "path", "cohorts": "cohort",
+            "sent_emails": "subject"}[view]
+    page = client.get(f"/admin/{view}/?search={term}").get_data(as_text=True)
+    assert listed_rows(page, view) == 1
+    assert A_ROWS[view] in page
+    assert B_WORD.lower() not in page.lower()
+    # Searching for the other school's word finds nothing at all.
+    page = client.get(f"/admin/{view}/?search={B_WORD}").get_data(as_text=True)
+    assert listed_rows(page, view) == 0
+    assert "There are no items in the table." in page
+    assert B_ROWS[view] not in page
+
+
+def test_home_counts_only_this_school(client, world):
+    client.login(world.a.admin.email)
     home = client.get("/admin/").get_data(as_text=True)
-    assert ">5<" in home.replace(" ", "")
-    assert B_WORD not in home
+    compact = "".join(home.split())
+    # 4 people with active access (the revoked admin is not counted), 1 path, 1 cohort.
+    assert '<divclass="h2mb-0">4</div><divclass="text-muted">Peoplewithaccess' in compact
+    assert '<divclass="h2mb-0">1</div><divclass="text-muted">Paths' in compact
+    assert '<divclass="h2mb-0">1</div><divclass="text-muted">Cohorts' in compact
+    assert B_WORD.lower() not in home.lower()
 
 
 @pytest.mark.parametrize("view", ["people", "paths", "sent_emails"])

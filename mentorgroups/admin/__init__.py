@@ -9,11 +9,13 @@ from mentorgroups.extensions import db
 
 
 def init_app(app) -> Admin:
+    from mentorgroups.admin.audit import AuditLogView
     from mentorgroups.admin.base import BackOfficeHome
     from mentorgroups.admin.emails import SentEmailView
+    from mentorgroups.admin.groups import GroupsView
     from mentorgroups.admin.learning import CohortView, PathView
     from mentorgroups.admin.people import PeopleView
-    from mentorgroups.models import AccountMembership, Cohort, Path, SentEmail
+    from mentorgroups.models import AccountMembership, AuditEvent, Cohort, Path, SentEmail
 
     admin = Admin(
         app,
@@ -26,4 +28,8 @@ def init_app(app) -> Admin:
     admin.add_view(CohortView(Cohort, db, name="Cohorts", endpoint="cohorts"))
     admin.add_view(SentEmailView(SentEmail, db, name="Sent emails",
                                  endpoint="sent_emails"))
+    admin.add_view(GroupsView(name="Groups", category="Community", endpoint="groups",
+                              url="/admin/community/groups"))
+    admin.add_view(AuditLogView(AuditEvent, db, name="Audit log", category="Community",
+                                endpoint="audit_log", url="/admin/community/audit"))
     return admin

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask import abort, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_login import current_user
@@ -27,6 +29,20 @@ def csv_safe(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def row_id(value) -> int | None:
+    """A row id sent by the browser as an integer, or None when it can name no row (not a
+    number, or too large for the database to compare)."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk < 2**63 else None
+
+
+def row_ids(values) -> list[int]:
+    return [pk for pk in map(row_id, values) if pk is not None]
 
 
 class SchoolSelectField(QuerySelectField):
@@ -105,14 +121,20 @@ class ScopedModelView(AdminAccess, ModelView):
         return self.scope(super().get_count_query())
 
     def get_one(self, id):
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
+        pk = row_id(id)
+        if pk is None:
             abort(404)
         obj = self.get_query().filter(self.model.id == pk).one_or_none()
         if obj is None:
             abort(404)
         return obj
+
+    @action("delete", lazy_gettext("Delete"),
+            lazy_gettext("Are you sure you want to delete selected records?"))
+    def action_delete(self, ids):
+        # Flask-Admin compares the posted ids as strings, which PostgreSQL refuses for an
+        # integer key; integers only, through the scoped get_query().
+        return super().action_delete(row_ids(ids))
 
     def get_export_value(self, model, name):
         return csv_safe(super().get_export_value(model, name))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask_admin.model.form import InlineFormAdmin
 from markupsafe import Markup
-from flask import g
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
 from wtforms import SelectField

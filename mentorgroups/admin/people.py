@@ -13,9 +13,9 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from mentorgroups.admin.base import ScopedModelView
+from mentorgroups.admin.base import ScopedModelView, row_ids
 from mentorgroups.extensions import db
-from mentorgroups.models import AccountMembership, User
+from mentorgroups.models import AccountMembership
 from mentorgroups.services import accounts
 from mentorgroups.services.errors import ServiceError
 
@@ -108,7 +108,7 @@ class PeopleView(ScopedModelView):
 
     def _bulk_status(self, ids, status: str, done: str):
         changed, refused = 0, []
-        for membership in self.get_query().filter(AccountMembership.id.in_(ids)).all():
+        for membership in self.get_query().filter(AccountMembership.id.in_(row_ids(ids))).all():
             if membership.status == status:
                 continue
             try:

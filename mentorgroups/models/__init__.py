@@ -9,6 +9,15 @@ from mentorgroups.models.accounts import (
     normalize_email,
 )
 from mentorgroups.models.base import Base, utcnow
+from mentorgroups.models.groups import (
+    GROUP_ROLE_LABELS,
+    GROUP_ROLES,
+    PLAN_GROUP_LIMITS,
+    STAFF_ROLES,
+    AuditEvent,
+    GroupMembership,
+    MentorGroup,
+)
 from mentorgroups.models.jobs import OutboxJob, SentEmail
 from mentorgroups.models.learning import (
     COHORT_ROLES,
@@ -23,6 +32,13 @@ from mentorgroups.models.learning import (
 
 __all__ = [
     "ACCOUNT_ROLES",
+    "GROUP_ROLES",
+    "GROUP_ROLE_LABELS",
+    "PLAN_GROUP_LIMITS",
+    "STAFF_ROLES",
+    "AuditEvent",
+    "GroupMembership",
+    "MentorGroup",
     "COHORT_ROLES",
     "PLANS",
     "Account",

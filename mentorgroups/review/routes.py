@@ -49,7 +49,11 @@ def show(submission_id: int):
             abort(404)
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            field = getattr(form, exc.field or "", None)
+            if field is not None:
+                field.errors = [exc.message]  # shown under the field the message is about
+            else:
+                flash(exc.message, "error")
             status = 422
             submission = _submission_or_404(submission_id)
         else:

@@ -1,0 +1,368 @@
+"""Community > Groups: the tree of Mentor Groups, creating and managing groups, and the
+members screen (add by search or paste, roles, removal, bulk actions). Thin: every rule is in
+services.groups and services.group_members."""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, request
+from flask_admin import BaseView, expose
+from flask_admin.actions import ActionsMixin, action
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+
+from mentorgroups.admin.base import AdminAccess
+from mentorgroups.extensions import db
+from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup
+from mentorgroups.services import group_members, groups
+from mentorgroups.services.errors import NotFound, ServiceError
+from mentorgroups.tenancy import current_membership
+
+ROLE_CHOICES = [SelectChoice(value, label) for value, label in GROUP_ROLE_LABELS.items()]
+
+
+class GroupForm(FlaskForm):
+    name = StringField("Name")
+    description = TextAreaField("Description (optional)")
+    parent_id = SelectField("Nest under", choices=[], validate_choice=False)
+
+
+class AddMembersForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES, default="member", validate_choice=False)
+    addresses = TextAreaField("Or paste email addresses")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES, validate_choice=False)
+
+
+class ConfirmForm(FlaskForm):
+    pass
+
+
+class BulkForm(FlaskForm):
+    action = HiddenField()
+    url = HiddenField()
+    group_id = HiddenField()
+
+
+def people_list(users) -> str:
+    names = [u.full_name for u in users]
+    if len(names) <= 5:
+        return ", ".join(names)
+    return ", ".join(names[:5]) + f" and {len(names) - 5} more"
+
+
+class GroupsView(AdminAccess, BaseView, ActionsMixin):
+    """Account admins see every group; Group Admins the groups they manage and below."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.init_actions()
+
+    def is_accessible(self) -> bool:
+        membership = current_membership() if current_user.is_authenticated else None
+        return membership is not None and groups.can_use_groups_back_office(
+            current_user, membership.account_id)
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _group(self, group_id) -> MentorGroup:
+        try:
+            return groups.group_for_manager(current_user, self.account_id, group_id)
+        except NotFound:
+            abort(404)
+
+    def _gone(self, exc: ServiceError):
+        """A POST about a group that is not (or no longer) there: say so, change nothing."""
+        db.session.rollback()
+        flash(exc.message, "error")
+        return self._render_index(status=404)
+
+    def _parent_choices(self, group: MentorGroup | None):
+        choices = []
+        if groups.is_account_admin(current_user, self.account_id):
+            choices.append(SelectChoice("", "No parent (top level)"))
+        names = {g.id: g for g in groups.allowed_parents(current_user, self.account_id, group)}
+        parents = groups.parent_map(self.account_id)
+
+        def label(gid):
+            parts, seen = [], set()
+            while gid is not None and gid not in seen:
+                seen.add(gid)
+                g = names.get(gid) or db.session.get(MentorGroup, gid)
+                parts.append(g.name)
+                gid = parents.get(gid)
+            return " \u203a ".join(reversed(parts))
+
+        choices.extend(sorted((SelectChoice(str(gid), label(gid)) for gid in names),
+                              key=lambda choice: choice.label.lower()))
+        # A Group Admin may edit a group whose current place is outside their part of the
+        # tree: keeping it there is always allowed, so it is always offered.
+        if group is not None:
+            current = str(group.parent_id) if group.parent_id else ""
+            if current not in {choice.value for choice in choices}:
+                text = f"{group.parent.name} (where it is now)" if group.parent else \
+                    "No parent (top level, where it is now)"
+                choices.insert(0, SelectChoice(current, text))
+        return choices
+
+    def _render_index(self, status: int = 200):
+        account = current_membership().account
+        roots = groups.group_tree(current_user, account.id)
+        used = groups.group_count(account.id)
+        return self.render(
+            "admin/groups/index.html", rows=groups.flatten(roots), account=account, used=used,
+            limit=groups.group_limit(account.plan),
+            limit_message=groups.limit_message(account, used),
+            is_admin=groups.is_account_admin(current_user, account.id),
+            role_labels=GROUP_ROLE_LABELS,
+        ), status
+
+    # ---- the tree ---------------------------------------------------------------------------
+
+    @expose("/")
+    def index(self):
+        return self._render_index()
+
+    # ---- create, manage, delete -------------------------------------------------------------
+
+    @expose("/new", methods=("GET", "POST"))
+    def create_view(self):
+        account = current_membership().account
+        form = GroupForm()
+        form.parent_id.choices = self._parent_choices(None)
+        if request.method == "GET":
+            form.parent_id.data = request.args.get("parent_id", "")
+        status = 200
+        if form.validate_on_submit():
+            try:
+                group = groups.create_group(current_user, account.id, form.name.data,
+                                            form.description.data, form.parent_id.data)
+                db.session.commit()
+            except ServiceError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+                status = 422
+            else:
+                flash(f"Group \u201c{group.name}\u201d created. Now you're ready to add members.",
+                      "success")
+                return redirect(self.get_url(".members_view", group_id=group.id))
+        used = groups.group_count(account.id)
+        return self.render("admin/groups/form.html", form=form, group=None, account=account,
+                           limit_message=groups.limit_message(account, used),
+                           used=used, limit=groups.group_limit(account.plan)), status
+
+    @expose("/<int:group_id>/manage", methods=("GET", "POST"))
+    def manage_view(self, group_id: int):
+        group = self._group(group_id)
+        form = GroupForm(obj=group)
+        form.parent_id.choices = self._parent_choices(group)
+        if request.method == "GET":
+            form.parent_id.data = str(group.parent_id) if group.parent_id else ""
+        status = 200
+        if form.validate_on_submit():
+            try:
+                groups.update_group(current_user, self.account_id, group.id, form.name.data,
+                                    form.description.data, form.parent_id.data)
+                db.session.commit()
+            except NotFound as exc:
+                return self._gone(exc)
+            except ServiceError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+                status = 422
+                group = self._group(group_id)
+            else:
+                flash("Group saved.", "success")
+                return redirect(self.get_url(".members_view", group_id=group.id))
+        child_count = sum(1 for pid in groups.parent_map(self.account_id).values()
+                          if pid == group.id)
+        staff, members = group_members.group_people(current_user, self.account_id, group.id)
+        return self.render("admin/groups/form.html", form=form, group=group,
+                           delete_form=ConfirmForm(), child_count=child_count,
+                           member_count=len(staff) + len(members),
+                           can_delete=groups.is_account_admin(current_user, self.account_id),
+                           ), status
+
+    @expose("/<int:group_id>/delete", methods=("POST",))
+    def delete_view(self, group_id: int):
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            result = groups.delete_group(current_user, self.account_id, group_id)
+            db.session.commit()
+        except NotFound as exc:
+            return self._gone(exc)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(self.get_url(".manage_view", group_id=group_id))
+        flash(f"Group \u201c{result['name']}\u201d deleted: {result['children_moved']} nested "
+              f"group(s) moved up, {result['memberships_ended']} membership(s) ended.",
+              "success")
+        return redirect(self.get_url(".index"))
+
+    # ---- members ----------------------------------------------------------------------------
+
+    @expose("/<int:group_id>/")
+    def members_view(self, group_id: int):
+        group = self._group(group_id)
+        staff, members = group_members.group_people(current_user, self.account_id, group.id)
+        actions, confirmations = self.get_actions_list()
+        return self.render(
+            "admin/groups/members.html", group=group, staff=staff, members=members,
+            add_form=AddMembersForm(), role_form=RoleForm(), confirm_form=ConfirmForm(),
+            action_form=BulkForm(), actions=actions, actions_confirmation=confirmations,
+            role_labels=GROUP_ROLE_LABELS, trail=self._trail(group),
+        )
+
+    def _trail(self, group: MentorGroup) -> list[MentorGroup]:
+        """The group's ancestors this person may see, top first, for the breadcrumb."""
+        managed = groups.managed_group_ids(current_user, self.account_id)
+        trail, seen, node = [], set(), group.parent
+        while node is not None and node.id in managed and node.id not in seen:
+            seen.add(node.id)
+            trail.append(node)
+            node = node.parent
+        return list(reversed(trail))
+
+    @expose("/<int:group_id>/search")
+    def search_view(self, group_id: int):
+        try:
+            people = group_members.search_people(current_user, self.account_id, group_id,
+                                                 request.args.get("q", ""))
+        except NotFound:
+            abort(404)
+        for person in people:
+            person["role_label"] = GROUP_ROLE_LABELS.get(person["role"], "")
+        return jsonify(people)
+
+    @expose("/<int:group_id>/add", methods=("POST",))
+    def add_view(self, group_id: int):
+        form = AddMembersForm()
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            report = group_members.add_members(
+                current_user, self.account_id, group_id, form.role.data,
+                user_ids=request.form.getlist("user_id"), addresses=form.addresses.data)
+            db.session.commit()
+        except NotFound as exc:
+            return self._gone(exc)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(self.get_url(".members_view", group_id=group_id) + "#add")
+        self._flash_report(report, form.role.data)
+        return redirect(self.get_url(".members_view", group_id=group_id))
+
+    @staticmethod
+    def _flash_report(report: group_members.AddReport, role: str):
+        label = GROUP_ROLE_LABELS[role]
+        if report.added:
+            n = len(report.added)
+            flash(f"Added {n} {'person' if n == 1 else 'people'} as {label}: "
+                  f"{people_list(report.added)}.", "success")
+        if report.already:
+            flash("Already in the group (nothing changed): " + ", ".join(
+                f"{u.full_name} ({GROUP_ROLE_LABELS[r]})" for u, r in report.already) + ".",
+                "info")
+        if report.not_in_account:
+            flash("Not in this account, so not added: " + ", ".join(report.not_in_account)
+                  + ". People need a membership in this school first.", "warning")
+        if report.revoked:
+            flash("Their access to this school was revoked, so they can't be added: "
+                  + ", ".join(report.revoked) + ".", "warning")
+        if report.invalid:
+            flash("Not valid email addresses: " + ", ".join(report.invalid) + ".", "error")
+
+    @expose("/<int:group_id>/role/<int:user_id>", methods=("POST",))
+    def role_view(self, group_id: int, user_id: int):
+        form = RoleForm()
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            membership = group_members.change_role(current_user, self.account_id, group_id,
+                                                   user_id, form.role.data)
+            db.session.commit()
+        except NotFound as exc:
+            return self._gone(exc) if "group" in exc.message else self._back(group_id, exc)
+        except ServiceError as exc:
+            return self._back(group_id, exc)
+        flash(f"{membership.user.full_name} is now a {GROUP_ROLE_LABELS[membership.role]}.",
+              "success")
+        return redirect(self.get_url(".members_view", group_id=group_id))
+
+    @expose("/<int:group_id>/remove/<int:user_id>", methods=("POST",))
+    def remove_view(self, group_id: int, user_id: int):
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            removed, refused = group_members.remove_members(current_user, self.account_id,
+                                                            group_id, [user_id])
+            db.session.commit()
+        except NotFound as exc:
+            return self._gone(exc)
+        self._flash_removal(removed, refused)
+        return redirect(self.get_url(".members_view", group_id=group_id))
+
+    def _back(self, group_id: int, exc: ServiceError):
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(self.get_url(".members_view", group_id=group_id))
+
+    @staticmethod
+    def _flash_removal(removed, refused):
+        if removed:
+            flash(f"Removed from the group: {people_list(removed)}.", "success")
+        for message in refused:
+            flash(message, "error")
+        if not removed and not refused:
+            flash("Nobody was removed: they were no longer in the group.", "info")
+
+    # ---- bulk actions (Flask-Admin actions over the members table) -----------------------
+
+    def action_form(self):
+        return BulkForm()
+
+    def validate_form(self, form) -> bool:
+        return form.validate_on_submit()
+
+    @expose("/action/", methods=("POST",))
+    def action_view(self):
+        return self.handle_action()
+
+    def _bulk_group_id(self):
+        return request.form.get("group_id", "")
+
+    def _bulk_done(self, group_id):
+        return redirect(self.get_url(".members_view", group_id=group_id))
+
+    @action("make_mentor", "Make mentor", "Make the selected members mentors?")
+    def action_make_mentor(self, ids):
+        group_id = self._bulk_group_id()
+        try:
+            changed = group_members.make_mentors(current_user, self.account_id, group_id, ids)
+            db.session.commit()
+        except NotFound as exc:
+            return self._gone(exc)
+        if changed:
+            flash(f"Now mentors: {people_list(changed)}.", "success")
+        else:
+            flash("Nobody changed: only members can be made mentors.", "info")
+        return self._bulk_done(group_id)
+
+    @action("remove", "Remove from group",
+            "Remove the selected members from the group? Mentors and Group Admins stay until "
+            "their role is changed to Member.")
+    def action_remove(self, ids):
+        group_id = self._bulk_group_id()
+        try:
+            removed, refused = group_members.remove_members(current_user, self.account_id,
+                                                            group_id, ids)
+            db.session.commit()
+        except NotFound as exc:
+            return self._gone(exc)
+        self._flash_removal(removed, refused)
+        return self._bulk_done(group_id)

@@ -1,0 +1,265 @@
+"""People in Mentor Groups: adding them (by search or by a pasted list of addresses), changing
+roles, removing them. Only active members of the school can be in its groups."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import (
+    GROUP_ROLE_LABELS,
+    GROUP_ROLES,
+    STAFF_ROLES,
+    AccountMembership,
+    GroupMembership,
+    MentorGroup,
+    User,
+)
+from mentorgroups.services import audit
+from mentorgroups.services.accounts import clean_email
+from mentorgroups.services.errors import NotFound, ServiceError
+from mentorgroups.services.groups import group_for_manager
+
+MAX_PASTED_ADDRESSES = 500
+_SEPARATORS = re.compile(r"[\s,;]+")
+# "Ana Bell <ana@x.org>" or "\"Bell, Ana\" <ana@x.org>": name words never contain "@", so an
+# address pasted before the name is never swallowed by it.
+_NAME_WORD = r'(?:"[^"]*"|[^\s,;<>@"]+)'
+_DISPLAY_NAME = re.compile(
+    r"(?<![^\s,;])" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")*\s*<([^<>\s]+)>"
+)
+
+
+@dataclass
+class AddReport:
+    """What happened to each person asked for, so the screen can say it plainly."""
+
+    added: list[User] = field(default_factory=list)
+    already: list[tuple[User, str]] = field(default_factory=list)
+    not_in_account: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added)
+
+
+def check_role(role: str | None) -> str:
+    if role not in GROUP_ROLES:
+        raise ServiceError("Choose a role: Member, Mentor or Group Admin.", field="role")
+    return role
+
+
+def split_addresses(text: str | None) -> list[str]:
+    """Addresses pasted with commas, semicolons, spaces or new lines, in order, without
+    repeats. Display names ("Ana <ana@x.org>") are reduced to the address."""
+    text = _DISPLAY_NAME.sub(r" \1 ", text or "")
+    text = re.sub(r"<([^<>\s]+)>", r" \1 ", text)
+    seen, out = set(), []
+    for token in _SEPARATORS.split(text):
+        token = token.strip().strip("\"'")
+        if token and token.lower() not in seen:
+            seen.add(token.lower())
+            out.append(token)
+    return out
+
+
+def _school_people_by_email(account_id: int, emails: list[str]) -> dict[str, tuple[User, str]]:
+    if not emails:
+        return {}
+    rows = db.session.execute(
+        select(User, AccountMembership.status)
+        .join(AccountMembership, AccountMembership.user_id == User.id)
+        .where(AccountMembership.account_id == account_id, User.email.in_(emails))
+    ).all()
+    return {user.email: (user, status) for user, status in rows}
+
+
+def _school_people_by_id(account_id: int, ids: list[int]) -> dict[int, tuple[User, str]]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(User, AccountMembership.status)
+        .join(AccountMembership, AccountMembership.user_id == User.id)
+        .where(AccountMembership.account_id == account_id, User.id.in_(ids))
+    ).all()
+    return {user.id: (user, status) for user, status in rows}
+
+
+def add_members(actor: User, account_id: int, group_id, role: str,
+                user_ids=(), addresses: str | None = "") -> AddReport:
+    """Add people picked by search (`user_ids`) or pasted (`addresses`) with one role. Each
+    person is handled on their own: valid ones are added, every other one is reported."""
+    group = group_for_manager(actor, account_id, group_id)
+    role = check_role(role)
+    report = AddReport()
+    tokens = split_addresses(addresses)
+    if len(tokens) > MAX_PASTED_ADDRESSES:
+        raise ServiceError(f"Paste at most {MAX_PASTED_ADDRESSES} addresses at a time "
+                           f"(this list has {len(tokens)}).", field="addresses")
+    emails = []
+    for token in tokens:
+        try:
+            emails.append(clean_email(token))
+        except ServiceError:
+            report.invalid.append(token)
+    ids = []
+    for raw in user_ids or ():
+        try:
+            ids.append(int(raw))
+        except (TypeError, ValueError):
+            report.not_in_account.append(str(raw))
+    if not emails and not ids and not report.invalid and not report.not_in_account:
+        raise ServiceError("Search for people or paste their email addresses first.",
+                           field="addresses")
+
+    by_email = _school_people_by_email(account_id, emails)
+    by_id = _school_people_by_id(account_id, ids)
+    wanted: dict[int, User] = {}
+    for email in emails:
+        if email not in by_email:
+            report.not_in_account.append(email)
+            continue
+        user, status = by_email[email]
+        if status != "active":
+            report.revoked.append(email)
+        else:
+            wanted.setdefault(user.id, user)
+    for uid in ids:
+        if uid not in by_id:
+            report.not_in_account.append(f"person #{uid}")
+            continue
+        user, status = by_id[uid]
+        if status != "active":
+            report.revoked.append(user.email)
+        else:
+            wanted.setdefault(user.id, user)
+
+    existing = dict(db.session.execute(
+        select(GroupMembership.user_id, GroupMembership.role).where(
+            GroupMembership.group_id == group.id, GroupMembership.user_id.in_(list(wanted)))
+    ).all()) if wanted else {}
+    for uid, user in wanted.items():
+        if uid in existing:
+            report.already.append((user, existing[uid]))
+            continue
+        db.session.add(GroupMembership(group_id=group.id, user_id=uid, role=role))
+        audit.record(actor, account_id, "member.add", group, subject=user, after={"role": role})
+        report.added.append(user)
+    db.session.flush()
+    return report
+
+
+def _membership(group: MentorGroup, user_id) -> GroupMembership:
+    try:
+        uid = int(user_id)
+    except (TypeError, ValueError):
+        raise NotFound("That person is not in this group.") from None
+    membership = db.session.scalar(select(GroupMembership).where(
+        GroupMembership.group_id == group.id, GroupMembership.user_id == uid))
+    if membership is None:
+        raise NotFound("That person is not in this group (they may have been removed).")
+    return membership
+
+
+def change_role(actor: User, account_id: int, group_id, user_id, role: str) -> GroupMembership:
+    group = group_for_manager(actor, account_id, group_id)
+    role = check_role(role)
+    membership = _membership(group, user_id)
+    if membership.role != role:
+        before = membership.role
+        membership.role = role
+        audit.record(actor, account_id, "member.role", group, subject=membership.user,
+                     before={"role": before}, after={"role": role})
+        db.session.flush()
+    return membership
+
+
+def make_mentors(actor: User, account_id: int, group_id, user_ids) -> list[User]:
+    """Bulk "Make mentor": members become mentors; staff keep their role."""
+    group = group_for_manager(actor, account_id, group_id)
+    changed = []
+    for membership in _memberships(group, user_ids):
+        if membership.role == "member":
+            change_role(actor, account_id, group.id, membership.user_id, "mentor")
+            changed.append(membership.user)
+    return changed
+
+
+def _memberships(group: MentorGroup, user_ids) -> list[GroupMembership]:
+    ids = []
+    for raw in user_ids or ():
+        try:
+            ids.append(int(raw))
+        except (TypeError, ValueError):
+            continue
+    if not ids:
+        return []
+    return list(db.session.scalars(select(GroupMembership).where(
+        GroupMembership.group_id == group.id, GroupMembership.user_id.in_(ids))))
+
+
+def remove_members(actor: User, account_id: int, group_id,
+                   user_ids) -> tuple[list[User], list[str]]:
+    """Remove members. Staff are not removed directly: as the product says, change their role
+    to member first. Returns (removed, refusal messages)."""
+    group = group_for_manager(actor, account_id, group_id)
+    removed, refused = [], []
+    for membership in _memberships(group, user_ids):
+        user = membership.user
+        if membership.role in STAFF_ROLES:
+            refused.append(f"{user.full_name} is a {GROUP_ROLE_LABELS[membership.role]}: change "
+                           "their role to Member first, then remove them.")
+            continue
+        audit.record(actor, account_id, "member.remove", group, subject=user,
+                     before={"role": membership.role})
+        db.session.delete(membership)
+        removed.append(user)
+    db.session.flush()
+    return removed, refused
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_people(actor: User, account_id: int, group_id, query: str | None,
+                  limit: int = 20) -> list[dict]:
+    """People of this school with active access whose name or email contains the query, with
+    their current role in the group. Nobody outside the school is ever returned."""
+    group = group_for_manager(actor, account_id, group_id)
+    term = " ".join((query or "").split())
+    if not term:
+        return []
+    pattern = _like(term.lower())
+    rows = db.session.execute(
+        select(User.id, User.full_name, User.email, GroupMembership.role)
+        .join(AccountMembership, AccountMembership.user_id == User.id)
+        .outerjoin(GroupMembership, (GroupMembership.user_id == User.id)
+                   & (GroupMembership.group_id == group.id))
+        .where(AccountMembership.account_id == account_id,
+               AccountMembership.status == "active",
+               or_(func.lower(User.full_name).like(pattern, escape="\\"),
+                   User.email.like(pattern, escape="\\")))
+        .order_by(func.lower(User.full_name), User.id)
+        .limit(limit)
+    ).all()
+    return [{"id": uid, "name": name, "email": email, "role": role}
+            for uid, name, email, role in rows]
+
+
+def group_people(actor: User, account_id: int, group_id) -> tuple[list, list]:
+    """(staff, members) of a group as (membership, user) pairs, each sorted by name."""
+    group = group_for_manager(actor, account_id, group_id)
+    rows = db.session.execute(
+        select(GroupMembership, User).join(User, User.id == GroupMembership.user_id)
+        .where(GroupMembership.group_id == group.id)
+        .order_by(func.lower(User.full_name), User.id)
+    ).all()
+    staff = [(m, u) for m, u in rows if m.role in STAFF_ROLES]
+    members = [(m, u) for m, u in rows if m.role not in STAFF_ROLES]
+    return staff, members

@@ -1,0 +1,352 @@
+"""Mentor Groups: the tree of a school's groups, plan limits, and who may manage which group.
+
+Rights flow down the tree: a Group Admin manages their group and every group below it. Account
+admins manage every group of their school. Nobody sees another school's groups: a group that
+is not theirs to see is NotFound, exactly like one that does not exist."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import (
+    PLAN_GROUP_LIMITS,
+    Account,
+    GroupMembership,
+    MentorGroup,
+    User,
+)
+from mentorgroups.services import audit
+from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
+from mentorgroups.services.permissions import active_membership
+
+MAX_NAME = 120
+MAX_DESCRIPTION = 2000
+KEEP = object()  # "leave the parent as it is" in update_group
+
+
+@dataclass
+class GroupNode:
+    group: MentorGroup
+    depth: int
+    counts: dict[str, int]
+    children: list[GroupNode] = field(default_factory=list)
+    ancestors: list[int] = field(default_factory=list)  # visible ancestors, top first
+
+
+# ---- who may see and manage what -------------------------------------------------------------
+
+def parent_map(account_id: int) -> dict[int, int | None]:
+    """id -> parent id of every group of the school, in one query."""
+    return dict(db.session.execute(
+        select(MentorGroup.id, MentorGroup.parent_id).where(MentorGroup.account_id == account_id)
+    ).all())
+
+
+def subtree_ids(parents: dict[int, int | None], roots: set[int]) -> set[int]:
+    """The roots and everything below them."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for gid, pid in parents.items():
+        children[pid].append(gid)
+    seen: set[int] = set()
+    stack = [r for r in roots if r in parents]
+    while stack:
+        gid = stack.pop()
+        if gid in seen:
+            continue
+        seen.add(gid)
+        stack.extend(children.get(gid, ()))
+    return seen
+
+
+def is_account_admin(actor: User, account_id: int) -> bool:
+    membership = active_membership(actor, account_id)
+    return membership is not None and membership.role == "admin"
+
+
+def managed_group_ids(actor: User, account_id: int) -> set[int]:
+    """Groups this person may manage in this school: all of them for an account admin; for a
+    Group Admin the groups they administer and everything below; nothing for anybody else."""
+    membership = active_membership(actor, account_id)
+    if membership is None:
+        return set()
+    parents = parent_map(account_id)
+    if membership.role == "admin":
+        return set(parents)
+    direct = set(db.session.scalars(
+        select(GroupMembership.group_id).join(MentorGroup).where(
+            GroupMembership.user_id == actor.id, GroupMembership.role == "group_admin",
+            MentorGroup.account_id == account_id)
+    ))
+    return subtree_ids(parents, direct)
+
+
+def can_use_groups_back_office(actor: User, account_id: int) -> bool:
+    return bool(is_account_admin(actor, account_id) or managed_group_ids(actor, account_id))
+
+
+def group_for_manager(actor: User, account_id: int, group_id) -> MentorGroup:
+    """The group, if this person may manage it in this school; NotFound otherwise (also for
+    ids of other schools, deleted groups and garbage)."""
+    try:
+        gid = int(group_id)
+    except (TypeError, ValueError):
+        raise NotFound("That group does not exist.") from None
+    group = db.session.get(MentorGroup, gid)
+    if group is None or group.account_id != account_id \
+            or gid not in managed_group_ids(actor, account_id):
+        raise NotFound("That group does not exist (it may have been deleted).")
+    return group
+
+
+# ---- plan limits -------------------------------------------------------------------------------
+
+def group_limit(plan: str) -> int | None:
+    return PLAN_GROUP_LIMITS[plan]
+
+
+def group_count(account_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(MentorGroup).where(MentorGroup.account_id == account_id)
+    )
+
+
+def limit_message(account: Account, used: int) -> str | None:
+    """Why no group can be created now, or None when one can."""
+    limit = group_limit(account.plan)
+    if limit is None or used < limit:
+        return None
+    plural = "group" if limit == 1 else "groups"
+    return (f"Your {account.plan.title()} plan includes {limit} {plural} and this school has "
+            f"{used}. Upgrade your plan to create more groups; existing groups keep working.")
+
+
+def _lock_account(account_id: int) -> Account:
+    """Lock the school's row: group creates, renames and moves of one school run one at a
+    time, so the plan limit and sibling-name uniqueness hold under concurrency."""
+    account = db.session.scalar(
+        select(Account).where(Account.id == account_id).with_for_update()
+    )
+    if account is None:
+        raise NotFound("That school does not exist.")
+    return account
+
+
+# ---- names --------------------------------------------------------------------------------------
+
+def clean_group_name(raw: str | None) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise ServiceError("Give the group a name.", field="name")
+    if len(name) > MAX_NAME:
+        raise ServiceError(f"Group names can be at most {MAX_NAME} characters "
+                           f"(this one has {len(name)}).", field="name")
+    return name
+
+
+def clean_description(raw: str | None) -> str:
+    description = (raw or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise ServiceError(f"Descriptions can be at most {MAX_DESCRIPTION:,} characters.",
+                           field="description")
+    return description
+
+
+def _check_sibling_name(account_id: int, parent_id: int | None, name: str,
+                        exclude_id: int | None = None) -> None:
+    query = select(MentorGroup.id).where(
+        MentorGroup.account_id == account_id,
+        func.lower(MentorGroup.name) == name.lower(),
+        (MentorGroup.parent_id.is_(None) if parent_id is None
+         else MentorGroup.parent_id == parent_id),
+    )
+    if exclude_id is not None:
+        query = query.where(MentorGroup.id != exclude_id)
+    if db.session.scalar(query.limit(1)) is not None:
+        where = "at the top level" if parent_id is None else "in the same parent group"
+        raise ServiceError(f"There is already a group called \u201c{name}\u201d {where}.",
+                           field="name")
+
+
+def _parse_parent(raw) -> int | None:
+    if raw in (None, "", "__None"):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise ServiceError("Choose a parent group from the list.", field="parent_id") from None
+
+
+# ---- create, edit, nest, delete --------------------------------------------------------------
+
+def create_group(actor: User, account_id: int, name: str, description: str | None = "",
+                 parent_id=None) -> MentorGroup:
+    """Create a group, nested under `parent_id` when given. Account admins may create top-level
+    groups; Group Admins create groups nested under groups they manage."""
+    membership = active_membership(actor, account_id)
+    if membership is None:
+        raise PermissionDenied("You are not an active member of this school.")
+    name, description = clean_group_name(name), clean_description(description)
+    parent_id = _parse_parent(parent_id)
+    if parent_id is None and membership.role != "admin":
+        raise PermissionDenied("Only account admins can create top-level groups; choose one of "
+                               "your groups as the parent.")
+    if parent_id is not None:
+        try:
+            group_for_manager(actor, account_id, parent_id)
+        except NotFound:
+            raise ServiceError("Choose a parent group from the list.", field="parent_id") from None
+    account = _lock_account(account_id)
+    message = limit_message(account, group_count(account_id))
+    if message:
+        raise ServiceError(message)
+    _check_sibling_name(account_id, parent_id, name)
+    group = MentorGroup(account_id=account_id, parent_id=parent_id, name=name,
+                        description=description, created_by_id=actor.id)
+    db.session.add(group)
+    db.session.flush()
+    audit.record(actor, account_id, "group.create", group,
+                 after={"name": name, "description": description, "parent_id": parent_id})
+    return group
+
+
+def allowed_parents(actor: User, account_id: int, group: MentorGroup | None) -> list[MentorGroup]:
+    """Groups this group may be nested under: managed by the actor, never the group itself or
+    anything below it."""
+    managed = managed_group_ids(actor, account_id)
+    if group is not None:
+        managed -= subtree_ids(parent_map(account_id), {group.id})
+    if not managed:
+        return []
+    return list(db.session.scalars(
+        select(MentorGroup).where(MentorGroup.id.in_(managed)).order_by(func.lower(MentorGroup.name))
+    ))
+
+
+def update_group(actor: User, account_id: int, group_id, name: str, description: str | None,
+                 parent_id=KEEP) -> MentorGroup:
+    """Rename, describe and nest a group. The new parent must be a group of the same school
+    that the actor manages, and never the group itself or one below it."""
+    group = group_for_manager(actor, account_id, group_id)
+    name, description = clean_group_name(name), clean_description(description)
+    new_parent = group.parent_id if parent_id is KEEP else _parse_parent(parent_id)
+    if new_parent != group.parent_id:
+        if new_parent is None:
+            if not is_account_admin(actor, account_id):
+                raise ServiceError("Only account admins can move a group to the top level.",
+                                   field="parent_id")
+        else:
+            if new_parent == group.id:
+                raise ServiceError("A group can't be nested under itself.", field="parent_id")
+            parents = parent_map(account_id)
+            if new_parent in subtree_ids(parents, {group.id}):
+                raise ServiceError("A group can't be nested under one of its own nested groups.",
+                                   field="parent_id")
+            if new_parent not in managed_group_ids(actor, account_id):
+                raise ServiceError("Choose a parent group from the list.", field="parent_id")
+    _lock_account(account_id)
+    _check_sibling_name(account_id, new_parent, name, exclude_id=group.id)
+    before = {"name": group.name, "description": group.description, "parent_id": group.parent_id}
+    after = {"name": name, "description": description, "parent_id": new_parent}
+    if before == after:
+        return group
+    group.name, group.description, group.parent_id = name, description, new_parent
+    db.session.flush()
+    action = "group.nest" if before["parent_id"] != new_parent else "group.edit"
+    audit.record(actor, account_id, action, group, before=before, after=after)
+    return group
+
+
+def delete_group(actor: User, account_id: int, group_id) -> dict:
+    """Delete a group (account admins only). Its nested groups move up to its parent; its
+    memberships end; nothing else is deleted. Returns what happened, for the message."""
+    group = group_for_manager(actor, account_id, group_id)
+    if not is_account_admin(actor, account_id):
+        raise PermissionDenied("Only account admins can delete groups.")
+    _lock_account(account_id)
+    children = list(db.session.scalars(
+        select(MentorGroup).where(MentorGroup.parent_id == group.id)
+    ))
+    for child in children:
+        try:
+            _check_sibling_name(account_id, group.parent_id, child.name, exclude_id=group.id)
+        except ServiceError:
+            raise ServiceError(
+                f"\u201c{group.name}\u201d can't be deleted yet: its nested group "
+                f"\u201c{child.name}\u201d would move up beside another group of the same name. "
+                "Rename one of them first.") from None
+    memberships = list(db.session.scalars(
+        select(GroupMembership).where(GroupMembership.group_id == group.id)
+    ))
+    for child in children:
+        child.parent_id = group.parent_id
+    for membership in memberships:
+        db.session.delete(membership)
+    audit.record(actor, account_id, "group.delete", group,
+                 before={"name": group.name, "description": group.description,
+                         "parent_id": group.parent_id,
+                         "members": len(memberships), "children": [c.id for c in children]},
+                 after=None)
+    db.session.delete(group)
+    db.session.flush()
+    return {"name": group.name, "children_moved": len(children),
+            "memberships_ended": len(memberships)}
+
+
+# ---- reading the tree --------------------------------------------------------------------------
+
+def role_counts(account_id: int, group_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Members, mentors and group admins per group, counted in one query over the school
+    (no IN list, so it stays one short statement for thousands of groups)."""
+    counts: dict[int, dict[str, int]] = {gid: {"member": 0, "mentor": 0, "group_admin": 0}
+                                         for gid in group_ids}
+    rows = db.session.execute(
+        select(GroupMembership.group_id, GroupMembership.role, func.count())
+        .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
+        .where(MentorGroup.account_id == account_id)
+        .group_by(GroupMembership.group_id, GroupMembership.role)
+    ).all()
+    for gid, role, n in rows:
+        if gid in counts:
+            counts[gid][role] = n
+    return counts
+
+
+def group_tree(actor: User, account_id: int) -> list[GroupNode]:
+    """The groups this person manages as a forest, each level newest first. A group whose
+    parent is not visible to the person is shown as a root. Two queries whatever the size."""
+    managed = managed_group_ids(actor, account_id)
+    if not managed:
+        return []
+    groups = list(db.session.scalars(
+        select(MentorGroup).where(MentorGroup.account_id == account_id)
+        .order_by(MentorGroup.created_at.desc(), MentorGroup.id.desc())
+    ))
+    groups = [g for g in groups if g.id in managed]
+    counts = role_counts(account_id, [g.id for g in groups])
+    nodes = {g.id: GroupNode(group=g, depth=0, counts=counts[g.id]) for g in groups}
+    roots: list[GroupNode] = []
+    for g in groups:
+        parent = nodes.get(g.parent_id) if g.parent_id is not None else None
+        (parent.children if parent else roots).append(nodes[g.id])
+    stack = [(node, []) for node in reversed(roots)]
+    while stack:
+        node, ancestors = stack.pop()
+        node.depth, node.ancestors = len(ancestors), ancestors
+        below = [*ancestors, node.group.id]
+        stack.extend((child, below) for child in reversed(node.children))
+    return roots
+
+
+def flatten(roots: list[GroupNode]) -> list[GroupNode]:
+    """Depth-first order, the order rows are shown in."""
+    out: list[GroupNode] = []
+    stack = list(reversed(roots))
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed(node.children))
+    return out
