@@ -41,7 +41,8 @@ def init_app(app, login_manager) -> None:
 
     @app.context_processor
     def inject_tenancy():
-        return {"current_account": current_account, "current_membership": current_membership}
+        return {"current_account": current_account, "current_membership": current_membership,
+                "manages_groups": manages_groups}
 
 
 def current_membership() -> AccountMembership | None:
@@ -66,6 +67,15 @@ def current_membership() -> AccountMembership | None:
                 session[SESSION_KEY] = membership.account_id
     g.mg_membership = membership
     return membership
+
+
+def manages_groups() -> bool:
+    """Whether the navigation shows the Groups part of the back office to a non-admin."""
+    from mentorgroups.services.groups import is_group_admin_anywhere
+
+    membership = current_membership()
+    return membership is not None and is_group_admin_anywhere(current_user,
+                                                              membership.account_id)
 
 
 def current_account() -> Account | None:

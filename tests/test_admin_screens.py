@@ -18,6 +18,8 @@ from mentorgroups.models import (
     Path,
     SentEmail,
     Step,
+    StepCompletion,
+    Submission,
     User,
     utcnow,
 )
@@ -121,7 +123,7 @@ def test_add_an_existing_person_by_email(admin_client, s):
     user = db.session.get(User, existing.id)
     assert user.full_name == "Existing Person"  # their own name and password stay theirs
     assert user.password_hash == hash_before
-    assert count(User) == 6
+    assert count(User) == 5  # the school's four and them: nobody new
     assert "Existing Person" in people_page(admin_client)
 
 
@@ -426,6 +428,11 @@ def test_a_path_title_with_html_is_escaped_everywhere(admin_client, s):
         assert "<script>alert(" not in page, url
         assert "<img src=x" not in page, url
         assert escaped in page.replace("&quot;", "&#34;"), url
+    db.session.add(Cohort(path=path, name="Escaped group"))
+    db.session.commit()
+    page = text_of(admin_client.get("/admin/cohorts/"))
+    assert "<script>alert(" not in page
+    assert escaped in page.replace("&quot;", "&#34;")
     edit = text_of(admin_client.get(f"/admin/paths/edit/?id={path.id}"))
     assert "<b>bold step</b>" not in edit
     assert "&lt;b&gt;bold step&lt;/b&gt;" in edit
@@ -444,10 +451,17 @@ def test_paths_export_is_formula_safe(admin_client, s):
 
 
 def test_deleting_a_path_removes_its_steps_and_cohorts(admin_client, s):
+    step = s.path.steps[1]
+    db.session.add(StepCompletion(user_id=s.learner.id, step_id=s.path.steps[0].id,
+                                  cohort_id=s.cohort.id))
+    db.session.add(Submission(account_id=s.account.id, user_id=s.learner.id, step_id=step.id,
+                              cohort_id=s.cohort.id, content="My work"))
+    db.session.commit()
     response = admin_client.post_form("/admin/paths/delete/", {"id": str(s.path.id)},
                                       token_page="/admin/paths/")
     assert "Record was successfully deleted." in follow(admin_client, response)
     assert (count(Path), count(Step), count(Cohort), count(CohortMembership)) == (0, 0, 0, 0)
+    assert (count(Submission), count(StepCompletion)) == (0, 0)
 
 
 # --------------------------------------------------------------------------- Cohorts
@@ -581,6 +595,20 @@ def test_a_forged_inline_row_id_of_another_cohort_does_not_take_it_over(admin_cl
     foreign = db.session.get(CohortMembership, foreign.id)
     assert (foreign.cohort_id, foreign.user_id, foreign.role) == (
         outsider_cohort.id, other.person.id, "learner")
+
+
+def test_the_same_person_twice_in_a_cohort_is_refused(admin_client, s):
+    before = count(CohortMembership), count(Cohort)
+    response = admin_client.post_form("/admin/cohorts/new/", cohort_form(
+        s.path.id, "Twice group", [(s.learner.id, "learner"), (s.learner.id, "teacher")]))
+    assert response.status_code == 200
+    assert "Record was successfully created." not in text_of(response)
+    assert f"{s.learner.full_name} is in this cohort twice: keep one row per person." in \
+        text_of(response)
+    assert "INSERT" not in text_of(response)
+    assert (count(CohortMembership), count(Cohort)) == before
+    # The page still works after the refused save (the session was rolled back).
+    assert admin_client.get("/admin/cohorts/").status_code == 200
 
 
 def test_a_cohort_name_with_html_is_escaped(admin_client, s):

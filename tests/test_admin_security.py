@@ -273,6 +273,21 @@ def test_admin_of_one_school_working_in_another_is_refused(client, world):
     assert client.get("/admin/").status_code == 403
 
 
+def test_someone_in_several_schools_who_has_not_chosen_is_sent_to_choose(client, world):
+    make_member(world.b.account, "member", user=world.a.admin)
+    db.session.commit()
+    client.login(world.a.admin.email)  # two schools: none chosen yet
+    response = client.get("/admin/paths/")
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/accounts"
+    assert parse_qs(location.query)["next"] == ["/admin/paths/"]
+    client.post_form("/accounts", {"account_id": str(world.a.account.id),
+                                   "next": "/admin/paths/"}, token_page="/accounts")
+    page = client.get("/admin/paths/").get_data(as_text=True)
+    assert A_WORD in page and B_WORD not in page
+
+
 def test_revoking_an_admin_takes_effect_at_their_next_click(client, world):
     client.login(world.a.admin.email)
     assert client.get("/admin/paths/").status_code == 200
@@ -286,10 +301,6 @@ def test_revoking_an_admin_takes_effect_at_their_next_click(client, world):
 
 
 # --------------------------------------------------------------------------- forged ids
-
-
-def other_school_ids(world) -> dict:
-    return world.b.ids
 
 
 @pytest.mark.parametrize("view", ["people", "paths", "cohorts", "sent_emails"])

@@ -167,3 +167,19 @@ def test_members_screen_escapes_and_lists_staff_apart(client):
     staff_part, members_part = page.split('data-testid="staff"')[1].split("Members <small")
     assert "Mo Mentor" in staff_part and "Lia Learner" not in staff_part
     assert "Lia Learner" in members_part
+
+
+def test_tree_renders_two_thousand_groups(client):
+    account, admin, *_ = setup_school(plan="enterprise")
+    made: list[MentorGroup] = []
+    for i in range(2000):  # ten roots, then every group gets five children: five levels deep
+        parent = made[i // 5 - 2] if i >= 10 else None
+        made.append(MentorGroup(account_id=account.id, name=f"Group {i}", parent=parent))
+    db.session.add_all(made)
+    db.session.commit()
+    client.login(admin.email)
+    response = client.get(f"{BASE}/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert page.count('class="mg-row"') == 2000
+    assert "2000 groups · unlimited" in page

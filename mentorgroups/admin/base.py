@@ -76,6 +76,16 @@ class AdminAccess:
 
 
 class BackOfficeHome(AdminAccess, AdminIndexView):
+    def inaccessible_callback(self, name, **kwargs):
+        """Group Admins have one part of the back office, their groups: send them there."""
+        from mentorgroups.services.groups import can_use_groups_back_office
+
+        membership = current_membership() if current_user.is_authenticated else None
+        if membership is not None and can_use_groups_back_office(current_user,
+                                                                 membership.account_id):
+            return redirect(url_for("groups.index"))
+        return super().inaccessible_callback(name, **kwargs)
+
     @expose("/")
     def index(self):
         account_id = self.account_id

@@ -88,7 +88,9 @@ class PathView(ScopedModelView):
 
     def on_model_change(self, form, model, is_created):
         model.account_id = self.account_id
-        for index, step in enumerate(sorted(model.steps, key=lambda s: (s.position or 0))):
+        # Steps removed in this same save are still in the list until the flush.
+        kept = [step for step in model.steps if step not in db.session.deleted]
+        for index, step in enumerate(sorted(kept, key=lambda s: (s.position or 0))):
             step.position = index + 1
 
 
@@ -139,7 +141,15 @@ class CohortView(ScopedModelView):
         return count, rows
 
     def on_model_change(self, form, model, is_created):
-        if model.path is None or model.path.account_id != self.account_id:
-            from mentorgroups.services.errors import ServiceError
+        from mentorgroups.services.errors import ServiceError
 
+        if model.path is None or model.path.account_id != self.account_id:
             raise ServiceError("Choose one of this school's paths.")
+        seen = set()
+        for membership in model.memberships:
+            if membership in db.session.deleted or membership.user is None:
+                continue
+            if membership.user.id in seen:
+                raise ServiceError(f"{membership.user.full_name} is in this cohort twice: "
+                                   "keep one row per person.")
+            seen.add(membership.user.id)

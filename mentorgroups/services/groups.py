@@ -84,6 +84,15 @@ def managed_group_ids(actor: User, account_id: int) -> set[int]:
     return subtree_ids(parents, direct)
 
 
+def is_group_admin_anywhere(actor: User, account_id: int) -> bool:
+    """One cheap query, for the navigation of every page."""
+    return db.session.scalar(
+        select(GroupMembership.id).join(MentorGroup).where(
+            GroupMembership.user_id == actor.id, GroupMembership.role == "group_admin",
+            MentorGroup.account_id == account_id).limit(1)
+    ) is not None
+
+
 def can_use_groups_back_office(actor: User, account_id: int) -> bool:
     return bool(is_account_admin(actor, account_id) or managed_group_ids(actor, account_id))
 

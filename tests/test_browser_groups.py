@@ -1,0 +1,535 @@
+"""Community > Groups in a real browser: the machine's Chromium, driven by Playwright's sync
+API, against the app served by a live Werkzeug server on the test database (MG_TEST_DB).
+
+Covers the tree (create, nest, collapse/expand), the members screen (add by search and by
+pasted addresses, role menus, removal, bulk actions), the plan limit, a Group Admin's narrower
+view, and managing/deleting a group. Screenshots go to test-artifacts/groups-*.png."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests.conftest import ROOT, free_port
+from tests.factories import PASSWORD, make_account, make_member
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+ARTIFACTS = ROOT / "test-artifacts"
+GROUPS = "/admin/community/groups/"
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+
+
+@pytest.fixture
+def live_server(make_app):
+    """The app on a free 127.0.0.1 port, served from a daemon thread for this one test."""
+    app = make_app()
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright = playwright_sync.sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_ARGS)
+    except Exception:
+        playwright.stop()
+        raise
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Factory of pages, each in its own browser context (its own cookies: its own person).
+    Every JavaScript dialog is recorded in `page.dialogs` and accepted (OK on a confirm)."""
+    contexts = []
+
+    def factory():
+        context = browser.new_context(base_url=live_server.url,
+                                      viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(5_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.dialogs = []
+
+        def on_dialog(dialog):
+            page.dialogs.append(dialog.message)
+            dialog.accept()
+
+        page.on("dialog", on_dialog)
+        return page
+
+    yield factory
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+def seed(app: Flask, build):
+    """Run `build()` in an app context, commit, and return what it returns (plain values)."""
+    from mentorgroups.extensions import db
+
+    with app.app_context():
+        result = build()
+        db.session.commit()
+        db.session.remove()
+    return result
+
+
+def school_with_admin(plan: str = "essentials", **people):
+    """An account, its admin, and `people` as {key: (account role, full name, email)}.
+    Returns a dict of plain values: ids and emails."""
+    account = make_account(plan=plan, name="Hill School")
+    admin = make_member(account, "admin", full_name="Ada Admin", email="ada@hill.test")
+    out = {"account": account, "account_id": account.id, "admin": admin,
+           "admin_email": admin.email}
+    for key, (role, name, email) in people.items():
+        out[key] = make_member(account, role, full_name=name, email=email)
+    return out
+
+
+def new_group(actor, account_id: int, name: str, parent=None, description: str = ""):
+    from mentorgroups.services import groups
+
+    return groups.create_group(actor, account_id, name, description,
+                               parent.id if parent is not None else None)
+
+
+def add_to_group(actor, account_id: int, group, role: str, *users):
+    from mentorgroups.services import group_members
+
+    group_members.add_members(actor, account_id, group.id, role,
+                              user_ids=[u.id for u in users])
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"groups-{name}.png"), full_page=True)
+
+
+def sign_in(page, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+
+
+def alerts(page):
+    return page.locator(".alert")
+
+
+def tree_row(page, name: str):
+    return page.locator(".mg-row").filter(
+        has=page.locator(".mg-name", has_text=re.compile(rf"^{re.escape(name)}$")))
+
+
+def indent(row) -> float:
+    return float(row.evaluate("el => parseFloat(getComputedStyle(el).paddingLeft)"))
+
+
+def staff_item(page, name: str):
+    return page.get_by_test_id("staff").locator("li").filter(has_text=name)
+
+
+def member_row(page, name: str):
+    return page.get_by_test_id("members").locator("tbody tr").filter(has_text=name)
+
+
+def group_menu(page, name: str, item: str) -> None:
+    page.get_by_role("button", name=f"More for {name}", exact=True).click()
+    page.get_by_role("link", name=item, exact=True).click()
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+
+def test_create_a_group_then_nest_groups_and_fold_the_tree(live_server, page):
+    s = seed(live_server.app, lambda: school_with_admin()["admin_email"])
+    sign_in(page, s)
+    page.goto(GROUPS)
+    expect(page.get_by_role("heading", name="No groups yet")).to_be_visible()
+    expect(page.get_by_test_id("usage")).to_have_text(
+        re.compile(r"0 of 5 groups on the Essentials plan"))
+    shot(page, "01-empty")
+
+    # 1. New group -> its members screen, ready for members.
+    page.get_by_role("link", name="New group").first.click()
+    expect(page.get_by_role("heading", name="New group")).to_be_visible()
+    expect(page.get_by_label("Name")).to_be_focused()
+    page.get_by_label("Name").fill("Year 7")
+    page.get_by_role("button", name="Create").click()
+    expect(page).to_have_url(re.compile(r"/admin/community/groups/\d+/$"))
+    expect(alerts(page)).to_have_text(
+        re.compile("Group \u201cYear 7\u201d created. Now you're ready to add members."))
+    expect(page.get_by_test_id("group-name")).to_have_text("Year 7")
+    shot(page, "02-created-members-screen")
+
+    # 2a. A nested group from the "..." menu: the parent comes preselected.
+    page.get_by_role("link", name="Groups", exact=True).first.click()
+    page.get_by_role("link", name="New group").click()
+    page.get_by_label("Name").fill("Year 8")
+    page.get_by_role("button", name="Create").click()
+    page.goto(GROUPS)
+    group_menu(page, "Year 7", "New nested group")
+    expect(page.get_by_label("Nest under")).to_be_visible()
+    expect(page.get_by_label("Nest under").locator("option:checked")).to_have_text("Year 7")
+    page.get_by_label("Name").fill("Robotics club")
+    shot(page, "03-new-nested-form")
+    page.get_by_role("button", name="Create").click()
+    expect(alerts(page)).to_contain_text("Group \u201cRobotics club\u201d created.")
+    expect(page.locator(".breadcrumb")).to_have_text(re.compile(r"Groups\s*Year 7\s*Robotics club"))
+
+    # 2b. ...and one from "New group" with Settings > Nest under.
+    page.goto(GROUPS)
+    page.get_by_role("link", name="New group").click()
+    page.get_by_label("Name").fill("Chess club")
+    page.get_by_text("Settings", exact=True).click()
+    page.get_by_label("Nest under").select_option(label="Year 7")
+    page.get_by_role("button", name="Create").click()
+    expect(alerts(page)).to_contain_text("Group \u201cChess club\u201d created.")
+
+    page.goto(GROUPS)
+    expect(page.get_by_test_id("usage")).to_contain_text("4 of 5 groups")
+    names = page.locator(".mg-name")
+    # Newest first at every level, children right under their parent.
+    expect(names).to_have_text(["Year 8", "Year 7", "Chess club", "Robotics club"])
+    year7, year8 = tree_row(page, "Year 7"), tree_row(page, "Year 8")
+    chess, robotics = tree_row(page, "Chess club"), tree_row(page, "Robotics club")
+    expect(year7).to_contain_text("2 nested")
+    assert indent(chess) > indent(year7) == indent(year8)
+    assert indent(robotics) == indent(chess)
+    assert chess.locator(".mg-name").bounding_box()["x"] > \
+        year7.locator(".mg-name").bounding_box()["x"] + 15
+    shot(page, "04-tree")
+
+    # Collapse the parent with its caret: the children hide; expand: they are back.
+    caret = year7.get_by_role("button", name="Collapse Year 7")
+    expect(caret).to_have_attribute("aria-expanded", "true")
+    caret.click()
+    expect(chess).to_be_hidden()
+    expect(robotics).to_be_hidden()
+    expect(year8).to_be_visible()
+    toggle = year7.locator("[data-toggle-id]")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_have_attribute("aria-label", "Expand Year 7")
+    shot(page, "05-tree-collapsed")
+    toggle.click()
+    expect(chess).to_be_visible()
+    expect(robotics).to_be_visible()
+    expect(toggle).to_have_attribute("aria-label", "Collapse Year 7")
+
+    page.get_by_role("button", name="Collapse all").click()
+    expect(chess).to_be_hidden()
+    expect(robotics).to_be_hidden()
+    expect(year7).to_be_visible()
+    expect(year8).to_be_visible()
+    page.get_by_role("button", name="Expand all").click()
+    for row in (year7, year8, chess, robotics):
+        expect(row).to_be_visible()
+    assert page.dialogs == []
+
+
+def test_add_members_by_search_and_by_pasted_addresses(live_server, page):
+    def build():
+        s = school_with_admin(
+            nina=("member", "Nina Novak", "nina@hill.test"),
+            nico=("member", "Nico Ortiz", "nico@hill.test"),
+            sam=("member", "Sam Stone", "sam@hill.test"),
+            pat=("staff", "Pat Park", "pat@hill.test"),
+        )
+        elsewhere = make_account(name="Dale Academy")
+        make_member(elsewhere, "member", full_name="Otto Outsider", email="otto@dale.test")
+        group = new_group(s["admin"], s["account_id"], "Year 7")
+        return s["admin_email"], group.id
+
+    admin_email, group_id = seed(live_server.app, build)
+    sign_in(page, admin_email)
+    page.goto(f"{GROUPS}{group_id}/")
+    expect(page.get_by_text("No members yet.")).to_be_visible()
+
+    # Search as you type, pick two people: each becomes a chip.
+    search = page.get_by_label("Find people in this school")
+    search.press_sequentially("Ni")
+    results = page.locator("#mg-results .mg-result")
+    expect(results).to_have_count(2)
+    expect(results.first).to_contain_text("Nico Ortiz")
+    expect(results.nth(1)).to_contain_text("Nina Novak")
+    shot(page, "06-search-results")
+    results.filter(has_text="Nina Novak").click()
+    chips = page.locator("#mg-picked .mg-chip")
+    expect(chips).to_have_count(1)
+    expect(chips).to_contain_text("Nina Novak")
+    expect(search).to_have_value("")
+    expect(results).to_have_count(0)
+    search.press_sequentially("ortiz")
+    expect(results).to_have_count(1)
+    results.first.click()
+    expect(chips).to_have_count(2)
+    expect(chips.nth(1)).to_contain_text("Nico Ortiz")
+    page.get_by_label("Role").select_option(label="Member")
+    shot(page, "07-two-chips")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(alerts(page)).to_have_text(
+        re.compile(r"Added 2 people as Member: Nina Novak, Nico Ortiz\."))
+    expect(page.get_by_test_id("members").locator("tbody tr")).to_have_count(2)
+    expect(member_row(page, "Nina Novak")).to_contain_text("nina@hill.test")
+    expect(member_row(page, "Nico Ortiz")).to_contain_text("nico@hill.test")
+
+    # Already in the group: the search says so and the person can't be picked again.
+    search.press_sequentially("nina")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text("already Member")
+    expect(results.first).to_be_disabled()
+    search.fill("")
+
+    # Paste: commas and new lines, one malformed address, one person from another school.
+    page.get_by_label("Or paste email addresses").fill(
+        "sam@hill.test,\nnot-an-address, Pat Park <pat@hill.test>\notto@dale.test")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(alerts(page)).to_have_count(3)
+    expect(page.locator(".alert-success")).to_have_text(
+        re.compile(r"Added 2 people as Member: Pat Park, Sam Stone\."))
+    expect(page.locator(".alert-warning")).to_have_text(re.compile(
+        r"^\W*Not in this account, so not added: otto@dale\.test\. "
+        r"People need a membership in this school first\.\s*$"))
+    expect(page.locator(".alert-danger")).to_have_text(
+        re.compile(r"^\W*Not valid email addresses: not-an-address\.\s*$"))
+    # Nothing about the other school leaks: not its name, not the person's name.
+    expect(page.locator("main, .container-fluid").first).not_to_contain_text("Dale Academy")
+    expect(page.locator("body")).not_to_contain_text("Otto Outsider")
+    expect(page.get_by_test_id("members").locator("tbody tr")).to_have_count(4)
+    for name in ("Nina Novak", "Nico Ortiz", "Pat Park", "Sam Stone"):
+        expect(member_row(page, name)).to_be_visible()
+    expect(page.get_by_label("Or paste email addresses")).to_have_value("")
+    shot(page, "08-added-with-messages")
+
+    # The outsider is not found by search either.
+    search.press_sequentially("otto")
+    expect(page.locator("#mg-results")).to_have_text("Nobody in this school matches.")
+    assert page.dialogs == []
+
+
+def test_roles_menus_removal_and_bulk_make_mentor(live_server, page):
+    def build():
+        s = school_with_admin(
+            ana=("member", "Ana Alba", "ana@hill.test"),
+            ben=("member", "Ben Bose", "ben@hill.test"),
+            cy=("member", "Cy Cole", "cy@hill.test"),
+            dee=("member", "Dee Dunn", "dee@hill.test"),
+        )
+        group = new_group(s["admin"], s["account_id"], "Year 7")
+        add_to_group(s["admin"], s["account_id"], group, "member",
+                     s["ana"], s["ben"], s["cy"], s["dee"])
+        return s["admin_email"], group.id
+
+    admin_email, group_id = seed(live_server.app, build)
+    sign_in(page, admin_email)
+    page.goto(f"{GROUPS}{group_id}/")
+    expect(page.get_by_test_id("members").locator("tbody tr")).to_have_count(4)
+    expect(page.get_by_text("No mentors or group admins yet.")).to_be_visible()
+
+    # "..." -> Make mentor: Ana moves to Staff.
+    page.get_by_role("button", name="More for Ana Alba").click()
+    shot(page, "09-member-menu")
+    member_row(page, "Ana Alba").get_by_role("button", name="Make mentor").click()
+    expect(alerts(page)).to_have_text(re.compile(r"Ana Alba is now a Mentor\."))
+    ana = staff_item(page, "Ana Alba")
+    expect(ana.get_by_test_id("role-menu")).to_have_text("Mentor")
+    expect(member_row(page, "Ana Alba")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Staff")).to_contain_text("(1)")
+
+    # Staff role menu -> Group Admin, after a confirm.
+    dialogs_before = len(page.dialogs)
+    ana.get_by_test_id("role-menu").click()
+    expect(ana.locator(".dropdown-menu").get_by_role("button", name="Mentor")).to_be_disabled()
+    shot(page, "10-staff-role-menu")
+    ana.locator(".dropdown-menu").get_by_role("button", name="Group Admin").click()
+    expect(alerts(page)).to_have_text(re.compile(r"Ana Alba is now a Group Admin\."))
+    assert page.dialogs[dialogs_before:] == ["Change Ana Alba's role to Group Admin?"]
+    ana = staff_item(page, "Ana Alba")
+    expect(ana.get_by_test_id("role-menu")).to_have_text("Group Admin")
+
+    # ...then back to Member: she is in the members table again.
+    ana.get_by_test_id("role-menu").click()
+    ana.locator(".dropdown-menu").get_by_role("button", name="Member").click()
+    expect(alerts(page)).to_have_text(re.compile(r"Ana Alba is now a Member\."))
+    assert page.dialogs[-1] == "Change Ana Alba's role to Member?"
+    expect(staff_item(page, "Ana Alba")).to_have_count(0)
+    expect(member_row(page, "Ana Alba")).to_be_visible()
+
+    # "..." -> Remove from group, after a confirm.
+    page.get_by_role("button", name="More for Ana Alba").click()
+    member_row(page, "Ana Alba").get_by_role("button", name="Remove from group").click()
+    expect(alerts(page)).to_have_text(re.compile(r"Removed from the group: Ana Alba\."))
+    assert page.dialogs[-1] == "Remove Ana Alba from Year 7?"
+    expect(page.locator("body")).not_to_contain_text("ana@hill.test")
+    expect(page.get_by_test_id("members").locator("tbody tr")).to_have_count(3)
+
+    # Bulk: select two, With selected -> Make mentor, after a confirm.
+    page.get_by_role("checkbox", name="Select Ben Bose").check()
+    page.get_by_role("checkbox", name="Select Dee Dunn").check()
+    page.get_by_role("button", name="With selected").click()
+    shot(page, "11-bulk-menu")
+    page.get_by_role("link", name="Make mentor").click()
+    expect(alerts(page)).to_have_text(re.compile(r"Now mentors: Ben Bose, Dee Dunn\."))
+    assert page.dialogs[-1] == "Make the selected members mentors?"
+    for name in ("Ben Bose", "Dee Dunn"):
+        expect(staff_item(page, name).get_by_test_id("role-menu")).to_have_text("Mentor")
+        expect(member_row(page, name)).to_have_count(0)
+    expect(page.get_by_test_id("members").locator("tbody tr")).to_have_count(1)
+    expect(member_row(page, "Cy Cole")).to_be_visible()
+    shot(page, "12-after-bulk")
+
+
+def test_plan_limit_disables_new_group_and_explains_the_upgrade(live_server, page):
+    def build():
+        s = school_with_admin(plan="starter")
+        new_group(s["admin"], s["account_id"], "Only group")
+        return s["admin_email"]
+
+    admin_email = seed(live_server.app, build)
+    sign_in(page, admin_email)
+    page.goto(GROUPS)
+    expect(page.get_by_test_id("usage")).to_contain_text("1 of 1 group on the Starter plan")
+    expect(page.get_by_role("button", name="New group")).to_be_disabled()
+    expect(page.get_by_role("link", name="New group")).to_have_count(0)
+    message = ("Your Starter plan includes 1 group and this school has 1. Upgrade your plan "
+               "to create more groups; existing groups keep working.")
+    expect(page.get_by_test_id("limit-message")).to_have_text(message)
+    page.get_by_role("button", name="More for Only group").click()
+    expect(page.get_by_role("link", name="New nested group")).to_have_count(0)
+    shot(page, "13-plan-limit")
+
+    # The form itself (typed URL) says the same and cannot be sent.
+    page.goto(GROUPS + "new")
+    expect(page.get_by_test_id("limit-message")).to_have_text(message)
+    expect(page.get_by_role("button", name="Create")).to_be_disabled()
+
+
+def test_group_admin_sees_only_their_groups_and_a_learner_gets_403(live_server, new_page):
+    def build():
+        s = school_with_admin(
+            gina=("staff", "Gina Grant", "gina@hill.test"),
+            lia=("member", "Lia Learner", "lia@hill.test"),
+        )
+        admin, account_id = s["admin"], s["account_id"]
+        year7 = new_group(admin, account_id, "Year 7")
+        new_group(admin, account_id, "Robotics club", parent=year7)
+        new_group(admin, account_id, "Year 8")
+        add_to_group(admin, account_id, year7, "group_admin", s["gina"])
+        add_to_group(admin, account_id, year7, "member", s["lia"])
+        return s["gina"].email, s["lia"].email
+
+    gina_email, lia_email = seed(live_server.app, build)
+    gina = new_page()
+    sign_in(gina, gina_email)
+    gina.goto(GROUPS)
+    expect(gina.locator(".mg-name")).to_have_text(["Year 7", "Robotics club"])
+    expect(gina.locator("body")).not_to_contain_text("Year 8")
+    assert indent(tree_row(gina, "Robotics club")) > indent(tree_row(gina, "Year 7"))
+    expect(tree_row(gina, "Year 7").get_by_test_id("counts")).to_contain_text(
+        "1 member")
+    shot(gina, "14-group-admin-tree")
+    tree_row(gina, "Robotics club").locator(".mg-name").click()
+    expect(gina.get_by_test_id("group-name")).to_have_text("Robotics club")
+
+    lia = new_page()
+    sign_in(lia, lia_email)
+    response = lia.goto(GROUPS)
+    assert response is not None and response.status == 403
+    expect(lia.locator("body")).not_to_contain_text("Year 7")
+    shot(lia, "15-learner-403")
+
+
+def test_manage_rename_describe_safely_and_delete_with_a_nested_child(live_server, page):
+    def build():
+        s = school_with_admin()
+        year7 = new_group(s["admin"], s["account_id"], "Year 7")
+        new_group(s["admin"], s["account_id"], "Robotics club", parent=year7)
+        return s["admin_email"]
+
+    admin_email = seed(live_server.app, build)
+    description = "Tuesdays after school. <script>alert(1)</script>"
+    sign_in(page, admin_email)
+    page.goto(GROUPS)
+    group_menu(page, "Year 7", "Manage group")
+    expect(page.get_by_role("heading", name="Manage group")).to_be_visible()
+    expect(page.get_by_label("Nest under").locator("option:checked")).to_have_text(
+        "No parent (top level)")
+    # Its own nested group is never offered as a parent.
+    expect(page.get_by_label("Nest under").locator("option")).to_have_text(
+        ["No parent (top level)"])
+    page.get_by_label("Name").fill("Year 7 (2025)")
+    page.get_by_label("Description").fill(description)
+    shot(page, "16-manage-form")
+    page.get_by_role("button", name="Save").click()
+    expect(alerts(page)).to_have_text(re.compile("Group saved."))
+    expect(page.get_by_test_id("group-name")).to_have_text("Year 7 (2025)")
+    expect(page.get_by_text(description)).to_be_visible()
+    shot(page, "17-renamed-members-screen")
+
+    page.goto(GROUPS)
+    row = tree_row(page, "Year 7 (2025)")
+    expect(row.locator(".mg-desc")).to_have_text(description)
+    assert page.evaluate("document.querySelectorAll('.mg-tree script').length") == 0
+    shot(page, "18-tree-with-description")
+    assert page.dialogs == []
+
+    group_menu(page, "Year 7 (2025)", "Manage group")
+    danger = page.locator(".card.border-danger")
+    expect(danger).to_contain_text("moves its 1 nested group up to the top level")
+    expect(danger).to_contain_text("ends its 0 memberships")
+    danger.get_by_role("button", name="Delete group").click()
+    expect(alerts(page)).to_have_text(re.compile(
+        "Group \u201cYear 7 \\(2025\\)\u201d deleted: 1 nested group\\(s\\) moved up, "
+        "0 membership\\(s\\) ended."))
+    assert page.dialogs == ["Delete the group \u201cYear 7 (2025)\u201d? Its nested groups "
+                            "move up and its memberships end."]
+    expect(page).to_have_url(re.compile(r"/admin/community/groups/$"))
+    expect(page.locator(".mg-name")).to_have_text(["Robotics club"])
+    robotics = tree_row(page, "Robotics club")
+    expect(robotics).to_have_attribute("data-ancestors", "")
+    expect(robotics.locator("[data-toggle-id]")).to_have_count(0)
+    shot(page, "19-after-delete")
