@@ -61,7 +61,8 @@ def seed_school(app) -> int:
         db.session.execute(insert(User), [
             {"email": f"p{i}@large.test", "full_name": f"Person {i}", "password_hash": password,
              "active": True} for i in range(LEARNERS + 1)])
-        ids = [row[0] for row in db.session.execute(text("SELECT id FROM user_account ORDER BY id"))]
+        ids = [row[0] for row in db.session.execute(
+            text("SELECT id FROM user_account ORDER BY id"))]
         db.session.execute(insert(AccountMembership), [
             {"account_id": account.id, "user_id": uid, "role": "admin" if n == 0 else "member",
              "status": "active"} for n, uid in enumerate(ids)])
