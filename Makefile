@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 DEV    := MENTORGROUPS_DEV=1
 
-.PHONY: run test test-sqlite test-postgresql install lint clean
+.PHONY: run test test-sqlite test-postgresql install lint clean bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,6 @@ lint: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
+
+bench: install
+	$(BIN)/python bench/groups_tree.py

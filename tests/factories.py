@@ -18,7 +18,8 @@ from mentorgroups.models import (
 )
 
 PASSWORD = "pass-word-1"
-_PASSWORD_HASH = generate_password_hash(PASSWORD)
+# A cheap hash: tests sign in thousands of times; production hashes use the default (scrypt).
+_PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 _seq = itertools.count(1)
 
 

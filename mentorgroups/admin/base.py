@@ -150,11 +150,18 @@ class ScopedModelView(AdminAccess, ModelView):
         return csv_safe(super().get_export_value(model, name))
 
     def handle_view_exception(self, exc):
+        """Rule refusals show their own message; a database constraint shows a plain one
+        (Flask-Admin's default would print the SQL and its parameters)."""
+        from flask import flash
+        from sqlalchemy.exc import IntegrityError
+
         from mentorgroups.services.errors import ServiceError
 
         if isinstance(exc, ServiceError):
-            from flask import flash
-
             flash(exc.message, "error")
+            return True
+        if isinstance(exc, IntegrityError):
+            flash("That would duplicate or break a record that already exists; nothing was "
+                  "saved. Check for a repeated entry and try again.", "error")
             return True
         return super().handle_view_exception(exc)

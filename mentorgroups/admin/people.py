@@ -64,6 +64,7 @@ class PeopleView(ScopedModelView):
     column_formatters = {"status": _status_badge}
     column_formatters_export = {"status": lambda v, c, m, n: m.status}
     list_template = "admin/people_list.html"
+    edit_template = "admin/people_edit.html"
 
     def scope(self, query):
         return query.filter(AccountMembership.account_id == self.account_id)
