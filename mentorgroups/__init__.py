@@ -22,14 +22,15 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(exist_ok=True)
 
-    from mentorgroups import admin, auth, cli, learner, review, tenancy, web
-    from mentorgroups.extensions import csrf, db, login_manager, mail, migrate
+    from mentorgroups import admin, auth, cli, invitations, learner, review, tenancy, web
+    from mentorgroups.extensions import csrf, db, limiter, login_manager, mail, migrate
     from mentorgroups.jobs.registry import load_job_modules
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     mail.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     tenancy.init_app(app, login_manager)
     web.init_app(app)
     load_job_modules()
@@ -37,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(learner.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(invitations.bp)
     admin.init_app(app)
     cli.init_app(app)
 

@@ -90,6 +90,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "Mentor Groups <no-reply@localhost>"),
         "MAIL_SUPPRESS_SEND": mail_server is None,
         "BASE_URL": env_str("BASE_URL", "http://127.0.0.1:5000"),
+        "INVITATION_TTL_DAYS": env_int("INVITATION_TTL_DAYS", 14),
+        "INVITES_PER_ACCOUNT": env_str("INVITES_PER_ACCOUNT", "300/hour"),
+        "INVITES_PER_INVITER": env_str("INVITES_PER_INVITER", "100/hour"),
+        "LOGIN_RATE_LIMIT": env_str("LOGIN_RATE_LIMIT", "20/minute"),
+        # Rate-limit counters live in Redis when there is one, so every web process shares them.
+        "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI",
+                                         env_str("REDIS_URL", "memory://")),
+        "RATELIMIT_KEY_PREFIX": "mentorgroups",
         "JOB_MAX_ATTEMPTS": env_int("JOB_MAX_ATTEMPTS", 5),
         # Seconds RQ waits before each retry of a failed job (the last one repeats).
         "JOB_RETRY_INTERVALS": env_int_list("JOB_RETRY_INTERVALS", [10, 30, 120, 600]),

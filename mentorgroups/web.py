@@ -12,6 +12,7 @@ ERRORS = {
     403: ("You can't open this page", "Your role in this school doesn't give access to it."),
     404: ("Not found", "That page does not exist, or it is not in the school you are working in."),
     405: ("Not allowed", "That action can't be done this way."),
+    429: ("Slow down", "Too many attempts in a short time. Wait a minute and try again."),
 }
 
 

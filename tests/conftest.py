@@ -72,6 +72,9 @@ def base_config(url: str, **extra) -> dict:
         "BASE_URL": "http://127.0.0.1:5000",
         "SESSION_COOKIE_SECURE": False,
         "OUTBOX_STALE_SECONDS": 0,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        # Tests sign in thousands of times from one address; test_invitations checks limits.
+        "LOGIN_RATE_LIMIT": "100000/minute",
     }
     config.update(extra)
     return config

@@ -137,7 +137,8 @@ def test_delete_moves_children_up_and_ends_memberships(s):
     db.session.rollback()
     result = groups.delete_group(s.admin, s.account.id, b.id)
     db.session.commit()
-    assert result == {"name": "B", "children_moved": 1, "memberships_ended": 1}
+    assert result == {"name": "B", "children_moved": 1, "memberships_ended": 1,
+                      "invitations_ended": 0}
     assert db.session.get(MentorGroup, c.id).parent_id == a.id
     assert count(GroupMembership, GroupMembership.group_id == b.id) == 0
     assert s.learner.id  # the person stays
@@ -213,8 +214,9 @@ def test_add_by_search_and_paste_reports_each_person(s):
     db.session.commit()
     assert sorted(u.full_name for u in report.added) == ["Lia Learner", "Mia Mentor"]
     assert report.invalid == ["not-an-email"]
-    assert report.not_in_account == ["outsider@elsewhere.test", "nobody@nowhere.test",
-                                     "person #999999"]
+    # No membership in this school: invited, whether or not they have an account elsewhere.
+    assert report.invited == ["outsider@elsewhere.test", "nobody@nowhere.test"]
+    assert report.not_in_account == ["person #999999"]
     assert report.revoked == [gone.email]
     again = gm.add_members(s.admin, s.account.id, group.id, "member",
                            user_ids=[s.mentor.id])

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.redis
 
 def run_worker(database_url: str, redis_url: str, smtp_port: int, **extra_env) -> str:
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "SECRET_KEY": "test",
+           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "SECRET_KEY": "test-secret",
            "JOB_RETRY_INTERVALS": "0", **extra_env}
     env.pop("MENTORGROUPS_DEV", None)
     result = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
@@ -157,3 +157,42 @@ def test_redis_outage_loses_nothing(make_app, database_url, private_redis, smtp_
         db.session.expire_all()
         assert db.session.scalar(select(OutboxJob.status)) == "done"
     assert len(smtp_server.messages) == 1
+
+
+def test_invitation_email_arrives_once_with_a_working_link(make_app, database_url, redis_url,
+                                                          smtp_server):
+    import re
+
+    from mentorgroups.services import group_members, groups, invitations
+    from tests.factories import make_account, make_member
+
+    app = make_app(REDIS_URL=redis_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port,
+                   JOB_RETRY_INTERVALS=[0])
+    with app.app_context():
+        account = make_account(name="Hill School")
+        admin = make_member(account, "admin", full_name="Ada Admin")
+        group = groups.create_group(admin, account.id, "Coaching")
+        db.session.commit()
+        group_members.add_members(admin, account.id, group.id, "member",
+                                  addresses="invitee@person.test")
+        db.session.commit()
+        smtp_server.refuse_next = 1  # the first try fails: RQ retries it
+        run_worker(database_url, redis_url, smtp_server.port)
+        job = db.session.scalar(select(OutboxJob).where(OutboxJob.name == "send_invitation"))
+        db.session.refresh(job)
+        assert (job.status, job.attempts) == ("done", 2)
+        # the same job pushed and run again sends nothing more
+        db.session.execute(OutboxJob.__table__.update().where(OutboxJob.id == job.id)
+                           .values(status="staged"))
+        db.session.commit()
+        push_to_queue(app, [job.id])
+        run_worker(database_url, redis_url, smtp_server.port)
+        assert len(smtp_server.messages) == 1
+        message = smtp_server.messages[0]
+        assert message["to"] == ["invitee@person.test"]
+        assert message["subject"] == "Ada Admin invited you to Coaching at Hill School"
+        token = re.search(r"/invitations/([A-Za-z0-9_-]+)", message["body"]).group(1)
+        user, invitation = invitations.accept_with_new_account(token, "Ivy Invitee",
+                                                               "long-enough-1")
+        db.session.commit()
+        assert invitation.status == "accepted"

@@ -14,7 +14,7 @@ from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAre
 from mentorgroups.admin.base import AdminAccess
 from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup
-from mentorgroups.services import group_members, groups
+from mentorgroups.services import group_members, groups, invitations
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.tenancy import current_membership
 
@@ -215,6 +215,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             add_form=AddMembersForm(), role_form=RoleForm(), confirm_form=ConfirmForm(),
             action_form=BulkForm(), actions=actions, actions_confirmation=confirmations,
             role_labels=GROUP_ROLE_LABELS, trail=self._trail(group),
+            pending=invitations.pending_for_group(group.id),
         )
 
     def _trail(self, group: MentorGroup) -> list[MentorGroup]:
@@ -268,6 +269,11 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             flash("Already in the group (nothing changed): " + ", ".join(
                 f"{u.full_name} ({GROUP_ROLE_LABELS[r]})" for u, r in report.already) + ".",
                 "info")
+        if report.invited:
+            flash(f"Invited as {label} (an email is on its way): "
+                  + ", ".join(report.invited) + ".", "success")
+        for message in report.refused:
+            flash(message, "error")
         if report.not_in_account:
             flash("Not in this account, so not added: " + ", ".join(report.not_in_account)
                   + ". People need a membership in this school first.", "warning")
@@ -320,6 +326,35 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             flash(message, "error")
         if not removed and not refused:
             flash("Nobody was removed: they were no longer in the group.", "info")
+
+    # ---- invitations ------------------------------------------------------------------------
+
+    @expose("/<int:group_id>/invitations/<int:invitation_id>/resend", methods=("POST",))
+    def resend_view(self, group_id: int, invitation_id: int):
+        return self._invitation_change(group_id, invitation_id, invitations.resend,
+                                       "A new invitation was sent to {email}; the old link "
+                                       "no longer works.")
+
+    @expose("/<int:group_id>/invitations/<int:invitation_id>/revoke", methods=("POST",))
+    def revoke_view(self, group_id: int, invitation_id: int):
+        return self._invitation_change(group_id, invitation_id, invitations.revoke,
+                                       "The invitation to {email} was withdrawn.")
+
+    def _invitation_change(self, group_id, invitation_id, change, done: str):
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        self._group(group_id)
+        try:
+            invitation = change(current_user, self.account_id, invitation_id)
+            if invitation.group_id != group_id:
+                raise NotFound("That invitation does not exist.")
+            db.session.commit()
+        except NotFound as exc:
+            return self._gone(exc)
+        except ServiceError as exc:
+            return self._back(group_id, exc)
+        flash(done.format(email=invitation.email), "success")
+        return redirect(self.get_url(".members_view", group_id=group_id))
 
     # ---- bulk actions (Flask-Admin actions over the members table) -----------------------
 

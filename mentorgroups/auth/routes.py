@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from mentorgroups.auth import bp
+from mentorgroups.extensions import limiter
 from mentorgroups.services.accounts import active_memberships, authenticate
 from mentorgroups.tenancy import SESSION_KEY, current_membership, switch_account
 
@@ -42,7 +43,13 @@ def home_for(membership) -> str:
     return url_for("learner.paths")
 
 
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"],
+               error_message="Too many sign-in attempts from here. Wait a minute and try again.")
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_membership()))

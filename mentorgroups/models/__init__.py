@@ -18,6 +18,7 @@ from mentorgroups.models.groups import (
     GroupMembership,
     MentorGroup,
 )
+from mentorgroups.models.invitations import Invitation
 from mentorgroups.models.jobs import OutboxJob, SentEmail
 from mentorgroups.models.learning import (
     COHORT_ROLES,
@@ -38,6 +39,7 @@ __all__ = [
     "STAFF_ROLES",
     "AuditEvent",
     "GroupMembership",
+    "Invitation",
     "MentorGroup",
     "COHORT_ROLES",
     "PLANS",

@@ -40,12 +40,14 @@ class AddReport:
     added: list[User] = field(default_factory=list)
     already: list[tuple[User, str]] = field(default_factory=list)
     not_in_account: list[str] = field(default_factory=list)
+    invited: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # e.g. over the invitation rate limit
     revoked: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.added)
+        return bool(self.added or self.invited)
 
 
 def check_role(role: str | None) -> str:
@@ -122,7 +124,7 @@ def add_members(actor: User, account_id: int, group_id, role: str,
     wanted: dict[int, User] = {}
     for email in emails:
         if email not in by_email:
-            report.not_in_account.append(email)
+            _invite(actor, account_id, group, email, role, report)
             continue
         user, status = by_email[email]
         if status != "active":
@@ -152,6 +154,20 @@ def add_members(actor: User, account_id: int, group_id, role: str,
         report.added.append(user)
     db.session.flush()
     return report
+
+
+def _invite(actor: User, account_id: int, group: MentorGroup, email: str, role: str,
+            report: AddReport) -> None:
+    """Addresses with no membership in the school are invited (whether or not they have a
+    personal account elsewhere: the report says the same either way)."""
+    from mentorgroups.services.invitations import RateLimited, invite
+
+    try:
+        invite(actor, account_id, group, email, role)
+    except RateLimited as exc:
+        report.refused.append(f"{email}: {exc.message}")
+    else:
+        report.invited.append(email)
 
 
 def _membership(group: MentorGroup, user_id) -> GroupMembership:

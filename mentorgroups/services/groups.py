@@ -294,6 +294,9 @@ def delete_group(actor: User, account_id: int, group_id) -> dict:
         child.parent_id = group.parent_id
     for membership in memberships:
         db.session.delete(membership)
+    from mentorgroups.services.invitations import end_for_group
+
+    invitations_ended = end_for_group(group.id)
     audit.record(actor, account_id, "group.delete", group,
                  before={"name": group.name, "description": group.description,
                          "parent_id": group.parent_id,
@@ -302,7 +305,7 @@ def delete_group(actor: User, account_id: int, group_id) -> dict:
     db.session.delete(group)
     db.session.flush()
     return {"name": group.name, "children_moved": len(children),
-            "memberships_ended": len(memberships)}
+            "memberships_ended": len(memberships), "invitations_ended": invitations_ended}
 
 
 # ---- reading the tree --------------------------------------------------------------------------

@@ -96,3 +96,33 @@ def notify_review(review_id: int) -> None:
         ),
         account_id=submission.account_id,
     )
+
+
+@job("send_invitation", queue="emails")
+def send_invitation(invitation_id: int, nonce: str) -> bool:
+    """Email one send of an invitation. A send superseded by a newer one (resend, re-invite)
+    or an invitation no longer pending sends nothing; the idempotency key is per send."""
+    from mentorgroups.models import GROUP_ROLE_LABELS, Invitation
+    from mentorgroups.services.invitations import make_token
+
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.status != "pending" or invitation.nonce != nonce \
+            or invitation.group is None:
+        return False
+    school, group = invitation.account.name, invitation.group.name
+    inviter = invitation.invited_by.full_name if invitation.invited_by else "An admin"
+    role = GROUP_ROLE_LABELS[invitation.role]
+    link = external_url("invitations.show", token=make_token(nonce))
+    deliver_email(
+        key=f"invitation:{invitation.id}:{nonce}",
+        recipient=invitation.email,
+        subject=f"{inviter} invited you to {group} at {school}",
+        body=(
+            f"Hello,\n\n{inviter} invited you to join the group \u201c{group}\u201d at {school} "
+            f"as {role}.\n\nAccept the invitation here (you'll create your personal account, or "
+            f"sign in if you already have one):\n{link}\n\n"
+            f"The link works once and expires on {invitation.expires_at:%d %B %Y}.\n"
+        ),
+        account_id=invitation.account_id,
+    )
+    return True

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from flask import redirect, render_template, session, url_for
+from flask_login import current_user, login_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+
+from mentorgroups.extensions import db
+from mentorgroups.invitations import bp
+from mentorgroups.services import invitations
+from mentorgroups.services.errors import ServiceError
+from mentorgroups.services.invitations import InvitationUnusable
+from mentorgroups.tenancy import SESSION_KEY, switch_account
+
+
+class AcceptForm(FlaskForm):
+    pass
+
+
+class JoinForm(FlaskForm):
+    full_name = StringField("Your full name")
+    password = PasswordField("Choose a password")
+
+
+def _unusable(exc: InvitationUnusable):
+    return render_template("invitations/unusable.html", message=exc.message,
+                           reason=exc.reason), 404 if exc.reason == "forged" else 410
+
+
+def _landing(invitation) -> str:
+    """Mentors and group admins land on their groups, members on their paths."""
+    if invitation.role == "group_admin":
+        return url_for("groups.index")
+    if invitation.role == "mentor":
+        return url_for("review.queue")
+    return url_for("learner.paths")
+
+
+def _done(invitation):
+    db.session.commit()
+    session[SESSION_KEY] = invitation.account_id
+    switch_account(invitation.account_id)
+    return redirect(_landing(invitation))
+
+
+@bp.route("/<token>", methods=["GET"])
+def show(token: str):
+    try:
+        invitation = invitations.find(token)
+    except InvitationUnusable as exc:
+        return _unusable(exc)
+    wrong_person = current_user.is_authenticated and current_user.email != invitation.email
+    return render_template(
+        "invitations/show.html", invitation=invitation, token=token,
+        role=invitations.role_label(invitation), wrong_person=wrong_person,
+        has_account=invitations.has_personal_account(invitation),
+        accept_form=AcceptForm(), join_form=JoinForm(),
+    ), 403 if wrong_person else 200
+
+
+@bp.route("/<token>/accept", methods=["POST"])
+def accept(token: str):
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=url_for("invitations.show", token=token)))
+    if not AcceptForm().validate_on_submit():
+        return redirect(url_for("invitations.show", token=token))
+    try:
+        invitation = invitations.accept(current_user, token)
+    except InvitationUnusable as exc:
+        db.session.rollback()
+        return _unusable(exc)
+    except ServiceError as exc:
+        db.session.rollback()
+        return render_template("invitations/unusable.html", message=exc.message,
+                               reason="refused"), 403
+    return _done(invitation)
+
+
+@bp.route("/<token>/join", methods=["POST"])
+def join(token: str):
+    form = JoinForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("invitations.show", token=token))
+    try:
+        user, invitation = invitations.accept_with_new_account(token, form.full_name.data,
+                                                               form.password.data)
+    except InvitationUnusable as exc:
+        db.session.rollback()
+        return _unusable(exc)
+    except ServiceError as exc:
+        db.session.rollback()
+        invitation = invitations.find(token)
+        field = getattr(form, exc.field or "", None)
+        if field is not None:
+            field.errors = [exc.message]
+            error = None
+        else:
+            error = exc.message
+        return render_template(
+            "invitations/show.html", invitation=invitation, token=token,
+            role=invitations.role_label(invitation), wrong_person=False,
+            has_account=invitations.has_personal_account(invitation),
+            accept_form=AcceptForm(), join_form=form, error=error), 422
+    login_user(user)
+    return _done(invitation)
+
+
+@bp.after_request
+def referrer_policy(response):
+    """The token is in the URL: never hand it on in a Referer header or a cache."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,220 @@
+"""Invitations into Mentor Groups for addresses that have no membership in the school yet.
+
+The link's token is HMAC(SECRET_KEY, nonce); the database keeps the nonce and a SHA-256 hash
+of the token, never the token. Accepting locks the invitation row, so one link makes one
+membership however many times it is clicked at once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from base64 import urlsafe_b64encode
+from datetime import timedelta
+
+from flask import current_app
+from limits import parse
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from mentorgroups.extensions import db, limiter
+from mentorgroups.jobs import stage_job
+from mentorgroups.models import (
+    GROUP_ROLE_LABELS,
+    AccountMembership,
+    GroupMembership,
+    Invitation,
+    MentorGroup,
+    User,
+    normalize_email,
+    utcnow,
+)
+from mentorgroups.services import audit
+from mentorgroups.services.accounts import check_password_rules, clean_name, create_user
+from mentorgroups.services.errors import NotFound, ServiceError
+from mentorgroups.services.groups import group_for_manager
+
+
+class InvitationUnusable(ServiceError):
+    """The link can't be used; `reason` is forged, expired, revoked or used."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class RateLimited(ServiceError):
+    pass
+
+
+def make_token(nonce: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"invitation:{nonce}".encode(), hashlib.sha256).digest()
+    return urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_link(invitation: Invitation) -> None:
+    invitation.nonce = secrets.token_hex(16)
+    invitation.token_hash = hash_token(make_token(invitation.nonce))
+    invitation.sent_at = utcnow()
+    invitation.expires_at = invitation.sent_at + timedelta(
+        days=current_app.config["INVITATION_TTL_DAYS"])
+
+
+def _check_rate(actor: User, account_id: int) -> None:
+    """Per school and per inviter; the storage is Redis in production."""
+    strategy = limiter.limiter
+    checks = [(current_app.config["INVITES_PER_ACCOUNT"], "account", str(account_id)),
+              (current_app.config["INVITES_PER_INVITER"], "inviter", str(actor.id))]
+    for limit, scope, key in checks:
+        if not strategy.test(parse(limit), "invitations", scope, key):
+            who = "this school" if scope == "account" else "you"
+            raise RateLimited(f"Too many invitations: {who} can send {limit.replace('/', ' per ')}."
+                              " Try again later.")
+    for limit, scope, key in checks:
+        strategy.hit(parse(limit), "invitations", scope, key)
+
+
+def _stage_email(invitation: Invitation) -> None:
+    stage_job("send_invitation", invitation_id=invitation.id, nonce=invitation.nonce)
+
+
+def invite(actor: User, account_id: int, group: MentorGroup, email: str, role: str) -> Invitation:
+    """Invite an address (already validated, with no membership in the school) into a group.
+    Inviting it again refreshes the pending invitation: a new link, the old one dead."""
+    email = normalize_email(email)
+    _check_rate(actor, account_id)
+    invitation = db.session.scalar(select(Invitation).where(
+        Invitation.group_id == group.id, Invitation.email == email,
+        Invitation.status == "pending").with_for_update())
+    action = "invitation.resend"
+    if invitation is None:
+        invitation = Invitation(account_id=account_id, group_id=group.id, email=email)
+        db.session.add(invitation)
+        action = "invitation.send"
+    invitation.role, invitation.invited_by_id = role, actor.id
+    _new_link(invitation)
+    db.session.flush()
+    audit.record(actor, account_id, action, group, after={"email": email, "role": role})
+    _stage_email(invitation)
+    return invitation
+
+
+def _pending(actor: User, account_id: int, invitation_id) -> Invitation:
+    try:
+        iid = int(invitation_id)
+    except (TypeError, ValueError):
+        raise NotFound("That invitation does not exist.") from None
+    invitation = db.session.get(Invitation, iid)
+    if invitation is None or invitation.account_id != account_id or invitation.group_id is None:
+        raise NotFound("That invitation does not exist.")
+    group_for_manager(actor, account_id, invitation.group_id)
+    if invitation.status != "pending":
+        raise ServiceError(f"The invitation to {invitation.email} was already "
+                           f"{invitation.status}.")
+    return invitation
+
+
+def resend(actor: User, account_id: int, invitation_id) -> Invitation:
+    invitation = _pending(actor, account_id, invitation_id)
+    return invite(actor, account_id, invitation.group, invitation.email, invitation.role)
+
+
+def revoke(actor: User, account_id: int, invitation_id) -> Invitation:
+    invitation = _pending(actor, account_id, invitation_id)
+    invitation.status = "revoked"
+    audit.record(actor, account_id, "invitation.revoke", invitation.group,
+                 before={"email": invitation.email, "role": invitation.role})
+    db.session.flush()
+    return invitation
+
+
+def end_for_group(group_id: int) -> int:
+    """A deleted group's pending invitations end with it; returns how many."""
+    result = db.session.execute(
+        update(Invitation).where(Invitation.group_id == group_id, Invitation.status == "pending")
+        .values(status="revoked"))
+    return result.rowcount or 0
+
+
+def pending_for_group(group_id: int) -> list[Invitation]:
+    return list(db.session.scalars(
+        select(Invitation).where(Invitation.group_id == group_id, Invitation.status == "pending")
+        .order_by(Invitation.sent_at.desc())))
+
+
+# ---- the link ---------------------------------------------------------------------------------
+
+def find(token: str | None, lock: bool = False) -> Invitation:
+    """The invitation behind a link, or InvitationUnusable saying why not."""
+    if not token or len(token) > 100:
+        raise InvitationUnusable("forged", "This invitation link is not valid.")
+    query = select(Invitation).where(Invitation.token_hash == hash_token(token))
+    invitation = db.session.scalar(query.with_for_update() if lock else query)
+    if invitation is None:
+        raise InvitationUnusable("forged", "This invitation link is not valid. It may have been "
+                                           "replaced by a newer invitation.")
+    if invitation.status == "accepted":
+        raise InvitationUnusable("used", "This invitation has already been used.")
+    if invitation.status == "revoked" or invitation.group_id is None:
+        raise InvitationUnusable("revoked", "This invitation was withdrawn.")
+    if invitation.expires_at <= utcnow():
+        raise InvitationUnusable("expired", "This invitation has expired. Ask whoever invited "
+                                            "you to send a new one.")
+    return invitation
+
+
+def has_personal_account(invitation: Invitation) -> bool:
+    return db.session.scalar(select(User.id).where(User.email == invitation.email)) is not None
+
+
+def accept(user: User, token: str) -> Invitation:
+    """A signed-in person accepts: in one transaction they get a membership of the school (as
+    member, unless they have one) and the invited role in the group."""
+    invitation = find(token, lock=True)
+    if normalize_email(user.email) != invitation.email:
+        raise ServiceError(f"This invitation is for {invitation.email}. Sign out and sign in "
+                           "with that address to accept it.")
+    membership = db.session.scalar(select(AccountMembership).where(
+        AccountMembership.account_id == invitation.account_id,
+        AccountMembership.user_id == user.id))
+    if membership is None:
+        db.session.add(AccountMembership(account_id=invitation.account_id, user_id=user.id,
+                                         role="member"))
+    elif membership.status != "active":
+        raise ServiceError("Your access to this school was revoked, so this invitation can't "
+                           "be accepted. Contact the school's admins.")
+    in_group = db.session.scalar(select(GroupMembership).where(
+        GroupMembership.group_id == invitation.group_id, GroupMembership.user_id == user.id))
+    if in_group is None:
+        db.session.add(GroupMembership(group_id=invitation.group_id, user_id=user.id,
+                                       role=invitation.role))
+    invitation.status, invitation.accepted_at = "accepted", utcnow()
+    invitation.accepted_by_id = user.id
+    audit.record(user, invitation.account_id, "invitation.accept", invitation.group,
+                 subject=user, after={"role": invitation.role})
+    db.session.flush()
+    return invitation
+
+
+def accept_with_new_account(token: str, full_name: str, password: str) -> tuple[User, Invitation]:
+    """Someone with no personal account: name and password make one, then accept."""
+    invitation = find(token, lock=True)
+    name = clean_name(full_name)
+    check_password_rules(password)
+    if has_personal_account(invitation):
+        raise ServiceError("You already have a personal account: sign in to accept.")
+    try:
+        user = create_user(invitation.email, name, password)
+    except IntegrityError:
+        db.session.rollback()
+        raise ServiceError("You already have a personal account: sign in to accept.") from None
+    return user, accept(user, token)
+
+
+def role_label(invitation: Invitation) -> str:
+    return GROUP_ROLE_LABELS[invitation.role]
