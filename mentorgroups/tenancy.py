@@ -42,7 +42,7 @@ def init_app(app, login_manager) -> None:
     @app.context_processor
     def inject_tenancy():
         return {"current_account": current_account, "current_membership": current_membership,
-                "manages_groups": manages_groups}
+                "manages_groups": manages_groups, "unread_notifications": unread_notifications}
 
 
 def current_membership() -> AccountMembership | None:
@@ -76,6 +76,13 @@ def manages_groups() -> bool:
     membership = current_membership()
     return membership is not None and is_group_admin_anywhere(current_user,
                                                               membership.account_id)
+
+
+def unread_notifications() -> int:
+    from mentorgroups.services.inbox import unread_count
+
+    membership = current_membership()
+    return unread_count(current_user, membership.account_id) if membership else 0
 
 
 def current_account() -> Account | None:

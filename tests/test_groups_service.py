@@ -216,7 +216,7 @@ def test_add_by_search_and_paste_reports_each_person(s):
     assert report.invalid == ["not-an-email"]
     # No membership in this school: invited, whether or not they have an account elsewhere.
     assert report.invited == ["outsider@elsewhere.test", "nobody@nowhere.test"]
-    assert report.not_in_account == ["person #999999"]
+    assert report.not_in_account == ["999999"]
     assert report.revoked == [gone.email]
     again = gm.add_members(s.admin, s.account.id, group.id, "member",
                            user_ids=[s.mentor.id])

@@ -69,7 +69,8 @@ def test_add_by_search_and_paste_then_roles_and_removal(client):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Added 2 people as Member" in page
     assert "Not valid email addresses: bogus." in page
-    assert "Not in this account, so not added: stranger@nowhere.test" in page
+    assert "Invited as Member (an email is on its way): stranger@nowhere.test." in page
+    assert "stranger@nowhere.test" in page.split("Pending invitations")[1]
     client.post_form(f"{BASE}/{group.id}/role/{mentor.id}", {"role": "mentor"},
                      token_page=members_url)
     client.post_form(f"{BASE}/{group.id}/role/{mentor.id}", {"role": "group_admin"},

@@ -7,13 +7,14 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, request
 from flask_admin import BaseView, expose
 from flask_admin.actions import ActionsMixin, action
+from flask_admin.helpers import get_redirect_target
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 
 from mentorgroups.admin.base import AdminAccess
 from mentorgroups.extensions import db
-from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup
+from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup, utcnow
 from mentorgroups.services import group_members, groups, invitations
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.tenancy import current_membership
@@ -44,6 +45,10 @@ class BulkForm(FlaskForm):
     action = HiddenField()
     url = HiddenField()
     group_id = HiddenField()
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def people_list(users) -> str:
@@ -198,9 +203,10 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             db.session.rollback()
             flash(exc.message, "error")
             return redirect(self.get_url(".manage_view", group_id=group_id))
-        flash(f"Group \u201c{result['name']}\u201d deleted: {result['children_moved']} nested "
-              f"group(s) moved up, {result['memberships_ended']} membership(s) ended.",
-              "success")
+        flash(f"Group \u201c{result['name']}\u201d deleted: "
+              f"{plural(result['children_moved'], 'nested group')} moved up, "
+              f"{plural(result['memberships_ended'], 'membership')} and "
+              f"{plural(result['invitations_ended'], 'pending invitation')} ended.", "success")
         return redirect(self.get_url(".index"))
 
     # ---- members ----------------------------------------------------------------------------
@@ -215,7 +221,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             add_form=AddMembersForm(), role_form=RoleForm(), confirm_form=ConfirmForm(),
             action_form=BulkForm(), actions=actions, actions_confirmation=confirmations,
             role_labels=GROUP_ROLE_LABELS, trail=self._trail(group),
-            pending=invitations.pending_for_group(group.id),
+            pending=invitations.pending_for_group(group.id), now=utcnow(),
         )
 
     def _trail(self, group: MentorGroup) -> list[MentorGroup]:
@@ -275,8 +281,8 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         for message in report.refused:
             flash(message, "error")
         if report.not_in_account:
-            flash("Not in this account, so not added: " + ", ".join(report.not_in_account)
-                  + ". People need a membership in this school first.", "warning")
+            flash(f"{len(report.not_in_account)} of the people picked from the search left "
+                  "this school meanwhile, so they were not added.", "warning")
         if report.revoked:
             flash("Their access to this school was revoked, so they can't be added: "
                   + ", ".join(report.revoked) + ".", "warning")
@@ -293,7 +299,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                                                    user_id, form.role.data)
             db.session.commit()
         except NotFound as exc:
-            return self._gone(exc) if "group" in exc.message else self._back(group_id, exc)
+            return self._not_found(group_id, exc)
         except ServiceError as exc:
             return self._back(group_id, exc)
         flash(f"{membership.user.full_name} is now a {GROUP_ROLE_LABELS[membership.role]}.",
@@ -312,6 +318,14 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             return self._gone(exc)
         self._flash_removal(removed, refused)
         return redirect(self.get_url(".members_view", group_id=group_id))
+
+    def _not_found(self, group_id: int, exc: NotFound):
+        """The group is gone (404 on the index) or only the person is (back to the group)."""
+        try:
+            groups.group_for_manager(current_user, self.account_id, group_id)
+        except NotFound as gone:
+            return self._gone(gone)
+        return self._back(group_id, exc)
 
     def _back(self, group_id: int, exc: ServiceError):
         db.session.rollback()
@@ -366,7 +380,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
 
     @expose("/action/", methods=("POST",))
     def action_view(self):
-        return self.handle_action()
+        return self.handle_action(return_view=None if get_redirect_target() else "index")
 
     def _bulk_group_id(self):
         return request.form.get("group_id", "")

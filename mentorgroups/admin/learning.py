@@ -90,7 +90,8 @@ class PathView(ScopedModelView):
         model.account_id = self.account_id
         # Steps removed in this same save are still in the list until the flush.
         kept = [step for step in model.steps if step not in db.session.deleted]
-        for index, step in enumerate(sorted(kept, key=lambda s: (s.position is None, s.position or 0))):
+        ordered = sorted(kept, key=lambda s: (s.position is None, s.position or 0))
+        for index, step in enumerate(ordered):
             step.position = index + 1
 
 

@@ -30,6 +30,7 @@ from mentorgroups.models.learning import (
     StepCompletion,
     Submission,
 )
+from mentorgroups.models.notifications import Notification
 
 __all__ = [
     "ACCOUNT_ROLES",
@@ -40,6 +41,7 @@ __all__ = [
     "AuditEvent",
     "GroupMembership",
     "Invitation",
+    "Notification",
     "MentorGroup",
     "COHORT_ROLES",
     "PLANS",

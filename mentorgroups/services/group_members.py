@@ -133,7 +133,7 @@ def add_members(actor: User, account_id: int, group_id, role: str,
             wanted.setdefault(user.id, user)
     for uid in ids:
         if uid not in by_id:
-            report.not_in_account.append(f"person #{uid}")
+            report.not_in_account.append(str(uid))
             continue
         user, status = by_id[uid]
         if status != "active":

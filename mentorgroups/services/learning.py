@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -193,7 +193,8 @@ def submit_for_review(user: User, account_id: int, step_id: int, content: str) -
 
 
 def can_review(user: User, submission: Submission) -> bool:
-    """Account admins and the submission's cohort teachers and moderators may review."""
+    """Account admins, the submission's cohort teachers and moderators, and the mentors and
+    Group Admins of a group the learner is a member of may review it."""
     membership = active_membership(user, submission.account_id)
     if membership is None or user.id == submission.user_id:
         return False
@@ -205,7 +206,11 @@ def can_review(user: User, submission: Submission) -> bool:
             CohortMembership.user_id == user.id,
         )
     )
-    return role in ("teacher", "moderator")
+    if role in ("teacher", "moderator"):
+        return True
+    from mentorgroups.services.mentoring import followed_learner_ids
+
+    return submission.user_id in followed_learner_ids(user, submission.account_id)
 
 
 def parse_grade(raw: str | int | None, points: int | None) -> int | None:
@@ -284,9 +289,13 @@ def pending_reviews_for(actor: User, account_id: int) -> list[Submission]:
         .order_by(Submission.submitted_at)
     )
     if membership.role != "admin":
+        from mentorgroups.services.mentoring import followed_learner_ids
+
         taught = select(CohortMembership.cohort_id).where(
             CohortMembership.user_id == actor.id,
             CohortMembership.role.in_(("teacher", "moderator")),
         )
-        query = query.where(Submission.cohort_id.in_(taught))
+        followed = followed_learner_ids(actor, account_id)
+        query = query.where(or_(Submission.cohort_id.in_(taught),
+                                Submission.user_id.in_(followed)))
     return list(db.session.scalars(query))

@@ -7,39 +7,16 @@ from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.jobs import job
-from mentorgroups.models import AccountMembership, CohortMembership, Review, Submission, User
+from mentorgroups.models import AccountMembership, Review, Submission
+from mentorgroups.services import inbox
 from mentorgroups.services.email import deliver_email
+from mentorgroups.services.mentoring import submission_recipients
 
 
 def external_url(endpoint: str, **values) -> str:
     base = current_app.config["BASE_URL"].rstrip("/")
     with current_app.test_request_context(base_url=base):
         return url_for(endpoint, _external=True, **values)
-
-
-def submission_reviewers(submission: Submission) -> list[User]:
-    """Who is told a submission waits: the cohort's teachers and moderators whose access to
-    the school is active, never the learner themself. One entry per person."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(CohortMembership, CohortMembership.user_id == User.id)
-            .join(
-                AccountMembership,
-                (AccountMembership.user_id == User.id)
-                & (AccountMembership.account_id == submission.account_id),
-            )
-            .where(
-                CohortMembership.cohort_id == submission.cohort_id,
-                CohortMembership.role.in_(("teacher", "moderator")),
-                AccountMembership.status == "active",
-                User.active.is_(True),
-                User.id != submission.user_id,
-            )
-            .distinct()
-            .order_by(User.id)
-        )
-    )
 
 
 @job("notify_submission", queue="notifications")
@@ -49,8 +26,14 @@ def notify_submission(submission_id: int) -> int:
         return 0
     learner, step = submission.user, submission.step
     link = external_url("review.show", submission_id=submission.id)
+    text = (f"{learner.full_name} submitted \u201c{step.title}\u201d in "
+            f"\u201c{step.path.title}\u201d for review")
     sent = 0
-    for reviewer in submission_reviewers(submission):
+    for reviewer in submission_recipients(submission):
+        inbox.notify(reviewer.id, submission.account_id,
+                     key=f"submission:{submission.id}:user:{reviewer.id}", kind="submission",
+                     text=text, link=f"/review/{submission.id}")
+        db.session.commit()
         deliver_email(
             key=f"submission:{submission.id}:reviewer:{reviewer.id}",
             recipient=reviewer.email,
@@ -82,6 +65,10 @@ def notify_review(review_id: int) -> None:
     )
     if membership is None or membership.status != "active" or not learner.active:
         return
+    inbox.notify(learner.id, submission.account_id, key=f"review:{review.id}:user:{learner.id}",
+                 kind="review", link=f"/paths/{step.path_id}#step-{step.id}",
+                 text=f"{review.reviewer.full_name} reviewed your work on \u201c{step.title}\u201d")
+    db.session.commit()
     grade = f"Grade: {review.grade} of {step.points}\n" if review.grade is not None else ""
     feedback = f"Feedback:\n{review.feedback}\n" if review.feedback else ""
     deliver_email(

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from mentorgroups.extensions import db
+from mentorgroups.models import GROUP_ROLE_LABELS, Notification, utcnow
+from mentorgroups.people import bp
+from mentorgroups.services import inbox, mentoring
+from mentorgroups.services.errors import NotFound
+from mentorgroups.tenancy import account_required, current_account
+
+TABS = ("paths", "activity", "review")
+
+
+class ConfirmForm(FlaskForm):
+    pass
+
+
+@bp.route("/people/groups")
+@account_required
+def groups():
+    group_rows, cohort_rows = mentoring.mentor_home(current_user, current_account().id)
+    return render_template("people/groups.html", group_rows=group_rows, cohort_rows=cohort_rows,
+                           role_labels=GROUP_ROLE_LABELS)
+
+
+@bp.route("/people/groups/<int:group_id>")
+@account_required
+def group(group_id: int):
+    try:
+        group, rows = mentoring.group_page(current_user, current_account().id, group_id)
+    except NotFound:
+        abort(404)
+    return render_template("people/group.html", group=group, rows=rows, now=utcnow())
+
+
+@bp.route("/people/<int:user_id>")
+@account_required
+def profile(user_id: int):
+    tab = request.args.get("tab", "paths")
+    if tab not in TABS:
+        tab = "paths"
+    try:
+        card = mentoring.learner_profile(current_user, current_account().id, user_id)
+    except NotFound:
+        abort(404)
+    return render_template("people/profile.html", tab=tab, now=utcnow(), **card)
+
+
+@bp.route("/notifications")
+@account_required
+def notifications():
+    items = inbox.recent(current_user, current_account().id)
+    return render_template("notifications/list.html", items=items, form=ConfirmForm(),
+                           now=utcnow())
+
+
+@bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
+@account_required
+def open_notification(notification_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    item = db.session.get(Notification, notification_id)
+    if item is None or item.user_id != current_user.id \
+            or item.account_id != current_account().id:
+        abort(404)
+    inbox.mark_read(current_user, current_account().id, item.id)
+    db.session.commit()
+    return redirect(item.link if item.link.startswith("/") else url_for("mentor.notifications"))
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@account_required
+def mark_read():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    raw = request.form.get("notification_id")
+    account_id = current_account().id
+    if raw:
+        try:
+            inbox.mark_read(current_user, account_id, int(raw))
+        except ValueError:
+            abort(404)
+    else:
+        inbox.mark_read(current_user, account_id)
+    db.session.commit()
+    return redirect(url_for("mentor.notifications"))

@@ -1,0 +1,45 @@
+"""In-app notifications: creating them once per key, counting and marking them read."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from mentorgroups.extensions import db
+from mentorgroups.models import Notification, User, utcnow
+
+
+def notify(user_id: int, account_id: int, key: str, kind: str, text: str, link: str) -> bool:
+    """Create the notification unless one with this key exists. True when created."""
+    if db.session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
+        return False
+    try:
+        with db.session.begin_nested():  # a savepoint: a concurrent run may make it first
+            db.session.add(Notification(user_id=user_id, account_id=account_id, key=key,
+                                        kind=kind, text=text[:500], link=link))
+    except IntegrityError:
+        return False
+    return True
+
+
+def unread_count(user: User, account_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.account_id == account_id,
+        Notification.read_at.is_(None)))
+
+
+def recent(user: User, account_id: int, limit: int = 50) -> list[Notification]:
+    return list(db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id,
+                                   Notification.account_id == account_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+
+
+def mark_read(user: User, account_id: int, notification_id: int | None = None) -> int:
+    """Mark one (or, without an id, all) of this person's notifications read."""
+    query = update(Notification).where(
+        Notification.user_id == user.id, Notification.account_id == account_id,
+        Notification.read_at.is_(None))
+    if notification_id is not None:
+        query = query.where(Notification.id == notification_id)
+    return db.session.execute(query.values(read_at=utcnow())).rowcount or 0
