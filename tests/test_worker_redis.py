@@ -196,3 +196,32 @@ def test_invitation_email_arrives_once_with_a_working_link(make_app, database_ur
                                                                "long-enough-1")
         db.session.commit()
         assert invitation.status == "accepted"
+
+
+def test_mentors_hear_of_a_submission_made_while_redis_was_down(make_app, database_url,
+                                                                private_redis, smtp_server):
+    from mentorgroups.models import Notification
+    from mentorgroups.services import group_members, groups
+    from tests.factories import make_member
+
+    app = make_app(REDIS_URL=private_redis.url, MAIL_SERVER="127.0.0.1",
+                   MAIL_PORT=smtp_server.port)
+    with app.app_context():
+        s = school(plan="complete")
+        mentor = make_member(s.account, "staff", email="mentor@school.test")
+        group = groups.create_group(s.admin, s.account.id, "Coaching")
+        group_members.add_members(s.admin, s.account.id, group.id, "mentor",
+                                  user_ids=[mentor.id])
+        group_members.add_members(s.admin, s.account.id, group.id, "member",
+                                  user_ids=[s.learner.id])
+        db.session.commit()
+        private_redis.stop()
+        submit(s)
+        assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+        private_redis.start()
+        sweep(app)
+        run_worker(database_url, private_redis.url, smtp_server.port)
+        run_worker(database_url, private_redis.url, smtp_server.port)  # nothing twice
+        recipients = sorted(m["to"][0] for m in smtp_server.messages)
+        assert recipients == sorted(["mentor@school.test", s.teacher.email])
+        assert db.session.scalar(select(func.count()).select_from(Notification)) == 2
