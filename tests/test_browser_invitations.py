@@ -77,7 +77,8 @@ def test_invited_person_creates_an_account_and_joins_the_group(browser, mail_ser
     expect(invitee.get_by_label("Your full name")).to_have_value("Ivy New")
     invitee.get_by_label("Choose a password").fill("long-enough-1")
     invitee.get_by_role("button", name="Create account and join").click()
-    expect(invitee).to_have_url(f"{base}/review/")  # mentors land on their work
+    expect(invitee).to_have_url(f"{base}/people/groups")  # mentors land on their groups
+    expect(invitee.locator("main")).to_contain_text("Coaching")
     expect(invitee.locator("header")).to_contain_text("Ivy New")
     ARTIFACTS.mkdir(exist_ok=True)
     invitee.screenshot(path=str(ARTIFACTS / "invitation-landed.png"), full_page=True)

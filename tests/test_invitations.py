@@ -229,7 +229,7 @@ def test_link_pages(client, s):
     response = client.post_form(f"/invitations/{token}/join",
                                 {"full_name": "Nia New", "password": "long-enough-1"},
                                 token_page=f"/invitations/{token}")
-    assert response.headers["Location"] == "/review/"  # mentors land on their work
+    assert response.headers["Location"] == "/people/groups"  # mentors land on their groups
     assert client.get("/paths").status_code == 200  # signed in, in the school
     again = client.get(f"/invitations/{token}")
     assert again.status_code == 410 and "already been used" in again.get_data(as_text=True)

@@ -28,11 +28,9 @@ def _unusable(exc: InvitationUnusable):
 
 
 def _landing(invitation) -> str:
-    """Mentors and group admins land on their groups, members on their paths."""
-    if invitation.role == "group_admin":
-        return url_for("groups.index")
-    if invitation.role == "mentor":
-        return url_for("review.queue")
+    """Mentors and group admins land on their groups page, members on their paths."""
+    if invitation.role in ("mentor", "group_admin"):
+        return url_for("mentor.groups")
     return url_for("learner.paths")
 
 
