@@ -113,6 +113,9 @@ def make_app(database_url, shared_app):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+        redis = app.extensions.get("mentorgroups.redis")
+        if redis is not None:
+            redis.close()
     with shared_app.app_context():
         empty_tables()
         db.session.remove()
@@ -210,6 +213,32 @@ def redis_url():
     yield TEST_REDIS_URL
     conn.flushdb()
     conn.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (the machine's) for the whole run, shared by every browser test
+    module: Playwright's sync API allows one running instance per process."""
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_ARGS)
+    except Exception:
+        playwright.stop()
+        raise
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
 
 
 @pytest.fixture

@@ -21,10 +21,6 @@ expect = playwright_sync.expect
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
 ARTIFACTS = ROOT / "test-artifacts"
 BAD_CREDENTIALS = "That email and password don't match an account. Check both and try again."
 
@@ -57,20 +53,6 @@ def live_server(make_app):
         thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def browser():
-    playwright = playwright_sync.sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
-    except Exception:
-        playwright.stop()
-        raise
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-        playwright.stop()
 
 
 @pytest.fixture

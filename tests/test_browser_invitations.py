@@ -13,7 +13,6 @@ from werkzeug.serving import make_server
 from tests.conftest import free_port
 from tests.test_browser_groups import (  # noqa: F401  (fixtures)
     ARTIFACTS,
-    browser,
     expect,
     follow,
     new_group,
