@@ -9,11 +9,11 @@ from functools import wraps
 
 from flask import abort, g, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import Account, AccountMembership, User
 from mentorgroups.services.accounts import active_memberships
+from mentorgroups.services.permissions import active_membership
 
 SESSION_KEY = "account_id"
 
@@ -53,13 +53,7 @@ def current_membership() -> AccountMembership | None:
     if current_user.is_authenticated:
         account_id = session.get(SESSION_KEY)
         if account_id is not None:
-            membership = db.session.scalar(
-                select(AccountMembership).where(
-                    AccountMembership.user_id == current_user.id,
-                    AccountMembership.account_id == account_id,
-                    AccountMembership.status == "active",
-                )
-            )
+            membership = active_membership(current_user, account_id)
         if membership is None:
             memberships = active_memberships(current_user)
             if len(memberships) == 1:
@@ -92,14 +86,7 @@ def current_account() -> Account | None:
 
 def switch_account(account_id: int) -> bool:
     """Work in another school; False when the person has no active membership there."""
-    membership = db.session.scalar(
-        select(AccountMembership).where(
-            AccountMembership.user_id == current_user.id,
-            AccountMembership.account_id == account_id,
-            AccountMembership.status == "active",
-        )
-    )
-    if membership is None:
+    if active_membership(current_user, account_id) is None:
         return False
     session[SESSION_KEY] = account_id
     g.pop("mg_membership", None)
