@@ -68,7 +68,8 @@ def open_notification(notification_id: int):
         abort(404)
     inbox.mark_read(current_user, current_account().id, item.id)
     db.session.commit()
-    return redirect(item.link if item.link.startswith("/") else url_for("mentor.notifications"))
+    local = item.link.startswith("/") and not item.link.startswith("//")
+    return redirect(item.link if local else url_for("mentor.notifications"))
 
 
 @bp.route("/notifications/read", methods=["POST"])

@@ -111,9 +111,11 @@ def mentor_home(actor: User, account_id: int) -> tuple[list[dict], list[dict]]:
                                         .where(GroupMembership.user_id == actor.id)).all())
         for group in db.session.scalars(select(MentorGroup).where(MentorGroup.id.in_(group_ids))
                                         .order_by(func.lower(MentorGroup.name))):
+            role = roles.get(group.id)  # below a group they administer: they manage it too
             group_rows.append({"group": group, "members": members.get(group.id, 0),
                                "waiting": waiting.get(group.id, 0),
-                               "role": roles.get(group.id, "group_admin")})
+                               "role": role if role in ("mentor", "group_admin")
+                               else "group_admin"})
     cohort_rows = [
         {"cohort": cohort, "path": path, "role": role}
         for cohort, path, role in db.session.execute(
@@ -237,7 +239,8 @@ def learner_profile(actor: User, account_id: int, user_id) -> dict:
                 for s in card["steps"]}
     activity = sorted(
         [{"when": c.completed_at, "what": "completed", "step": step_ids[c.step_id][0],
-          "path": step_ids[c.step_id][1]} for c in completions.values() if c.step_id in step_ids]
+          "path": step_ids[c.step_id][1]} for c in completions.values()
+         if c.step_id in step_ids and c.step_id not in submissions]  # said as "submitted"
         + [{"when": s.submitted_at, "what": "submitted", "step": step_ids[s.step_id][0],
             "path": step_ids[s.step_id][1]} for s in submissions.values()
            if s.step_id in step_ids],
