@@ -6,14 +6,12 @@ Screenshots of the key screens are written to test-artifacts/ (gitignored) for a
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 from tests.factories import PASSWORD, school
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -26,64 +24,6 @@ BAD_CREDENTIALS = "That email and password don't match an account. Check both an
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-@dataclass
-class LiveServer:
-    app: Flask
-    url: str
-
-    def __call__(self, path: str = "/") -> str:
-        return self.url + path
-
-
-@pytest.fixture
-def live_server(make_app):
-    """The app on a free 127.0.0.1 port, served from a daemon thread for this one test."""
-    app = make_app()
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-
-
-@pytest.fixture
-def new_page(browser, live_server):
-    """Factory of pages, each in its own browser context (its own cookies: its own person).
-    Every page records JavaScript dialogs (and dismisses them) in `page.dialogs`."""
-    contexts = []
-
-    def factory():
-        context = browser.new_context(base_url=live_server.url,
-                                      viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(5_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.dialogs = []
-
-        def on_dialog(dialog):
-            page.dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        page.on("dialog", on_dialog)
-        return page
-
-    yield factory
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def page(new_page):
-    return new_page()
 
 
 @dataclass
