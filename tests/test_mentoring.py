@@ -216,3 +216,20 @@ def test_mentor_home_lists_groups_then_cohorts(app):
     group_rows, cohort_rows = mentoring.mentor_home(s.teacher, s.account.id)
     assert [r["group"].name for r in group_rows] == ["Coaching"]
     assert [r["cohort"].id for r in cohort_rows] == [s.cohort.id]
+
+
+def test_after_a_review_the_mentor_returns_where_they_came_from(client):
+    s = school(plan="complete")
+    mentor = make_member(s.account, "staff")
+    group_with(s, "G", member=[s.learner, s.other], mentor=[mentor])
+    first, second = submit(s, step=2), submit(s, learner=s.other, step=2)
+    client.login(mentor.email)
+    back = f"/people/{s.learner.id}?tab=review"
+    card = client.get(back).get_data(as_text=True)
+    assert f"/review/{first.id}?next=" in card
+    response = client.post_form(f"/review/{first.id}", {"grade": "5", "feedback": "ok",
+                                                        "next": back})
+    assert response.headers["Location"] == back
+    response = client.post_form(f"/review/{second.id}", {"grade": "5", "feedback": "ok",
+                                                         "next": "https://evil.test/"})
+    assert response.headers["Location"] == "/review/"

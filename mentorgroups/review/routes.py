@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 
+from mentorgroups.auth.routes import safe_next
 from mentorgroups.extensions import db
 from mentorgroups.models import utcnow
 from mentorgroups.review import bp
@@ -40,6 +41,8 @@ def _submission_or_404(submission_id: int):
 def show(submission_id: int):
     submission = _submission_or_404(submission_id)
     form = ReviewForm()
+    # Back where the reviewer came from (a learner's profile card), else to the queue.
+    back = safe_next(request.values.get("next")) or url_for("review.queue")
     status = 200
     if form.validate_on_submit():
         try:
@@ -59,6 +62,6 @@ def show(submission_id: int):
         else:
             db.session.commit()
             flash(f"Review saved. {submission.user.full_name} has been told.", "success")
-            return redirect(url_for("review.queue"))
+            return redirect(back)
     return render_template("review/show.html", submission=submission, form=form,
-                           now=utcnow()), status
+                           now=utcnow(), back=back), status
