@@ -70,26 +70,17 @@ def split_addresses(text: str | None) -> list[str]:
     return out
 
 
-def _school_people_by_email(account_id: int, emails: list[str]) -> dict[str, tuple[User, str]]:
-    if not emails:
+def _school_people(account_id: int, column, values: list) -> dict:
+    """People of the school whose `column` (User.email or User.id) is among `values`:
+    value -> (user, status of their membership in the school)."""
+    if not values:
         return {}
     rows = db.session.execute(
         select(User, AccountMembership.status)
         .join(AccountMembership, AccountMembership.user_id == User.id)
-        .where(AccountMembership.account_id == account_id, User.email.in_(emails))
+        .where(AccountMembership.account_id == account_id, column.in_(values))
     ).all()
-    return {user.email: (user, status) for user, status in rows}
-
-
-def _school_people_by_id(account_id: int, ids: list[int]) -> dict[int, tuple[User, str]]:
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(User, AccountMembership.status)
-        .join(AccountMembership, AccountMembership.user_id == User.id)
-        .where(AccountMembership.account_id == account_id, User.id.in_(ids))
-    ).all()
-    return {user.id: (user, status) for user, status in rows}
+    return {getattr(user, column.key): (user, status) for user, status in rows}
 
 
 def add_members(actor: User, account_id: int, group_id, role: str,
@@ -119,8 +110,8 @@ def add_members(actor: User, account_id: int, group_id, role: str,
         raise ServiceError("Search for people or paste their email addresses first.",
                            field="addresses")
 
-    by_email = _school_people_by_email(account_id, emails)
-    by_id = _school_people_by_id(account_id, ids)
+    by_email = _school_people(account_id, User.email, emails)
+    by_id = _school_people(account_id, User.id, ids)
     wanted: dict[int, User] = {}
     for email in emails:
         if email not in by_email:
