@@ -4,12 +4,15 @@ formula."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import abort, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_admin.model import typefmt
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -113,11 +116,21 @@ class BackOfficeHome(AdminAccess, AdminIndexView):
                            account=current_membership().account)
 
 
+def _datetime(view, value, name) -> str:
+    return value.strftime("%d %b %Y %H:%M UTC")
+
+
+def _date(view, value, name) -> str:
+    return value.strftime("%d %b %Y")
+
+
 class ScopedModelView(AdminAccess, ModelView):
     """A ModelView whose every read goes through `scope()`: list, count, details, edit,
     delete, actions and export. A forged id of another school's row is a 404."""
 
     form_base_class = FlaskForm
+    # Dates read as people write them ("28 Nov 2026 10:54 UTC"), not as Python prints them.
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _datetime, date: _date}
     can_set_page_size = True
     page_size = 50
 

@@ -61,7 +61,7 @@ class PeopleView(ScopedModelView):
                             "role", "status", "created_at"]
     column_default_sort = ("created_at", True)
     column_filters = ["role", "status"]
-    column_formatters = {"status": _status_badge}
+    column_formatters = {"status": _status_badge, "role": lambda v, c, m, n: m.role.title()}
     column_formatters_export = {"status": lambda v, c, m, n: m.status}
     list_template = "admin/people_list.html"
     edit_template = "admin/people_edit.html"
