@@ -243,6 +243,41 @@ def browser():
         playwright.stop()
 
 
+def statements_for(client, url: str) -> int:
+    """SQL statements one GET of `url` runs, with nothing cached from before (as in a real
+    request). Tests compare these counts; they never time requests."""
+    from sqlalchemy import event
+
+    db.session.expire_all()
+    statements = []
+
+    def record(*args):
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def quick_sign_in(page, email: str, then: str = "/paths", password: str | None = None):
+    """The request the sign-in form sends, from the page's own context (its cookie jar),
+    without rendering the form (test_browser.py covers the form). Returns the response of
+    opening `then`."""
+    from tests.factories import PASSWORD
+
+    html = page.context.request.get("/login").text()
+    token = re.search(r'name="csrf_token"[^>]* value="([^"]+)"', html)
+    assert token is not None, "no CSRF token on /login"
+    response = page.context.request.post("/login", max_redirects=0, form={
+        "csrf_token": token.group(1), "email": email, "password": password or PASSWORD,
+        "next": then})
+    assert response.status == 302, response.status
+    return page.goto(then)
+
+
 @dataclass
 class LiveServer:
     app: object

@@ -12,7 +12,7 @@ import re
 import pytest
 from flask import Flask
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, quick_sign_in
 from tests.factories import PASSWORD, make_account, make_member
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -91,20 +91,6 @@ def sign_in(page, email: str, then: str = GROUPS):
     return navigation.value
 
 
-def quick_sign_in(page, email: str, then: str = GROUPS):
-    """The same sign-in request the form sends, from the page's own context (its cookie jar),
-    without rendering the form: most tests here are not about signing in (test_browser.py
-    covers the form), and this saves a page load and its assets. Returns the response of
-    opening `then`."""
-    html = page.context.request.get("/login").text()
-    token = re.search(r'name="csrf_token"[^>]* value="([^"]+)"', html)
-    assert token is not None, "no CSRF token on /login"
-    response = page.context.request.post("/login", max_redirects=0, form={
-        "csrf_token": token.group(1), "email": email, "password": PASSWORD, "next": then})
-    assert response.status == 302, response.status
-    return page.goto(then)
-
-
 def follow(page, target) -> None:
     """Click something that loads a new page, and wait until that page has loaded (its
     scripts too: a menu clicked before Bootstrap's script has run would not open)."""
@@ -147,7 +133,7 @@ def test_create_a_group_then_nest_groups_and_fold_the_tree(live_server, page):
         return s["admin_email"], s["account_id"], s["admin"].id
 
     admin_email, account_id, admin_id = seed(live_server.app, build)
-    quick_sign_in(page, admin_email)
+    quick_sign_in(page, admin_email, then=GROUPS)
     expect(page.get_by_role("heading", name="No groups yet")).to_be_visible()
     expect(page.get_by_test_id("usage")).to_have_text(
         re.compile(r"0 of 5 groups on the Essentials plan"))
@@ -403,7 +389,7 @@ def test_plan_limit_disables_new_group_and_explains_the_upgrade(live_server, pag
         return s["admin_email"]
 
     admin_email = seed(live_server.app, build)
-    quick_sign_in(page, admin_email)
+    quick_sign_in(page, admin_email, then=GROUPS)
     expect(page.get_by_test_id("usage")).to_contain_text("1 of 1 group on the Starter plan")
     expect(page.get_by_role("button", name="New group")).to_be_disabled()
     expect(page.get_by_role("link", name="New group")).to_have_count(0)
@@ -464,7 +450,7 @@ def test_group_admin_sees_only_their_groups_and_a_learner_gets_403(live_server, 
     expect(gina.locator(".breadcrumb")).to_have_text(re.compile(r"Groups\s*Year 7\s*Robotics club"))
 
     lia = new_page()
-    response = quick_sign_in(lia, lia_email)
+    response = quick_sign_in(lia, lia_email, then=GROUPS)
     assert response is not None and response.status == 403
     expect(lia.get_by_role("heading", level=1)).to_have_text("You can't open this page")
     expect(lia.locator("body")).not_to_contain_text("Year 7")
@@ -481,7 +467,7 @@ def test_manage_rename_describe_safely_and_delete_with_a_nested_child(live_serve
 
     admin_email = seed(live_server.app, build)
     description = "Tuesdays after school. <script>alert(1)</script>"
-    quick_sign_in(page, admin_email)
+    quick_sign_in(page, admin_email, then=GROUPS)
     group_menu(page, "Year 7", "Manage group")
     expect(page.get_by_role("heading", name="Manage group")).to_be_visible()
     expect(page.get_by_label("Nest under").locator("option:checked")).to_have_text(

@@ -10,13 +10,12 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port
+from tests.conftest import free_port, quick_sign_in
 from tests.test_browser_groups import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     expect,
     follow,
     new_group,
-    quick_sign_in,
     school_with_admin,
     seed,
 )

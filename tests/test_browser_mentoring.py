@@ -16,8 +16,8 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from tests.conftest import ROOT
-from tests.factories import PASSWORD, make_account, make_cohort, make_member
+from tests.conftest import ROOT, quick_sign_in
+from tests.factories import make_account, make_cohort, make_member
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -200,18 +200,6 @@ def emails_to(app: Flask, email: str) -> list[str]:
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"mentor-{name}.png"), full_page=True)
-
-
-def quick_sign_in(page, email: str, then: str = "/paths"):
-    """The request the sign-in form sends, from the page's own context (its cookie jar);
-    test_browser.py covers the form itself. Returns the response of opening `then`."""
-    html = page.context.request.get("/login").text()
-    token = re.search(r'name="csrf_token"[^>]* value="([^"]+)"', html)
-    assert token is not None, "no CSRF token on /login"
-    response = page.context.request.post("/login", max_redirects=0, form={
-        "csrf_token": token.group(1), "email": email, "password": PASSWORD, "next": then})
-    assert response.status == 302, response.status
-    return page.goto(then)
 
 
 def follow(page, target) -> None:

@@ -1,11 +1,12 @@
 """The Community > Groups screens through HTTP: thin views over the groups services."""
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import GroupMembership, MentorGroup
 from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups
+from tests.conftest import statements_for
 from tests.factories import make_account, make_member
 
 BASE = "/admin/community/groups"
@@ -119,21 +120,6 @@ def test_manage_nest_and_delete(client):
     assert "may have been deleted" in response.get_data(as_text=True)
 
 
-def _count_queries(client, url):
-    db.session.expire_all()
-    statements = []
-
-    def record(*args):
-        statements.append(args[2])
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return len(statements)
-
-
 def test_tree_query_count_is_the_same_for_10_and_1000_groups(client):
     account, admin, learner, mentor = setup_school(plan="enterprise")
     parent = None
@@ -145,7 +131,7 @@ def test_tree_query_count_is_the_same_for_10_and_1000_groups(client):
         db.session.add(GroupMembership(group_id=g.id, user_id=learner.id, role="member"))
     db.session.commit()
     client.login(admin.email)
-    few = _count_queries(client, f"{BASE}/")
+    few = statements_for(client, f"{BASE}/")
     rows = [MentorGroup(account_id=account.id, name=f"H{i}") for i in range(990)]
     db.session.add_all(rows)
     db.session.commit()
@@ -153,7 +139,7 @@ def test_tree_query_count_is_the_same_for_10_and_1000_groups(client):
         if i % 4:
             g.parent_id = rows[i - 1].id
     db.session.commit()
-    assert _count_queries(client, f"{BASE}/") == few
+    assert statements_for(client, f"{BASE}/") == few
 
 
 def test_members_screen_escapes_and_lists_staff_apart(client):

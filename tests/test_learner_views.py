@@ -3,6 +3,7 @@ from sqlalchemy import select
 from mentorgroups.extensions import db
 from mentorgroups.models import StepCompletion, Submission
 from mentorgroups.services import learning
+from tests.conftest import statements_for
 from tests.factories import make_account, make_cohort, make_member, make_path, school
 
 
@@ -73,27 +74,12 @@ def test_paths_of_others_are_not_found(client):
 
 
 def test_paths_page_query_count_does_not_grow_with_paths(client, app):
-    from sqlalchemy import event
 
     s = school()
     client.login(s.learner.email)
 
-    def queries_for_paths_page():
-        db.session.expire_all()  # as in a real request: nothing cached from before
-        statements = []
-
-        def record(*args):
-            statements.append(args[2])
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            assert client.get("/paths").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        return len(statements)
-
-    few = queries_for_paths_page()
+    few = statements_for(client, "/paths")
     for _ in range(15):
         make_cohort(make_path(s.account), learners=[s.learner])
     db.session.commit()
-    assert queries_for_paths_page() == few
+    assert statements_for(client, "/paths") == few

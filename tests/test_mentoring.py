@@ -1,7 +1,7 @@
 """Mentors at work: who is notified, who may review, what a mentor sees."""
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from mentorgroups.extensions import db
 from mentorgroups.jobs.runner import run_outbox_job
@@ -15,6 +15,7 @@ from mentorgroups.models import (
 from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups, learning, mentoring
 from mentorgroups.services.errors import NotFound
+from tests.conftest import statements_for
 from tests.factories import make_account, make_cohort, make_member, make_path, school
 
 
@@ -163,21 +164,7 @@ def test_group_page_query_count_does_not_grow_with_members(client):
     submit(s)
     client.login(mentor.email)
 
-    def queries():
-        db.session.expire_all()
-        statements = []
-
-        def record(*args):
-            statements.append(args[2])
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            assert client.get(f"/people/groups/{group.id}").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        return len(statements)
-
-    few = queries()
+    few = statements_for(client, f"/people/groups/{group.id}")
     more = [make_member(s.account, "member") for _ in range(25)]
     make_cohort(make_path(s.account), learners=more)
     gm.add_members(s.admin, s.account.id, group.id, "member", user_ids=[p.id for p in more])
@@ -186,7 +173,7 @@ def test_group_page_query_count_does_not_grow_with_members(client):
         db.session.add(StepCompletion(user_id=person.id, step_id=s.path.steps[0].id,
                                       cohort_id=s.cohort.id))
     db.session.commit()
-    assert queries() == few
+    assert statements_for(client, f"/people/groups/{group.id}") == few
 
 
 def test_notification_list_and_marking_read(client):
