@@ -34,7 +34,10 @@ def seed_demo_command(if_empty: bool):
     if if_empty and db.session.scalar(select(func.count()).select_from(Account)):
         click.echo("A school exists already; not seeding the demo.")
     else:
-        created = seed_demo()
+        try:
+            created = seed_demo()
+        except ServiceError as exc:
+            _fail(exc)
         click.echo("Demo School created." if created else "Demo School exists already.")
     click.echo(f"Demo logins (password for each: {DEMO_PASSWORD}):")
     for email, what in DEMO_LOGINS:
@@ -45,18 +48,41 @@ def seed_demo_command(if_empty: bool):
 @click.argument("name")
 @click.option("--plan", type=click.Choice(PLANS), default="trial", show_default=True)
 @click.option("--admin-email", required=True)
-@click.option("--admin-name", default=None)
-@click.option("--admin-password", default=None,
-              help="Only for an admin who has no personal account yet.")
+@click.option("--admin-name", default=None, help="For someone new to Mentor Groups.")
 @click.option("--time-zone", default="UTC", show_default=True)
-def accounts_create(name, plan, admin_email, admin_name, admin_password, time_zone):
+@click.option("--print-link", is_flag=True,
+              help="Print the admin's link here instead of emailing it (no mail server).")
+def accounts_create(name, plan, admin_email, admin_name, time_zone, print_link):
+    """A new school and its first admin. Nobody's password is set here: someone new gets a
+    set-your-password link; someone who already has a personal account gets an invitation
+    to accept."""
+    from mentorgroups.services.invitations import make_token
+    from mentorgroups.services.notifications import external_url
+    from mentorgroups.services.passwords import link_url, new_link
+
     try:
-        account = account_service.create_account(name, plan, admin_email, admin_name,
-                                                  admin_password, time_zone)
+        result = account_service.create_account(name, plan, admin_email, admin_name,
+                                                 time_zone, send=not print_link)
+        link = None
+        if print_link and result.user is not None:
+            link = link_url(new_link(result.user, "setup")[1])
+        elif print_link:
+            link = external_url("invitations.show", token=make_token(result.invitation.nonce))
         db.session.commit()
     except ServiceError as exc:
         _fail(exc)
+    account = result.account
     click.echo(f"Created {account.name} (slug {account.slug}, plan {account.plan}).")
+    if result.user is not None:
+        how = "Give them this link" if print_link else "Emailed them a link"
+        click.echo(f"{result.user.email} is its admin, with a new personal account and no "
+                   f"password yet. {how} to set their password:")
+    else:
+        how = "Give them this link" if print_link else "Emailed them an invitation"
+        click.echo(f"{result.invitation.email} already has a personal account, so they were "
+                   f"invited to be its admin; they join when they accept. {how}:")
+    if link:
+        click.echo(f"  {link}")
 
 
 @accounts_cli.command("set-plan")
@@ -80,14 +106,25 @@ def accounts_list():
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", "full_name", required=True)
-@click.password_option()
-def users_create(email, full_name, password):
+@click.option("--print-link", is_flag=True,
+              help="Print the set-your-password link instead of emailing it.")
+def users_create(email, full_name, print_link):
+    """A personal account with no password: its owner sets one from the link."""
+    from mentorgroups.services.passwords import link_url, new_link, send_setup_link
+
     try:
-        user = account_service.create_user(email, full_name, password)
+        user = account_service.create_user(email, full_name)
+        link = link_url(new_link(user, "setup")[1]) if print_link else None
+        if not print_link:
+            send_setup_link(user)
         db.session.commit()
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"Created {user.full_name} <{user.email}>.")
+    click.echo(f"Created {user.full_name} <{user.email}> with no password yet.")
+    if link:
+        click.echo(f"Give them this link to set their password:\n  {link}")
+    else:
+        click.echo("Emailed them a link to set their password.")
 
 
 @jobs_cli.command("sweep")

@@ -25,6 +25,7 @@ from mentorgroups.models import (
     User,
     utcnow,
 )
+from mentorgroups.services.errors import ServiceError
 
 DEMO_SLUG = "demo-school"
 DEMO_PASSWORD = "demo-pass-1"
@@ -95,11 +96,14 @@ def seed_demo() -> bool:
     password_hash = generate_password_hash(DEMO_PASSWORD)
 
     def person(email: str, name: str, role: str) -> User:
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = User(email=email, full_name=name, password_hash=password_hash,
-                        created_at=now - timedelta(days=30))
-            db.session.add(user)
+        """Demo people are new personal accounts with the published demo password; an
+        existing personal account is never enrolled (nor its password touched)."""
+        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            raise ServiceError(f"{email} already has a personal account, and the demo never "
+                               "enrols an existing person. Seed the demo into a fresh database.")
+        user = User(email=email, full_name=name, password_hash=password_hash,
+                    created_at=now - timedelta(days=30))
+        db.session.add(user)
         db.session.add(AccountMembership(account=school, user=user, role=role,
                                          created_at=now - timedelta(days=30)))
         return user

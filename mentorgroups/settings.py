@@ -94,6 +94,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "INVITES_PER_ACCOUNT": env_str("INVITES_PER_ACCOUNT", "300/hour"),
         "INVITES_PER_INVITER": env_str("INVITES_PER_INVITER", "100/hour"),
         "LOGIN_RATE_LIMIT": env_str("LOGIN_RATE_LIMIT", "20/minute"),
+        # "Forgot your password?": links live an hour; the operator's set-up link three days.
+        "PASSWORD_RESET_TTL_MINUTES": env_int("PASSWORD_RESET_TTL_MINUTES", 60),
+        "PASSWORD_SETUP_TTL_HOURS": env_int("PASSWORD_SETUP_TTL_HOURS", 72),
+        "PASSWORD_RESETS_PER_ADDRESS": env_str("PASSWORD_RESETS_PER_ADDRESS", "3/hour"),
+        "PASSWORD_RESETS_PER_CLIENT": env_str("PASSWORD_RESETS_PER_CLIENT", "20/hour"),
         # Rate-limit counters live in Redis when there is one, so every web process shares them.
         "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI",
                                          env_str("REDIS_URL", "memory://")),

@@ -25,11 +25,19 @@ def init_app(app, login_manager) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
+    def load_user(session_id: str) -> User | None:
+        """The session holds "id.version" (User.get_id): a session from before the person
+        signed out, changed their password or lost access carries an old version and loads
+        nobody."""
+        user_id, _, version = (session_id or "").partition(".")
         try:
-            return db.session.get(User, int(user_id))
-        except ValueError:
+            user = db.session.get(User, int(user_id))
+            version_number = int(version)
+        except (ValueError, OverflowError):
             return None
+        if user is None or (user.session_version or 0) != version_number:
+            return None
+        return user
 
     @app.before_request
     def forget_cached_identity():
@@ -38,6 +46,7 @@ def init_app(app, login_manager) -> None:
         a test's app context) these would leak from one request to the next."""
         g.pop("mg_membership", None)
         g.pop("_login_user", None)
+        g.pop("csrf_token", None)
 
     @app.context_processor
     def inject_tenancy():

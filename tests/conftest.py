@@ -170,6 +170,22 @@ def client(app):
 
 
 @pytest.fixture
+def mail_outbox(app):
+    """Every email the app hands to Flask-Mail during the test (sent or, without an SMTP
+    server, suppressed), as flask_mail.Message objects: the links the stored copy hides."""
+    from flask_mail import email_dispatched
+
+    sent = []
+
+    def record(sender, message, **extra):
+        sent.append(message)
+
+    email_dispatched.connect(record)
+    yield sent
+    email_dispatched.disconnect(record)
+
+
+@pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port; .messages collects mail."""
     from aiosmtpd.controller import Controller

@@ -2,7 +2,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mentorgroups.extensions import db
-from mentorgroups.models import Account, AccountMembership, User
+from mentorgroups.models import Account, AccountMembership, PasswordLink, User
 from mentorgroups.services import accounts
 from mentorgroups.services.errors import PermissionDenied, ServiceError
 from tests.factories import PASSWORD, make_account, make_member, make_user
@@ -12,17 +12,31 @@ def count(model):
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_create_account_with_new_admin(app):
-    account = accounts.create_account("Riverside Academy", "starter", "Head@River.test",
-                                      "Hedda Head", "long-enough-1")
+def test_create_account_with_new_admin_sets_no_password_and_stages_a_setup_link(app):
+    result = accounts.create_account("Riverside Academy", "starter", "Head@River.test",
+                                     "Hedda Head")
     db.session.commit()
-    assert account.slug == "riverside-academy"
+    assert result.account.slug == "riverside-academy"
     admin = accounts.user_by_email("head@river.test")
-    assert admin.email == "head@river.test"
-    assert accounts.authenticate("HEAD@river.test", "long-enough-1") == admin
+    assert result.user == admin and admin.password_hash is None
+    assert accounts.authenticate("HEAD@river.test", "") is None
+    assert db.session.scalar(select(AccountMembership.role).where(
+        AccountMembership.user_id == admin.id)) == "admin"
+    link = db.session.scalar(select(PasswordLink).where(PasswordLink.user_id == admin.id))
+    assert link.purpose == "setup" and link.email == "head@river.test"
+
+
+def test_create_account_for_an_existing_person_invites_them(app):
+    """The operator's command never adopts a personal account: a planted one (made through
+    another school) gets an invitation its owner must accept, and keeps its password."""
+    planted = make_user(email="head@river.test")
+    before = planted.password_hash
     second = accounts.create_account("Riverside Academy", "trial", "head@river.test")
-    assert second.slug == "riverside-academy-2"
-    assert count(User) == 1  # the same person admins both schools
+    db.session.commit()
+    assert second.user is None and second.invitation.account_role == "admin"
+    assert second.account.slug == "riverside-academy"
+    assert accounts.active_memberships(planted) == [] and planted.password_hash == before
+    assert count(User) == 1
 
 
 def test_create_account_rejects_unknown_plan(app):
@@ -68,31 +82,34 @@ def test_set_plan(app):
         accounts.set_plan("missing", "complete")
 
 
-def test_add_person_rules(app):
+def test_add_person_invites_and_never_enrols_or_sets_a_password(app):
     account, other_school = make_account(), make_account()
     admin = make_member(account, "admin")
     staff = make_member(account, "staff")
     outsider_admin = make_member(other_school, "admin")
     existing = make_user(email="known@example.test", full_name="Known Person")
+    password_before = existing.password_hash
 
     with pytest.raises(PermissionDenied):
-        accounts.add_person(staff, account.id, "x@example.test", "X", "member", "long-enough-1")
+        accounts.add_person(staff, account.id, "x@example.test", "member")
     with pytest.raises(PermissionDenied):
-        accounts.add_person(outsider_admin, account.id, "x@example.test", "X", "member",
-                            "long-enough-1")
-
-    membership = accounts.add_person(admin, account.id, "KNOWN@example.test", "Ignored",
-                                     "staff")
-    assert membership.user == existing and existing.full_name == "Known Person"
-    with pytest.raises(ServiceError, match="already in this school"):
-        accounts.add_person(admin, account.id, "known@example.test", None, "member")
-    with pytest.raises(ServiceError, match="initial password"):
-        accounts.add_person(admin, account.id, "new@example.test", "New", "member")
+        accounts.add_person(outsider_admin, account.id, "x@example.test", "member")
     with pytest.raises(ServiceError, match="Unknown role"):
-        accounts.add_person(admin, account.id, "new@example.test", "New", "owner", "pw-long-1")
-    created = accounts.add_person(admin, account.id, "new@example.test", "New Person",
-                                  "member", "long-enough-1")
-    assert created.user.check_password("long-enough-1")
+        accounts.add_person(admin, account.id, "new@example.test", "owner")
+
+    invited = accounts.add_person(admin, account.id, "KNOWN@example.test", "staff")
+    assert (invited.email, invited.account_role, invited.group_id) == (
+        "known@example.test", "staff", None)
+    # An existing personal account is invited, not enrolled; its name and password stay.
+    assert accounts.active_memberships(existing) == []
+    assert existing.password_hash == password_before and existing.full_name == "Known Person"
+    fresh = accounts.add_person(admin, account.id, "new@example.test", "member")
+    assert fresh.account_role == "member"
+    assert accounts.user_by_email("new@example.test") is None  # they name themselves later
+
+    make_member(account, "member", user=existing)
+    with pytest.raises(ServiceError, match="already in this school"):
+        accounts.add_person(admin, account.id, "known@example.test", "member")
 
 
 def test_revoked_people_are_not_added_again_silently(app):
@@ -100,7 +117,7 @@ def test_revoked_people_are_not_added_again_silently(app):
     admin = make_member(account, "admin")
     gone = make_member(account, "member", status="revoked")
     with pytest.raises(ServiceError, match="revoked"):
-        accounts.add_person(admin, account.id, gone.email, None, "member")
+        accounts.add_person(admin, account.id, gone.email, "member")
 
 
 def test_school_keeps_an_admin(app):

@@ -15,6 +15,7 @@ from mentorgroups.models import (
     AccountMembership,
     Cohort,
     CohortMembership,
+    Invitation,
     Path,
     SentEmail,
     Step,
@@ -104,7 +105,9 @@ def people_page(client) -> str:
     return text_of(client.get("/admin/people/"))
 
 
-def test_add_an_existing_person_by_email(admin_client, s):
+def test_add_an_existing_person_by_email_invites_them(admin_client, app, s):
+    """Someone with a personal account from another school is invited, not enrolled: their
+    name and password stay theirs, and they join only by accepting."""
     other_school = make_account(name="Elsewhere")
     existing = make_member(other_school, "member", full_name="Existing Person",
                            email="Existing.Person@Example.test")
@@ -113,46 +116,42 @@ def test_add_an_existing_person_by_email(admin_client, s):
 
     response = admin_client.post_form("/admin/people/new/", {
         "email": "  EXISTING.person@example.TEST ", "full_name": "Ignored Name",
-        "role": "staff", "password": ""})
+        "role": "staff", "password": "planted-pass-1"})
     page = follow(admin_client, response)
-    assert "Record was successfully created." in page
-
-    membership = membership_of(existing, s.account)
-    assert membership is not None
-    assert (membership.role, membership.status) == ("staff", "active")
+    assert ("Invitation sent to existing.person@example.test. They join this school as Staff "
+            "when they accept it.") in page
+    assert membership_of(existing, s.account) is None
     user = db.session.get(User, existing.id)
-    assert user.full_name == "Existing Person"  # their own name and password stay theirs
-    assert user.password_hash == hash_before
+    assert (user.full_name, user.password_hash) == ("Existing Person", hash_before)
     assert count(User) == 5  # the school's four and them: nobody new
-    assert "Existing Person" in people_page(admin_client)
+    assert "existing.person@example.test" in people_page(admin_client)  # listed as invited
+    from tests.conftest import Client
+
+    other_browser = Client(app.test_client())
+    response = other_browser.login(existing.email, password="planted-pass-1")
+    assert "don&#39;t match" in response.get_data(as_text=True)
 
 
-def test_add_a_new_person_with_an_initial_password(admin_client, client, s):
+def test_add_a_new_person_invites_them_and_creates_nobody(admin_client, s):
     response = admin_client.post_form("/admin/people/new/", {
-        "email": "newbie@example.test", "full_name": "  Nia   Newbie ", "role": "member",
-        "password": "first-pass-1"})
-    assert "Record was successfully created." in follow(admin_client, response)
-    user = db.session.scalar(select(User).where(User.email == "newbie@example.test"))
-    assert user.full_name == "Nia Newbie"
-    assert membership_of(user, s.account).role == "member"
-    assert "Nia Newbie" in people_page(admin_client)
+        "email": "newbie@example.test", "role": "member"})
+    assert "Invitation sent to newbie@example.test." in follow(admin_client, response)
+    assert db.session.scalar(select(User).where(User.email == "newbie@example.test")) is None
+    invitation = db.session.scalar(select(Invitation).where(
+        Invitation.email == "newbie@example.test"))
+    assert (invitation.account_id, invitation.account_role, invitation.status) == (
+        s.account.id, "member", "pending")
 
-    admin_client.post_form("/logout", token_page="/accounts")
-    response = client.login("newbie@example.test", password="first-pass-1")
-    assert response.status_code == 302
-    assert client.get("/paths").status_code == 200
+
+def test_people_add_has_no_password_field(admin_client, s):
+    page = admin_client.get("/admin/people/new/").get_data(as_text=True)
+    assert 'type="password"' not in page and "Initial password" not in page
+    assert "Send invitation" in page
 
 
 @pytest.mark.parametrize("data,message", [
-    ({"email": "not-an-email", "full_name": "X", "password": "long-enough-1"},
-     "is not a valid email address"),
-    ({"email": "", "full_name": "X", "password": "long-enough-1"}, "Enter an email address."),
-    ({"email": "fresh@example.test", "full_name": "Fresh", "password": ""},
-     "This person has no personal account yet: give them an initial password."),
-    ({"email": "fresh@example.test", "full_name": "Fresh", "password": "short"},
-     "Passwords need at least 8 characters."),
-    ({"email": "fresh@example.test", "full_name": "", "password": "long-enough-1"},
-     "Enter a name."),
+    ({"email": "not-an-email"}, "is not a valid email address"),
+    ({"email": ""}, "Enter an email address."),
 ])
 def test_adding_a_person_with_bad_input_says_why_and_changes_nothing(admin_client, s, data,
                                                                       message):
@@ -160,14 +159,30 @@ def test_adding_a_person_with_bad_input_says_why_and_changes_nothing(admin_clien
     response = admin_client.post_form("/admin/people/new/", {"role": "member", **data})
     assert response.status_code == 200  # the form again, with the message
     assert message in text_of(response)
-    assert "Record was successfully created." not in text_of(response)
-    assert (count(User), count(AccountMembership)) == (users, memberships)
+    assert "Invitation sent" not in text_of(response)
+    assert (count(User), count(AccountMembership), count(Invitation)) == (users, memberships, 0)
+
+
+def test_pending_school_invitations_can_be_resent_and_withdrawn(admin_client, s):
+    admin_client.post_form("/admin/people/new/", {"email": "ivy@new.test", "role": "staff"})
+    invitation = db.session.scalar(select(Invitation))
+    first_hash = invitation.token_hash
+    response = admin_client.post_form("/admin/people/invitations/resend",
+                                      {"id": str(invitation.id)}, token_page="/admin/people/")
+    assert "The invitation to ivy@new.test was sent again." in follow(admin_client, response)
+    db.session.expire_all()
+    assert db.session.get(Invitation, invitation.id).token_hash != first_hash
+    response = admin_client.post_form("/admin/people/invitations/revoke",
+                                      {"id": str(invitation.id)}, token_page="/admin/people/")
+    assert "The invitation to ivy@new.test was withdrawn." in follow(admin_client, response)
+    db.session.expire_all()
+    assert db.session.get(Invitation, invitation.id).status == "revoked"
 
 
 def test_adding_someone_already_in_the_school_says_so(admin_client, s):
     memberships = count(AccountMembership)
     response = admin_client.post_form("/admin/people/new/", {
-        "email": s.learner.email.upper(), "full_name": "", "role": "admin", "password": ""})
+        "email": s.learner.email.upper(), "role": "admin"})
     assert response.status_code == 200
     assert f"{s.learner.email} is already in this school." in text_of(response)
     assert count(AccountMembership) == memberships
@@ -186,8 +201,7 @@ def test_adding_a_revoked_person_points_to_restore(admin_client, s):
 def test_an_unknown_role_is_refused(admin_client, s):
     memberships = count(AccountMembership)
     response = admin_client.post_form("/admin/people/new/", {
-        "email": "fresh@example.test", "full_name": "Fresh", "password": "long-enough-1",
-        "role": "owner"})
+        "email": "fresh@example.test", "role": "owner"})
     assert response.status_code == 200
     assert "Not a valid choice" in text_of(response)
     assert count(AccountMembership) == memberships

@@ -1,22 +1,25 @@
-"""People: the school's members and their roles. Adding goes through the accounts service;
+"""People: the school's members and their roles. Adding someone invites them (they join by
+accepting); pending invitations are listed with resend and withdraw;
 access is revoked or restored, never deleted, so people's work stays."""
 
 from __future__ import annotations
 
-from flask import flash
+from flask import abort, flash, redirect, request
+from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.form import FormOpts
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, SelectField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
 from mentorgroups.admin.base import ScopedModelView, row_ids
 from mentorgroups.extensions import db
-from mentorgroups.models import AccountMembership
-from mentorgroups.services import accounts
+from mentorgroups.models import ACCOUNT_ROLE_LABELS, AccountMembership
+from mentorgroups.services import accounts, invitations
 from mentorgroups.services.errors import ServiceError
 
 ROLE_CHOICES = [SelectChoice("member", "Member"), SelectChoice("staff", "Staff"),
@@ -25,16 +28,16 @@ STATUS_CHOICES = [SelectChoice("active", "Active"), SelectChoice("revoked", "Rev
 
 
 class AddPersonForm(FlaskForm):
+    """An invitation: an address and a school role. No name and no password: those belong
+    to the person, who gives them when they accept."""
+
     email = EmailField("Email", validators=[DataRequired("Enter an email address."),
                                             Length(max=254)])
-    full_name = StringField("Full name", validators=[Optional(), Length(max=120)],
-                            description="Needed only for someone new to Mentor Groups.")
     role = SelectField("Role", choices=ROLE_CHOICES, default="member")
-    password = PasswordField(
-        "Initial password", validators=[Optional()],
-        description="Only for someone new; people who already have a personal account keep "
-                    "their own.",
-    )
+
+
+class InvitationActionForm(FlaskForm):
+    pass
 
 
 class EditPersonForm(FlaskForm):
@@ -78,21 +81,58 @@ class PeopleView(ScopedModelView):
     def get_edit_form(self):
         return EditPersonForm
 
-    def create_model(self, form):
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        """People > Add sends an invitation; the answer is the same whether or not the
+        address already has a personal account elsewhere."""
+        return_url = self.get_url(".index_view")
+        form = self.create_form()
+        if self.validate_form(form):
+            try:
+                invitation = accounts.add_person(current_user, self.account_id,
+                                                 form.email.data, form.role.data)
+                db.session.commit()
+            except ServiceError as exc:
+                db.session.rollback()
+                field = getattr(form, exc.field or "", None)
+                if field is not None:
+                    field.errors = [*field.errors, exc.message]
+                flash(exc.message, "error")
+            else:
+                flash(f"Invitation sent to {invitation.email}. They join this school as "
+                      f"{ACCOUNT_ROLE_LABELS[invitation.account_role]} when they accept it.",
+                      "success")
+                if "_add_another" in request.form:
+                    return redirect(self.get_url(".create_view"))
+                return redirect(return_url)
+        form_opts = FormOpts(widget_args=self.form_widget_args,
+                             form_rules=self._form_create_rules)
+        return self.render("admin/people_create.html", form=form, form_opts=form_opts,
+                           return_url=return_url)
+
+    @expose("/invitations/<action_name>", methods=("POST",))
+    def invitation_action(self, action_name: str):
+        """Resend or withdraw a pending invitation into the school."""
+        if not InvitationActionForm().validate_on_submit() or \
+                action_name not in ("resend", "revoke"):
+            abort(400)
         try:
-            membership = accounts.add_person(
-                current_user, self.account_id, form.email.data, form.full_name.data,
-                form.role.data, form.password.data or None,
-            )
+            handler = invitations.resend if action_name == "resend" else invitations.revoke
+            invitation = handler(current_user, self.account_id, request.form.get("id"))
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
-            field = getattr(form, exc.field or "", None)
-            if field is not None:
-                field.errors = [*field.errors, exc.message]
             flash(exc.message, "error")
-            return False
-        return membership
+        else:
+            done = "sent again" if action_name == "resend" else "withdrawn"
+            flash(f"The invitation to {invitation.email} was {done}.", "success")
+        return redirect(self.get_url(".index_view"))
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs["pending_invitations"] = invitations.pending_for_school(self.account_id)
+            kwargs["invitation_form"] = InvitationActionForm()
+        return super().render(template, **kwargs)
 
     def update_model(self, form, model):
         try:

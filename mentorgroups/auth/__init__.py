@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from mentorgroups.auth import routes  # noqa: E402,F401
+from mentorgroups.auth import passwords, routes  # noqa: E402,F401

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from mentorgroups.auth import bp
-from mentorgroups.extensions import limiter
+from mentorgroups.extensions import db, limiter
 from mentorgroups.services.accounts import active_memberships, authenticate
-from mentorgroups.tenancy import SESSION_KEY, current_membership, switch_account
+from mentorgroups.tenancy import current_membership, switch_account
 
 BAD_CREDENTIALS = "That email and password don't match an account. Check both and try again."
 
@@ -61,8 +61,7 @@ def login():
         if user is None:
             flash(BAD_CREDENTIALS, "error")
         else:
-            session.pop(SESSION_KEY, None)
-            login_user(user)
+            start_session(user)
             target = safe_next(form.next.data)
             memberships = active_memberships(user)
             if len(memberships) > 1:
@@ -71,11 +70,33 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
+def start_session(user) -> None:
+    """A new session for `user`: nothing from before sign-in survives (no school, no CSRF
+    token: a token seen before sign-in must not work after it)."""
+    session.clear()
+    g.pop("csrf_token", None)  # Flask-WTF's per-request copy of the old token
+    login_user(user)
+
+
+class LogoutForm(FlaskForm):
+    next = HiddenField()
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Signing out ends every session of this person, not only this cookie: a copy of it
+    taken before stops working too."""
+    form = LogoutForm()
+    target = safe_next(form.next.data) if form.validate_on_submit() else None
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
-    session.pop(SESSION_KEY, None)
+    session.clear()
+    g.pop("csrf_token", None)
     flash("You are signed out.", "info")
+    if target:
+        return redirect(target)
     return redirect(url_for("auth.login"))
 
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from flask import redirect, render_template, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 
+from mentorgroups.auth.routes import start_session
 from mentorgroups.extensions import db
 from mentorgroups.invitations import bp
 from mentorgroups.services import invitations
@@ -41,19 +42,29 @@ def _done(invitation):
     return redirect(_landing(invitation))
 
 
+def _signed_in_as_other(invitation) -> bool:
+    return current_user.is_authenticated and current_user.email != invitation.email
+
+
+def _page(invitation, token: str, join_form=None, error=None, status=None):
+    """The invitation page. Signed in as somebody else, it only offers to sign out first:
+    nothing is accepted, and no session is swapped, on another person's behalf."""
+    wrong_person = _signed_in_as_other(invitation)
+    return render_template(
+        "invitations/show.html", invitation=invitation, token=token,
+        role=invitations.role_label(invitation), wrong_person=wrong_person,
+        has_account=invitations.has_personal_account(invitation),
+        accept_form=AcceptForm(), join_form=join_form or JoinForm(), error=error,
+    ), status or (403 if wrong_person else 200)
+
+
 @bp.route("/<token>", methods=["GET"])
 def show(token: str):
     try:
         invitation = invitations.find(token)
     except InvitationUnusable as exc:
         return _unusable(exc)
-    wrong_person = current_user.is_authenticated and current_user.email != invitation.email
-    return render_template(
-        "invitations/show.html", invitation=invitation, token=token,
-        role=invitations.role_label(invitation), wrong_person=wrong_person,
-        has_account=invitations.has_personal_account(invitation),
-        accept_form=AcceptForm(), join_form=JoinForm(),
-    ), 403 if wrong_person else 200
+    return _page(invitation, token)
 
 
 @bp.route("/<token>/accept", methods=["POST"])
@@ -63,6 +74,9 @@ def accept(token: str):
     if not AcceptForm().validate_on_submit():
         return redirect(url_for("invitations.show", token=token))
     try:
+        invitation = invitations.find(token)
+        if _signed_in_as_other(invitation):
+            return _page(invitation, token)
         invitation = invitations.accept(current_user, token)
     except InvitationUnusable as exc:
         db.session.rollback()
@@ -79,6 +93,13 @@ def join(token: str):
     form = JoinForm()
     if not form.validate_on_submit():
         return redirect(url_for("invitations.show", token=token))
+    if current_user.is_authenticated:
+        # Creating an account here would swap this browser's session to a new person.
+        try:
+            invitation = invitations.find(token)
+        except InvitationUnusable as exc:
+            return _unusable(exc)
+        return _page(invitation, token, status=403)
     try:
         user, invitation = invitations.accept_with_new_account(token, form.full_name.data,
                                                                form.password.data)
@@ -94,12 +115,8 @@ def join(token: str):
             error = None
         else:
             error = exc.message
-        return render_template(
-            "invitations/show.html", invitation=invitation, token=token,
-            role=invitations.role_label(invitation), wrong_person=False,
-            has_account=invitations.has_personal_account(invitation),
-            accept_form=AcceptForm(), join_form=form, error=error), 422
-    login_user(user)
+        return _page(invitation, token, join_form=form, error=error, status=422)
+    start_session(user)
     return _done(invitation)
 
 

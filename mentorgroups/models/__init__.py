@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see the whole metadata."""
 
 from mentorgroups.models.accounts import (
+    ACCOUNT_ROLE_LABELS,
     ACCOUNT_ROLES,
     PLANS,
     Account,
@@ -31,8 +32,10 @@ from mentorgroups.models.learning import (
     Submission,
 )
 from mentorgroups.models.notifications import Notification
+from mentorgroups.models.passwords import PASSWORD_LINK_PURPOSES, PasswordLink
 
 __all__ = [
+    "ACCOUNT_ROLE_LABELS",
     "ACCOUNT_ROLES",
     "GROUP_ROLES",
     "GROUP_ROLE_LABELS",
@@ -42,6 +45,8 @@ __all__ = [
     "GroupMembership",
     "Invitation",
     "Notification",
+    "PASSWORD_LINK_PURPOSES",
+    "PasswordLink",
     "MentorGroup",
     "COHORT_ROLES",
     "PLANS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -13,6 +13,7 @@ from mentorgroups.models.base import Base, UTCDateTime, utcnow
 
 PLANS = ("trial", "starter", "essentials", "complete", "enterprise")
 ACCOUNT_ROLES = ("admin", "staff", "member")
+ACCOUNT_ROLE_LABELS = {"admin": "Admin", "staff": "Staff", "member": "Member"}
 MEMBERSHIP_STATUSES = ("active", "revoked")
 
 
@@ -54,9 +55,20 @@ class User(UserMixin, Base):
     full_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of the session's user id: raising it ends every session of this person at once
+    # (sign-out, password change or reset, revoked access).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[AccountMembership]] = relationship(back_populates="user")
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: id and session version together, so a
+        cookie copied before the version changed no longer loads anybody."""
+        return f"{self.id}.{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        self.session_version = (self.session_version or 0) + 1
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

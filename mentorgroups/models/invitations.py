@@ -1,4 +1,5 @@
-"""Invitations: an address asked into a group, in a role, before they are in the school."""
+"""Invitations: an address asked into a school, or into a group in a role, before they are in
+the school. Nobody joins a school without following such a link."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class Invitation(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'accepted', 'revoked')", name="status"),
         CheckConstraint("role IN ('member', 'mentor', 'group_admin')", name="role"),
+        CheckConstraint("account_role IS NULL OR account_role IN ('admin', 'staff', 'member')",
+                        name="account_role"),
         Index("ix_invitation_group_email", "group_id", "email"),
     )
 
@@ -32,7 +35,11 @@ class Invitation(Base):
         ForeignKey("mentor_group.id", ondelete="SET NULL")
     )
     email: Mapped[str] = mapped_column(String(254))
+    # Group invitations carry the group role; the school role on joining is then Member.
     role: Mapped[str] = mapped_column(String(20))
+    # Set for an invitation into the school itself (People > Add, the operator's first admin):
+    # no group, and this is the school role the person gets on accepting.
+    account_role: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     nonce: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -50,3 +57,7 @@ class Invitation(Base):
     account: Mapped[Account] = relationship()
     group: Mapped[MentorGroup | None] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    @property
+    def to_school(self) -> bool:
+        return self.account_role is not None

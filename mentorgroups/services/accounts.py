@@ -1,10 +1,11 @@
-"""Schools and people: creating accounts and users, adding people to a school, roles,
+"""Schools and people: creating accounts and users, inviting people into a school, roles,
 revoking and restoring access, signing in."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from mentorgroups.models import (
     PLANS,
     Account,
     AccountMembership,
+    Invitation,
     User,
     normalize_email,
 )
@@ -76,7 +78,9 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
-def create_user(email: str, full_name: str, password: str | None) -> User:
+def create_user(email: str, full_name: str, password: str | None = None) -> User:
+    """A new personal account. Only its owner passes a password (joining through an
+    invitation); the operator's command creates it without one and emails a set-up link."""
     email = clean_email(email)
     if user_by_email(email) is not None:
         raise ServiceError(f"A person with the email {email} already exists.", field="email")
@@ -88,20 +92,43 @@ def create_user(email: str, full_name: str, password: str | None) -> User:
     return user
 
 
+@dataclass
+class NewSchool:
+    """What `create_account` did about the first admin: made a new personal account
+    (`user`, who sets their password from a link) or invited an existing one (`invitation`,
+    which they accept by signing in)."""
+
+    account: Account
+    user: User | None = None
+    invitation: Invitation | None = None
+
+
 def create_account(name: str, plan: str, admin_email: str, admin_name: str | None = None,
-                   admin_password: str | None = None, time_zone: str = "UTC") -> Account:
-    """Operator command: a new school with its first admin (an existing or a new person)."""
+                   time_zone: str = "UTC", send: bool = True) -> NewSchool:
+    """Operator command: a new school and its first admin. A new address gets a personal
+    account with no password, and a set-your-password email; an address that already has a
+    personal account is invited (it joins only if its owner accepts). `send=False` stages no
+    email: the operator prints the link instead."""
+    from mentorgroups.services.invitations import invite_to_school
+    from mentorgroups.services.passwords import send_setup_link
+
     if plan not in PLANS:
         raise ServiceError(f"Unknown plan {plan!r}; choose one of {', '.join(PLANS)}.")
+    email = clean_email(admin_email)
     account = Account(name=clean_name(name, field="name"), plan=plan, time_zone=time_zone)
     account.slug = unique_slug(account.name)
     db.session.add(account)
-    user = user_by_email(admin_email)
-    if user is None:
-        user = create_user(admin_email, admin_name or admin_email.split("@")[0], admin_password)
+    db.session.flush()
+    user = user_by_email(email)
+    if user is not None:
+        return NewSchool(account, invitation=invite_to_school(None, account.id, email, "admin",
+                                                              send=send))
+    user = create_user(email, admin_name or email.split("@")[0])
     db.session.add(AccountMembership(account=account, user=user, role="admin"))
     db.session.flush()
-    return account
+    if send:
+        send_setup_link(user)
+    return NewSchool(account, user=user)
 
 
 def account_by_slug(slug: str) -> Account:
@@ -142,26 +169,20 @@ def active_memberships(user: User) -> list[AccountMembership]:
     )
 
 
-def add_person(actor: User, account_id: int, email: str, full_name: str | None, role: str,
-               password: str | None = None) -> AccountMembership:
-    """An admin adds a person to the school: an existing personal account is reused (its
-    name and password stay theirs); a new one needs a name and an initial password."""
+def add_person(actor: User, account_id: int, email: str, role: str) -> Invitation:
+    """People > Add: the address is invited into the school in `role`. Whether it already
+    has a personal account (through another school) changes nothing here: nobody joins a
+    school, or gets a password, except by following the link themselves, and the admin's
+    answer is the same either way."""
+    from mentorgroups.services.invitations import invite_to_school
+
     require_account_admin(actor, account_id)
     if role not in ACCOUNT_ROLES:
         raise ServiceError(f"Unknown role {role!r}.", field="role")
     email = clean_email(email)
-    user = user_by_email(email)
-    if user is None:
-        if not password:
-            raise ServiceError(
-                "This person has no personal account yet: give them an initial password.",
-                field="password",
-            )
-        user = create_user(email, full_name or "", password)
     existing = db.session.scalar(
-        select(AccountMembership).where(
-            AccountMembership.account_id == account_id, AccountMembership.user_id == user.id
-        )
+        select(AccountMembership).join(User).where(
+            AccountMembership.account_id == account_id, User.email == email)
     )
     if existing is not None:
         if existing.status == "revoked":
@@ -170,10 +191,7 @@ def add_person(actor: User, account_id: int, email: str, full_name: str | None, 
                 field="email",
             )
         raise ServiceError(f"{email} is already in this school.", field="email")
-    membership = AccountMembership(account_id=account_id, user=user, role=role)
-    db.session.add(membership)
-    db.session.flush()
-    return membership
+    return invite_to_school(actor, account_id, email, role)
 
 
 def _active_admin_count(account_id: int) -> int:
@@ -206,4 +224,6 @@ def set_membership_status(actor: User, membership: AccountMembership, status: st
     if status == "revoked" and membership.role == "admin" and membership.status == "active" \
             and _active_admin_count(membership.account_id) <= 1:
         raise ServiceError("A school needs at least one admin: make someone else admin first.")
+    if status == "revoked" and membership.status != "revoked":
+        membership.user.end_sessions()  # signed in anywhere: out at the next click
     membership.status = status

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from mentorgroups.extensions import db, limiter
 from mentorgroups.jobs import stage_job
 from mentorgroups.models import (
+    ACCOUNT_ROLE_LABELS,
     GROUP_ROLE_LABELS,
     AccountMembership,
     GroupMembership,
@@ -33,6 +34,7 @@ from mentorgroups.services import audit
 from mentorgroups.services.accounts import check_password_rules, clean_name, create_user
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.services.groups import group_for_manager
+from mentorgroups.services.permissions import require_account_admin
 
 
 class InvitationUnusable(ServiceError):
@@ -65,11 +67,13 @@ def _new_link(invitation: Invitation) -> None:
         days=current_app.config["INVITATION_TTL_DAYS"])
 
 
-def _check_rate(actor: User, account_id: int) -> None:
-    """Per school and per inviter; the storage is Redis in production."""
+def _check_rate(actor: User | None, account_id: int) -> None:
+    """Per school and per inviter (the operator's command has no inviter); the storage is
+    Redis in production."""
     strategy = limiter.limiter
-    checks = [(current_app.config["INVITES_PER_ACCOUNT"], "account", str(account_id)),
-              (current_app.config["INVITES_PER_INVITER"], "inviter", str(actor.id))]
+    checks = [(current_app.config["INVITES_PER_ACCOUNT"], "account", str(account_id))]
+    if actor is not None:
+        checks.append((current_app.config["INVITES_PER_INVITER"], "inviter", str(actor.id)))
     for limit, scope, key in checks:
         if not strategy.test(parse(limit), "invitations", scope, key):
             who = "this school" if scope == "account" else "you"
@@ -81,6 +85,45 @@ def _check_rate(actor: User, account_id: int) -> None:
 
 def _stage_email(invitation: Invitation) -> None:
     stage_job("send_invitation", invitation_id=invitation.id, nonce=invitation.nonce)
+
+
+def invite_to_school(actor: User | None, account_id: int, email: str, account_role: str,
+                     send: bool = True) -> Invitation:
+    """Ask an address into the school itself (People > Add, the operator's first admin). The
+    person joins only by following the link: a personal account is never enrolled, and its
+    password never set, by anybody else. Inviting again refreshes the pending invitation.
+    `actor` is None for the operator's command; `send=False` leaves the emailing to the caller
+    (the operator prints the link)."""
+    email = normalize_email(email)
+    _check_rate(actor, account_id)
+    invitation = db.session.scalar(select(Invitation).where(
+        Invitation.account_id == account_id, Invitation.group_id.is_(None),
+        Invitation.account_role.is_not(None), Invitation.email == email,
+        Invitation.status == "pending").with_for_update())
+    action = "invitation.resend"
+    if invitation is None:
+        invitation = Invitation(account_id=account_id, email=email, role="member")
+        db.session.add(invitation)
+        action = "invitation.send"
+    invitation.account_role = account_role
+    invitation.invited_by_id = actor.id if actor is not None else None
+    _new_link(invitation)
+    db.session.flush()
+    audit.record(actor, account_id, action, None,
+                 after={"email": email, "school role": account_role})
+    if send:
+        _stage_email(invitation)
+    return invitation
+
+
+def pending_for_school(account_id: int) -> list[Invitation]:
+    """Pending invitations into the school itself, newest first (People list)."""
+    return list(db.session.scalars(
+        select(Invitation).where(Invitation.account_id == account_id,
+                                 Invitation.group_id.is_(None),
+                                 Invitation.account_role.is_not(None),
+                                 Invitation.status == "pending")
+        .order_by(Invitation.sent_at.desc())))
 
 
 def invite(actor: User, account_id: int, group: MentorGroup, email: str, role: str) -> Invitation:
@@ -110,9 +153,13 @@ def _pending(actor: User, account_id: int, invitation_id) -> Invitation:
     except (TypeError, ValueError):
         raise NotFound("That invitation does not exist.") from None
     invitation = db.session.get(Invitation, iid)
-    if invitation is None or invitation.account_id != account_id or invitation.group_id is None:
+    if invitation is None or invitation.account_id != account_id \
+            or (invitation.group_id is None and not invitation.to_school):
         raise NotFound("That invitation does not exist.")
-    group_for_manager(actor, account_id, invitation.group_id)
+    if invitation.to_school:
+        require_account_admin(actor, account_id)
+    else:
+        group_for_manager(actor, account_id, invitation.group_id)
     if invitation.status != "pending":
         raise ServiceError(f"The invitation to {invitation.email} was already "
                            f"{invitation.status}.")
@@ -121,6 +168,8 @@ def _pending(actor: User, account_id: int, invitation_id) -> Invitation:
 
 def resend(actor: User, account_id: int, invitation_id) -> Invitation:
     invitation = _pending(actor, account_id, invitation_id)
+    if invitation.to_school:
+        return invite_to_school(actor, account_id, invitation.email, invitation.account_role)
     return invite(actor, account_id, invitation.group, invitation.email, invitation.role)
 
 
@@ -160,7 +209,8 @@ def find(token: str | None, lock: bool = False) -> Invitation:
                                            "replaced by a newer invitation.")
     if invitation.status == "accepted":
         raise InvitationUnusable("used", "This invitation has already been used.")
-    if invitation.status == "revoked" or invitation.group_id is None:
+    if invitation.status == "revoked" or (invitation.group_id is None
+                                          and not invitation.to_school):
         raise InvitationUnusable("revoked", "This invitation was withdrawn.")
     if invitation.expires_at <= utcnow():
         raise InvitationUnusable("expired", "This invitation has expired. Ask whoever invited "
@@ -173,8 +223,10 @@ def has_personal_account(invitation: Invitation) -> bool:
 
 
 def accept(user: User, token: str) -> Invitation:
-    """A signed-in person accepts: in one transaction they get a membership of the school (as
-    member, unless they have one) and the invited role in the group."""
+    """A signed-in person accepts: in one transaction they get a membership of the school (in
+    the invited school role, or as member for a group invitation, unless they have one) and,
+    for a group invitation, the invited role in the group. This is the only way anybody who
+    is not yet in a school becomes a member of it."""
     invitation = find(token, lock=True)
     if normalize_email(user.email) != invitation.email:
         raise ServiceError(f"This invitation is for {invitation.email}. Sign out and sign in "
@@ -184,10 +236,17 @@ def accept(user: User, token: str) -> Invitation:
         AccountMembership.user_id == user.id))
     if membership is None:
         db.session.add(AccountMembership(account_id=invitation.account_id, user_id=user.id,
-                                         role="member"))
+                                         role=invitation.account_role or "member"))
     elif membership.status != "active":
         raise ServiceError("Your access to this school was revoked, so this invitation can't "
                            "be accepted. Contact the school's admins.")
+    if invitation.to_school:
+        invitation.status, invitation.accepted_at = "accepted", utcnow()
+        invitation.accepted_by_id = user.id
+        audit.record(user, invitation.account_id, "invitation.accept", None, subject=user,
+                     after={"school role": invitation.account_role})
+        db.session.flush()
+        return invitation
     in_group = db.session.scalar(select(GroupMembership).where(
         GroupMembership.group_id == invitation.group_id, GroupMembership.user_id == user.id))
     if in_group is None:
@@ -217,4 +276,6 @@ def accept_with_new_account(token: str, full_name: str, password: str) -> tuple[
 
 
 def role_label(invitation: Invitation) -> str:
+    if invitation.to_school:
+        return ACCOUNT_ROLE_LABELS[invitation.account_role]
     return GROUP_ROLE_LABELS[invitation.role]

@@ -89,27 +89,36 @@ def notify_review(review_id: int) -> None:
 def send_invitation(invitation_id: int, nonce: str) -> bool:
     """Email one send of an invitation. A send superseded by a newer one (resend, re-invite)
     or an invitation no longer pending sends nothing; the idempotency key is per send."""
-    from mentorgroups.models import GROUP_ROLE_LABELS, Invitation
+    from mentorgroups.models import ACCOUNT_ROLE_LABELS, GROUP_ROLE_LABELS, Invitation
     from mentorgroups.services.invitations import make_token
 
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.status != "pending" or invitation.nonce != nonce \
-            or invitation.group is None:
+            or (invitation.group is None and not invitation.to_school):
         return False
-    school, group = invitation.account.name, invitation.group.name
+    school = invitation.account.name
     inviter = invitation.invited_by.full_name if invitation.invited_by else "An admin"
-    role = GROUP_ROLE_LABELS[invitation.role]
+    if invitation.to_school:
+        what = f"{school} as {ACCOUNT_ROLE_LABELS[invitation.account_role]}"
+        subject = f"{inviter} invited you to join {school}"
+    else:
+        group = invitation.group.name
+        what = (f"the group \u201c{group}\u201d at {school} as "
+                f"{GROUP_ROLE_LABELS[invitation.role]}")
+        subject = f"{inviter} invited you to {group} at {school}"
     link = external_url("invitations.show", token=make_token(nonce))
     deliver_email(
         key=f"invitation:{invitation.id}:{nonce}",
         recipient=invitation.email,
-        subject=f"{inviter} invited you to {group} at {school}",
+        subject=subject,
         body=(
-            f"Hello,\n\n{inviter} invited you to join the group \u201c{group}\u201d at {school} "
-            f"as {role}.\n\nAccept the invitation here (you'll create your personal account, or "
+            f"Hello,\n\n{inviter} invited you to join {what}.\n\n"
+            f"Accept the invitation here (you'll create your personal account, or "
             f"sign in if you already have one):\n{link}\n\n"
-            f"The link works once and expires on {invitation.expires_at:%d %B %Y}.\n"
+            f"The link works once and expires on {invitation.expires_at:%d %B %Y}. If you "
+            f"don't want to join, ignore this email: nothing changes without you.\n"
         ),
         account_id=invitation.account_id,
+        secrets=[link],
     )
     return True
