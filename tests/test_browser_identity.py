@@ -1,0 +1,126 @@
+"""In a real browser, with email over SMTP: "Forgot your password?" end to end, and a person
+of one school invited into a second school who accepts and switches between the two."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import quick_sign_in
+from tests.factories import make_account, make_member
+from tests.test_browser_groups import ARTIFACTS, expect, follow, seed
+from tests.test_browser_invitations import mail_server_app  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"identity-{name}.png"), full_page=True)
+
+
+def test_forgot_password_round_trip(browser, mail_server_app, smtp_server):  # noqa: F811
+    app, base = mail_server_app
+
+    def build():
+        account = make_account(name="Hill School")
+        make_member(account, "member", full_name="Lia Learner", email="lia@hill.test")
+
+    seed(app, build)
+    other_device = browser.new_context(base_url=base).new_page()
+    quick_sign_in(other_device, "lia@hill.test")
+
+    page = browser.new_context(base_url=base, viewport={"width": 390, "height": 800}).new_page()
+    page.goto("/login")
+    follow(page, page.get_by_role("link", name="Forgot your password?"))
+    expect(page.locator("h1")).to_have_text("Forgot your password?")
+    page.get_by_label("Email").fill("lia@hill.test")
+    follow(page, page.get_by_role("button", name="Email me a link"))
+    expect(page.get_by_test_id("reset-sent")).to_contain_text("we've sent it a link")
+    shot(page, "forgot-sent")
+
+    assert len(smtp_server.messages) == 1
+    link = re.search(r"http://127\.0\.0\.1:\d+/password/reset/\S+",
+                     smtp_server.messages[0]["body"]).group(0)
+    page.goto(link)
+    expect(page.locator("h1")).to_have_text("Choose a new password")
+    page.get_by_label("New password", exact=True).fill("brand-new-1")
+    page.get_by_label("New password again").fill("brand-new-2")
+    follow(page, page.get_by_role("button", name="Save password"))
+    expect(page.locator(".field-error")).to_contain_text("The two passwords are not the same.")
+    shot(page, "reset-mismatch")
+    page.get_by_label("New password", exact=True).fill("brand-new-1")
+    page.get_by_label("New password again").fill("brand-new-1")
+    follow(page, page.get_by_role("button", name="Save password"))
+    expect(page).to_have_url(f"{base}/paths")
+    expect(page.locator(".flash.success")).to_contain_text("Your password is set")
+
+    other_device.goto("/paths")  # the session elsewhere ended with the reset
+    expect(other_device).to_have_url(re.compile(r"/login"))
+
+    page.goto(link)  # used
+    expect(page.locator("h1")).to_have_text("This link can't be used")
+    shot(page, "reset-used")
+
+    fresh = browser.new_context(base_url=base).new_page()
+    fresh.goto("/login")
+    fresh.get_by_label("Email").fill("lia@hill.test")
+    fresh.get_by_label("Password").fill("brand-new-1")
+    follow(fresh, fresh.get_by_role("button", name="Sign in"))
+    expect(fresh).to_have_url(f"{base}/paths")
+    for p in (page, other_device, fresh):
+        p.context.close()
+
+
+def test_a_person_of_one_school_accepts_an_invitation_to_a_second(browser,
+                                                                  mail_server_app,  # noqa: F811
+                                                                  smtp_server):
+    app, base = mail_server_app
+
+    def build():
+        hill, vale = make_account(name="Hill School"), make_account(name="Vale College")
+        make_member(vale, "admin", full_name="Vic Vale", email="vic@vale.test")
+        make_member(hill, "member", full_name="Lia Learner", email="lia@hill.test")
+
+    seed(app, build)
+    admin = browser.new_context(base_url=base).new_page()
+    quick_sign_in(admin, "vic@vale.test", then="/admin/people/new/")
+    expect(admin.get_by_label("Email")).to_be_visible()
+    assert admin.locator("input[type=password]").count() == 0
+    admin.get_by_label("Email").fill("lia@hill.test")
+    admin.get_by_label("Role").select_option("staff")
+    follow(admin, admin.get_by_role("button", name="Send invitation", exact=True))
+    expect(admin.locator(".alert-success")).to_contain_text(
+        "Invitation sent to lia@hill.test. They join this school as Staff when they accept it.")
+    expect(admin.get_by_test_id("pending-invitations")).to_contain_text("lia@hill.test")
+    shot(admin, "people-invited")
+
+    assert len(smtp_server.messages) == 1
+    assert smtp_server.messages[0]["subject"] == "Vic Vale invited you to join Vale College"
+    link = re.search(r"http://127\.0\.0\.1:\d+/invitations/\S+",
+                     smtp_server.messages[0]["body"]).group(0)
+
+    lia = browser.new_context(base_url=base).new_page()
+    lia.goto(link)
+    expect(lia.locator("h1")).to_have_text("Join \u201cVale College\u201d")
+    follow(lia, lia.get_by_role("link", name="Sign in to accept"))
+    lia.get_by_label("Email").fill("lia@hill.test")
+    lia.get_by_label("Password").fill("pass-word-1")
+    follow(lia, lia.get_by_role("button", name="Sign in"))
+    expect(lia.locator("h1")).to_have_text("Join \u201cVale College\u201d")
+    shot(lia, "accept")
+    follow(lia, lia.get_by_role("button", name="Accept invitation"))
+    expect(lia.locator("header")).to_contain_text("Vale College")
+
+    follow(lia, lia.get_by_role("link", name="Vale College"))  # the school switcher
+    expect(lia.locator("main")).to_contain_text("Hill School")
+    follow(lia, lia.get_by_role("button", name=re.compile("Hill School")))
+    expect(lia.locator("header")).to_contain_text("Hill School")
+    shot(lia, "switched")
+
+    admin.reload()
+    expect(admin.get_by_test_id("pending-invitations")).to_have_count(0)
+    expect(admin.locator("main, body").first).to_contain_text("Lia Learner")
+    admin.context.close()
+    lia.context.close()
