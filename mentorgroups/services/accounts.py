@@ -153,6 +153,9 @@ def authenticate(email: str | None, password: str | None) -> User | None:
     if user is None:
         check_password_hash(_TIMING_HASH, password or "")
         return None
+    if not user.password_hash:  # set-up link not used yet: same time as a wrong password
+        check_password_hash(_TIMING_HASH, password or "")
+        return None
     if not user.check_password(password or "") or not user.active:
         return None
     return user
