@@ -3,6 +3,8 @@ reports for operators, the same files as the back office's, with a progress bar 
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import AppGroup
 
@@ -30,8 +32,8 @@ def _write(kind: str, slug: str, quiet: bool) -> None:
         report = reports.operator_report(kind, slug)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
-    out = click.get_binary_stream("stdout")
-    stderr = click.get_text_stream("stderr")
+    out = sys.stdout.buffer  # bytes: the BOM and UTF-8 exactly as the web serves them
+    stderr = sys.stderr
     if quiet:
         for chunk in csv_chunks(report.header, report.rows()):
             out.write(chunk)
