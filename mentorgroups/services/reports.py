@@ -47,7 +47,7 @@ from mentorgroups.services.learning import Progress
 from mentorgroups.services.mentoring import _active_people
 from mentorgroups.services.permissions import require_account_admin
 
-YIELD_PER = 2000
+YIELD_PER = 5000
 ROLE_RANK = {"group_admin": 0, "mentor": 1, "member": 2}
 
 
@@ -62,9 +62,21 @@ class Column:
 @dataclass
 class Report:
     filename: str
-    header: list[str]
-    rows: Callable[[], Iterator[list]]  # a fresh stream of rows at each call
-    count: Callable[[], int]  # how many rows it has (one more query; for progress bars)
+    columns: list[Column]
+    statement: Any  # the one query; its first columns feed `columns`, in order
+
+    @property
+    def header(self) -> list[str]:
+        return [col.header for col in self.columns]
+
+    def rows(self) -> Iterator[list]:
+        """A fresh stream of the rows as cells, read in batches from the database."""
+        return _stream(self.columns, self.statement)
+
+    def count(self) -> int:
+        """How many rows there are (one more query; for progress bars)."""
+        return db.session.scalar(select(func.count()).select_from(
+            self.statement.order_by(None).subquery()))
 
 
 # ---- who may have them -------------------------------------------------------------------------
@@ -154,7 +166,12 @@ def _stream(columns: list[Column], statement) -> Iterator[list]:
     """Rows of `statement` (its first len(columns) columns, in order) as cells."""
     plan = [(itemgetter(*range(i, i + n)) if n > 1 else itemgetter(i), col.fmt)
             for col, i, n in _positions(columns)]
-    result = db.session.execute(statement, execution_options={"yield_per": YIELD_PER})
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # A cursor is planned for its first rows by default (nested loops); the whole report
+        # is read, so plan it like any query read to the end (as COPY would).
+        connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+    result = connection.execute(statement, execution_options={"yield_per": YIELD_PER})
     try:
         for row in result:
             yield [get(row) if fmt is None else fmt(get(row)) for get, fmt in plan]
@@ -175,11 +192,6 @@ def _flat(values) -> list:
     for value in values:
         out.extend(value if isinstance(value, tuple) else (value,))
     return out
-
-
-def _count(statement) -> int:
-    return db.session.scalar(select(func.count()).select_from(statement.order_by(None)
-                                                              .subquery()))
 
 
 def _filename(account: Account, report: str, now: datetime) -> str:
@@ -244,14 +256,14 @@ def _members(account: Account, now: datetime) -> Report:
                Invitation.status == "pending", ~revoked))
     union = members.union_all(invited).subquery()
     statement = select(*list(union.c)[:width]).order_by(*list(union.c)[width:])
-    return Report(_filename(account, "members", now), [col.header for col in columns],
-                  lambda: _stream(columns, statement), lambda: _count(statement))
+    return Report(_filename(account, "members", now), columns, statement)
 
 
 # ---- report 2: learner progress ------------------------------------------------------------------
 
 def _latest(pair):
-    return max((v for v in pair if v is not None), key=_aware, default=None)
+    first, second = pair  # both from the same database: both aware, or both naive
+    return first if second is None or (first is not None and first >= second) else second
 
 
 def progress_columns(account: Account, labels: GroupLabels, now: datetime, sources) -> list[Column]:
@@ -362,5 +374,4 @@ def _progress(account: Account, now: datetime) -> Report:
         .where(MentorGroup.account_id == account.id, GroupMembership.role == "member")
         .order_by(func.lower(MentorGroup.name), MentorGroup.id, func.lower(User.full_name),
                   User.id, func.lower(Path.title), Path.id))
-    return Report(_filename(account, "learner-progress", now), [c.header for c in columns],
-                  lambda: _stream(columns, statement), lambda: _count(statement))
+    return Report(_filename(account, "learner-progress", now), columns, statement)
