@@ -14,6 +14,8 @@ becomes a cell. Adding a column is one line in that list."""
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -172,11 +174,52 @@ def _stream(columns: list[Column], statement) -> Iterator[list]:
         # is read, so plan it like any query read to the end (as COPY would).
         connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
     result = connection.execute(statement, execution_options={"yield_per": YIELD_PER})
+    rows = _prefetched(result) if connection.dialect.name == "postgresql" else result
     try:
-        for row in result:
+        for row in rows:
             yield [get(row) if fmt is None else fmt(get(row)) for get, fmt in plan]
     finally:
+        if rows is not result:
+            rows.close()  # stops and joins the fetching thread before the result closes
         result.close()
+
+
+def _prefetched(result) -> Iterator:
+    """The result's rows, each batch fetched by a helper thread while the caller turns the
+    previous one into CSV, so the database and Python work at the same time (as with COPY)
+    instead of in turn. Only this thread touches the result until the generator ends; at
+    most two batches wait in memory. (SQLite connections belong to one thread: not there.)"""
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch():
+        try:
+            for batch in result.partitions():
+                if not put(batch):
+                    return
+            put(None)
+        except BaseException as exc:  # handed to the caller, who raises it
+            put(exc)
+
+    thread = threading.Thread(target=fetch, name="report-prefetch", daemon=True)
+    thread.start()
+    try:
+        while (batch := batches.get()) is not None:
+            if isinstance(batch, BaseException):
+                raise batch
+            yield from batch
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _positions(columns: list[Column]):
