@@ -160,5 +160,8 @@ def scheduler_command(once: bool):
 
 
 def init_app(app) -> None:
-    for command in (seed_demo_command, accounts_cli, users_cli, jobs_cli, scheduler_command):
+    from mentorgroups.reports_cli import reports_cli
+
+    for command in (seed_demo_command, accounts_cli, users_cli, jobs_cli, scheduler_command,
+                    reports_cli):
         app.cli.add_command(command)

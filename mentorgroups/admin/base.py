@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import abort, redirect, request, url_for
+from flask import Response, abort, redirect, request, stream_with_context, url_for
 from flask_admin import AdminIndexView, expose
+from flask_admin._compat import csv_encode
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
@@ -16,22 +17,14 @@ from flask_admin.model import typefmt
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from werkzeug.utils import secure_filename
 from wtforms.fields import Choice
 
+from mentorgroups.csvfile import csv_chunks
 from mentorgroups.extensions import db
 from mentorgroups.models import AccountMembership, Cohort, Path, Submission
 from mentorgroups.services.accounts import active_memberships
 from mentorgroups.tenancy import current_membership
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "|", "%")
-
-
-def csv_safe(value):
-    """Spreadsheet programs run a cell that starts with = + - @ as a formula; a leading
-    apostrophe makes it plain text."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def row_id(value) -> int | None:
@@ -159,8 +152,19 @@ class ScopedModelView(AdminAccess, ModelView):
         # integer key; integers only, through the scoped get_query().
         return super().action_delete(row_ids(ids))
 
-    def get_export_value(self, model, name):
-        return csv_safe(super().get_export_value(model, name))
+    def _export_csv(self, return_url):
+        """Flask-Admin's CSV export (offered only for rows that are not people or group
+        data: Paths, Sent emails), written by csvfile instead of a bare csv.writer: every
+        cell formula-safe, UTF-8 with a byte order mark, streamed in chunks."""
+        _, data = self._export_data()
+        columns = [name for name, _ in self._export_columns]
+        rows = ([csv_encode(self.get_export_value(row, name)) for name in columns]
+                for row in data)
+        response = Response(stream_with_context(csv_chunks(
+            [title for _, title in self._export_columns], rows)), mimetype="text/csv")
+        filename = secure_filename(self.get_export_name(export_type="csv"))
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
     def handle_view_exception(self, exc):
         """Rule refusals show their own message; a database constraint shows a plain one
