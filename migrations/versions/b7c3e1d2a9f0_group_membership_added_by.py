@@ -1,7 +1,7 @@
 """group membership: who added the person (for the members report)
 
 Revision ID: b7c3e1d2a9f0
-Revises: 80cf1c1141bc
+Revises: b7c1d2e3f4a5
 Create Date: 2026-11-28 15:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c3e1d2a9f0'
-down_revision = '80cf1c1141bc'
+down_revision = 'b7c1d2e3f4a5'
 branch_labels = None
 depends_on = None
 
