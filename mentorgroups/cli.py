@@ -123,5 +123,8 @@ def scheduler_command(once: bool):
 
 
 def init_app(app) -> None:
-    for command in (seed_demo_command, accounts_cli, users_cli, jobs_cli, scheduler_command):
+    from mentorgroups.cli_groups import groups_cli
+
+    for command in (seed_demo_command, accounts_cli, users_cli, jobs_cli, scheduler_command,
+                    groups_cli):
         app.cli.add_command(command)
