@@ -22,10 +22,22 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(exist_ok=True)
 
-    from mentorgroups import admin, auth, cli, invitations, learner, people, review, tenancy, web
+    from mentorgroups import (
+        admin,
+        auth,
+        cli,
+        input_guard,
+        invitations,
+        learner,
+        people,
+        review,
+        tenancy,
+        web,
+    )
     from mentorgroups.extensions import csrf, db, limiter, login_manager, mail, migrate
     from mentorgroups.jobs.registry import load_job_modules
 
+    input_guard.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     mail.init_app(app)

@@ -14,6 +14,7 @@ ACTION_LABELS = {
     "group.edit": "Edited group",
     "group.nest": "Moved group",
     "group.delete": "Deleted group",
+    "group.repair": "Repaired tree (moved to top level)",
     "member.add": "Added person",
     "member.role": "Changed role",
     "member.remove": "Removed person",
@@ -39,6 +40,10 @@ def describe_change(before: dict | None, after: dict | None) -> str:
     return "; ".join(parts)
 
 
+def _no_actor(event) -> str:
+    return "Operator (groups check)" if event.action == "group.repair" else "(deleted person)"
+
+
 def _change(view, context, model, name):
     return Markup("<span class='small'>{}</span>").format(
         describe_change(model.before, model.after))
@@ -60,7 +65,7 @@ class AuditLogView(ScopedModelView):
     column_formatters = {
         "change": _change,
         "action": lambda v, c, m, n: ACTION_LABELS.get(m.action, m.action),
-        "actor": lambda v, c, m, n: m.actor.full_name if m.actor else "(deleted person)",
+        "actor": lambda v, c, m, n: m.actor.full_name if m.actor else _no_actor(m),
     }
     column_searchable_list = ["group_name", "subject_email"]
     column_filters = [
