@@ -50,6 +50,7 @@ def run_once(app, now: float) -> None:
 
 
 def run_forever(app, tick: float = 5.0) -> None:
+    tick = min([tick] + [task.period(app) for task in TASKS])
     log.info("scheduler started with %d task(s)", len(TASKS))
     while True:
         run_once(app, time.monotonic())

@@ -178,12 +178,24 @@ def smtp_server():
         def __init__(self):
             self.messages = []
             self.refuse_next = 0  # answer this many DATA commands with a temporary failure
+            self.refuse_until = 0.0  # time.monotonic() until which every DATA gets a 451
+            self.stall_next_rcpt = 0.0  # seconds the next RCPT TO waits before answering
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            import asyncio
+
+            if self.stall_next_rcpt:
+                stall, self.stall_next_rcpt = self.stall_next_rcpt, 0.0
+                await asyncio.sleep(stall)
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
+            import time
             from email import message_from_bytes, policy
 
-            if self.refuse_next > 0:
-                self.refuse_next -= 1
+            if self.refuse_next > 0 or time.monotonic() < self.refuse_until:
+                self.refuse_next = max(self.refuse_next - 1, 0)
                 return "451 Try again later"
             msg = message_from_bytes(envelope.content, policy=policy.default)
             self.messages.append({"to": envelope.rcpt_tos, "subject": str(msg["subject"]),
