@@ -23,7 +23,16 @@ def create_app(config: dict | None = None) -> Flask:
         INSTANCE_DIR.mkdir(exist_ok=True)
 
     from mentorgroups import (
-        admin, auth, cli, health, invitations, learner, people, review, tenancy, web,
+        admin,
+        auth,
+        cli,
+        health,
+        invitations,
+        learner,
+        people,
+        review,
+        tenancy,
+        web,
     )
     from mentorgroups.extensions import csrf, db, limiter, login_manager, mail, migrate
     from mentorgroups.jobs.registry import load_job_modules

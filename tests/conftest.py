@@ -229,6 +229,51 @@ def redis_url():
     conn.close()
 
 
+@pytest.fixture
+def private_redis():
+    """A Redis server of this test's own (127.0.0.1, a free port, no persistence), so it can
+    be stopped and started again; the machine's Redis is never touched."""
+    import subprocess
+    import time
+
+    from redis import Redis
+
+    port = free_port()
+
+    def start():
+        return subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+
+    def wait_up():
+        conn = Redis(port=port)
+        for _ in range(100):
+            try:
+                if conn.ping():
+                    return
+            except Exception:
+                time.sleep(0.05)
+        raise RuntimeError("private redis did not start")
+
+    server = {"proc": start()}
+    wait_up()
+
+    class Control:
+        url = f"redis://127.0.0.1:{port}/0"
+
+        def stop(self):
+            server["proc"].terminate()
+            server["proc"].wait(10)
+
+        def start(self):
+            server["proc"] = start()
+            wait_up()
+
+    yield Control()
+    server["proc"].terminate()
+    server["proc"].wait(10)
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",

@@ -18,7 +18,7 @@ from mentorgroups.extensions import db
 from mentorgroups.models import Notification, Submission
 from mentorgroups.services.mentoring import submission_recipients
 from mentorgroups.services.smtp import stable_message_id
-from tests.factories import make_cohort, make_member, make_path, make_account
+from tests.factories import make_account, make_cohort, make_member, make_path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = ROOT / "test-artifacts" / "drills"  # each process's output, for a failing drill

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 from redis import Redis
@@ -120,45 +119,6 @@ def test_a_job_past_its_horizon_is_dead_and_in_rq_failed_registry(make_app, data
         registry = FailedJobRegistry(queue=Queue("emails", connection=Redis.from_url(
             redis_url)))
         assert f"outbox-{job.id}-1" in registry.get_job_ids()
-
-
-@pytest.fixture
-def private_redis():
-    """A Redis server of this test's own, so it can be stopped and started again."""
-    port = free_port()
-
-    def start():
-        return subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL)
-
-    def wait_up():
-        conn = Redis(port=port)
-        for _ in range(100):
-            try:
-                if conn.ping():
-                    return
-            except Exception:
-                time.sleep(0.05)
-        raise RuntimeError("private redis did not start")
-
-    server = {"proc": start()}
-    wait_up()
-
-    class Control:
-        url = f"redis://127.0.0.1:{port}/0"
-
-        def stop(self):
-            server["proc"].terminate()
-            server["proc"].wait(10)
-
-        def start(self):
-            server["proc"] = start()
-            wait_up()
-
-    yield Control()
-    server["proc"].terminate()
-    server["proc"].wait(10)
 
 
 def test_redis_outage_loses_nothing(make_app, database_url, private_redis, smtp_server):
