@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -120,7 +121,7 @@ def jobs_status():
     click.echo(f"{'status':<10} {'count':>7}  oldest")
     for status, row in sorted(info["by_status"].items()):
         age = row["oldest_age_seconds"]
-        oldest = waited(now - _seconds(age), now) if age is not None else "-"
+        oldest = waited(now - timedelta(seconds=age), now) if age is not None else "-"
         click.echo(f"{status:<10} {row['count']:>7}  {oldest}")
     due_since = info["oldest_due_at"]
     click.echo(f"due now: {info['due']}" + (
@@ -128,12 +129,6 @@ def jobs_status():
         if due_since else ""))
     click.echo(f"next due: {info['next_due_at'] or '-'}")
     click.echo(f"stuck: {info['stuck']}   dead: {info['dead']}")
-
-
-def _seconds(n):
-    from datetime import timedelta
-
-    return timedelta(seconds=n)
 
 
 @jobs_cli.command("list")

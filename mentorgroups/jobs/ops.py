@@ -78,10 +78,6 @@ def retry_jobs(ids: list[int] | None = None, all_dead: bool = False) -> list[int
     return chosen
 
 
-def undelivered_condition():
-    return SentEmail.status.in_(("failed", "dead"))
-
-
 def _age(now: datetime, then: datetime | None) -> int | None:
     return None if then is None else max(int((now - then).total_seconds()), 0)
 
