@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 DEV    := MENTORGROUPS_DEV=1
 
-.PHONY: run test test-sqlite test-postgresql install lint clean bench
+.PHONY: run test test-sqlite test-postgresql install lint clean bench soak
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,8 @@ clean:
 bench: install
 	$(BIN)/python bench/groups_tree.py
 	$(BIN)/python bench/reports.py
+
+# gunicorn, RQ workers and the scheduler under 50 simulated people for 60 s, with Redis
+# restarted and SMTP refusing for 20 s: prints 5xx, latency percentiles and the email tally.
+soak: install
+	$(BIN)/python bench/soak.py

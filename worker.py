@@ -1,7 +1,7 @@
 """The RQ worker: `python worker.py` (add --burst to drain the queues and exit).
 
-It builds the app once and runs every job inside an app context. It runs RQ's scheduler too,
-which retries failed jobs after their back-off interval."""
+It builds the app once and runs every job inside an app context. It needs no RQ scheduler:
+retries are decided by the outbox rows and pushed by the sweep (`flask scheduler`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import logging
 from rq import Worker
 
 from mentorgroups import create_app
-from mentorgroups.jobs.queues import all_queues, redis_connection
+from mentorgroups.jobs.queues import all_queues, parse_rq_job_id, redis_connection
+
+log = logging.getLogger("worker")
 
 
 def build_worker(app, worker_class=Worker) -> Worker:
@@ -20,7 +22,36 @@ def build_worker(app, worker_class=Worker) -> Worker:
             with app.app_context():
                 return super().perform_job(job, queue)
 
+        def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
+            """The job's process died (killed, out of memory) mid-attempt: give the row back
+            now rather than when its lease runs out. An email it was sending stays claimed
+            until its claim expires (the server may have accepted it)."""
+            super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+            release_killed_attempt(app, job.id, ret_val)
+
     return AppWorker(all_queues(app), connection=redis_connection(app))
+
+
+def release_killed_attempt(app, rq_job_id: str, ret_val) -> None:
+    from mentorgroups.extensions import db
+    from mentorgroups.jobs.retry import record_failure
+    from mentorgroups.models import OutboxJob
+
+    parsed = parse_rq_job_id(rq_job_id)
+    if parsed is None:
+        return
+    outbox_id, push = parsed
+    with app.app_context():
+        try:
+            row = db.session.get(OutboxJob, outbox_id)
+            if row is not None and row.status == "running" and row.pushes == push:
+                record_failure(outbox_id, row.attempts,
+                               f"the job's process died (waitpid status {ret_val})",
+                               immediate=True)
+        except Exception:
+            log.exception("could not release job %s; its lease will expire", rq_job_id)
+        finally:
+            db.session.remove()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("REDIS_URL is not set: without Redis, jobs run inside the web process "
                          "and no worker is needed.")
     worker = build_worker(app)
-    worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+    worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
     return 0
 
 

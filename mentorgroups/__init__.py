@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         admin,
         auth,
         cli,
+        health,
         input_guard,
         invitations,
         learner,
@@ -52,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(review.bp)
     app.register_blueprint(invitations.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(health.bp)
     admin.init_app(app)
     cli.init_app(app)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -129,21 +130,105 @@ def users_create(email, full_name, print_link):
 
 @jobs_cli.command("sweep")
 def jobs_sweep():
-    """Re-dispatch staged jobs that never reached the queue."""
+    """Push every job that is due now (also run by the scheduler; safe to run from cron)."""
     from mentorgroups.jobs.outbox import sweep
 
-    click.echo(f"Re-dispatched {sweep()} job(s).")
+    click.echo(f"Dispatched {sweep()} job(s).")
+
+
+def _when(moment, now) -> str:
+    if moment is None:
+        return "-"
+    from mentorgroups.web import waited
+
+    stamp = moment.strftime("%Y-%m-%d %H:%M:%SZ")
+    return f"{stamp} ({waited(moment, now)} ago)" if moment <= now else \
+        f"{stamp} (in {waited(now, moment)})"
 
 
 @jobs_cli.command("status")
 def jobs_status():
-    from mentorgroups.models import OutboxJob
+    """Rows by status with the age of the oldest, what is due, stuck and given up."""
+    from mentorgroups.jobs.ops import backlog
+    from mentorgroups.models import utcnow
+    from mentorgroups.web import waited
 
-    rows = db.session.execute(
-        select(OutboxJob.status, func.count()).group_by(OutboxJob.status)
-    ).all()
-    for status, n in sorted(rows):
-        click.echo(f"{status:<10} {n}")
+    now = utcnow()
+    info = backlog(now)
+    click.echo(f"{'status':<10} {'count':>7}  oldest")
+    for status, row in sorted(info["by_status"].items()):
+        age = row["oldest_age_seconds"]
+        oldest = waited(now - timedelta(seconds=age), now) if age is not None else "-"
+        click.echo(f"{status:<10} {row['count']:>7}  {oldest}")
+    due_since = info["oldest_due_at"]
+    click.echo(f"due now: {info['due']}" + (
+        f" (oldest due since {due_since}, {info['oldest_due_age_seconds']} s ago)"
+        if due_since else ""))
+    click.echo(f"next due: {info['next_due_at'] or '-'}")
+    click.echo(f"stuck: {info['stuck']}   dead: {info['dead']}")
+
+
+@jobs_cli.command("list")
+@click.option("--status", "status", required=True,
+              type=click.Choice(["failed", "dead", "stuck", "staged", "enqueued", "running"]),
+              help="failed: waiting for a retry; dead: given up; stuck: overdue or lease expired")
+@click.option("--limit", default=50, show_default=True)
+def jobs_list(status, limit):
+    """Jobs in one state, oldest first, with attempts, ages and the last error."""
+    from mentorgroups.jobs.ops import list_jobs
+    from mentorgroups.models import utcnow
+
+    now = utcnow()
+    rows = list_jobs(status, limit)
+    if not rows:
+        click.echo(f"No {status} jobs.")
+    for row in rows:
+        error = (row.last_error or "").splitlines()[-1:] or ["-"]
+        click.echo(f"#{row.id} {row.name} [{row.status}] attempts {row.attempts}, "
+                   f"staged {_when(row.created_at, now)}")
+        click.echo(f"    next attempt: {_when(row.next_attempt_at, now)}; "
+                   f"gives up: {_when(row.give_up_at, now)}; lease: "
+                   f"{_when(row.locked_until, now)}")
+        click.echo(f"    last error: {error[0][:200]}")
+
+
+@jobs_cli.command("show")
+@click.argument("job_id", type=int)
+def jobs_show(job_id):
+    """One job with its payload and every attempt's error."""
+    from mentorgroups.models import OutboxJob, utcnow
+
+    row = db.session.get(OutboxJob, job_id)
+    if row is None:
+        raise click.ClickException(f"No job #{job_id}.")
+    now = utcnow()
+    click.echo(f"#{row.id} {row.name} on queue {row.queue} [{row.status}]")
+    click.echo(f"attempts {row.attempts}, pushed {row.pushes} time(s)")
+    for label, moment in (("staged", row.created_at), ("next attempt", row.next_attempt_at),
+                          ("gives up", row.give_up_at), ("lease until", row.locked_until),
+                          ("finished", row.finished_at)):
+        click.echo(f"{label:>13}: {_when(moment, now)}")
+    click.echo(f"payload: {sorted((row.payload or {}).keys())}")
+    click.echo(f"errors ({len(row.errors or [])}):")
+    for entry in row.errors or []:
+        click.echo(f"  {entry['at']} attempt {entry['attempt']}: {entry['error']}")
+
+
+@jobs_cli.command("retry")
+@click.argument("job_ids", type=int, nargs=-1)
+@click.option("--all-dead", is_flag=True, help="Re-drive every dead job.")
+def jobs_retry(job_ids, all_dead):
+    """Re-drive failed or dead jobs now, with a fresh retry horizon."""
+    from mentorgroups.jobs.ops import retry_jobs
+
+    if not job_ids and not all_dead:
+        raise click.UsageError("Give job ids or --all-dead.")
+    done = retry_jobs(list(job_ids), all_dead=all_dead)
+    missing = sorted(set(job_ids) - set(done))
+    click.echo(f"Re-driven {len(done)} job(s)" + (f": {', '.join(map(str, done))}." if done
+                                                   else "."))
+    if missing:
+        click.echo(f"Not failed or dead (left alone): {', '.join(map(str, missing))}.")
 
 
 @click.command("scheduler")

@@ -16,6 +16,11 @@ class PeriodicTask:
     name: str
     every_seconds: int
     run: Callable[[], object]
+    every_setting: str | None = None  # a setting that overrides every_seconds
+
+    def period(self, app) -> int:
+        return app.config.get(self.every_setting, self.every_seconds) if self.every_setting \
+            else self.every_seconds
 
 
 def _sweep_outbox():
@@ -25,7 +30,7 @@ def _sweep_outbox():
 
 
 TASKS: list[PeriodicTask] = [
-    PeriodicTask("sweep-outbox", 60, _sweep_outbox),
+    PeriodicTask("sweep-outbox", 15, _sweep_outbox, every_setting="OUTBOX_SWEEP_SECONDS"),
 ]
 
 _last_run: dict[str, float] = {}
@@ -33,7 +38,7 @@ _last_run: dict[str, float] = {}
 
 def run_once(app, now: float) -> None:
     for task in TASKS:
-        if now - _last_run.get(task.name, float("-inf")) < task.every_seconds:
+        if now - _last_run.get(task.name, float("-inf")) < task.period(app):
             continue
         _last_run[task.name] = now
         with app.app_context():
@@ -45,6 +50,7 @@ def run_once(app, now: float) -> None:
 
 
 def run_forever(app, tick: float = 5.0) -> None:
+    tick = min([tick] + [task.period(app) for task in TASKS])
     log.info("scheduler started with %d task(s)", len(TASKS))
     while True:
         run_once(app, time.monotonic())

@@ -103,10 +103,19 @@ def load_config(overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": env_str("RATELIMIT_STORAGE_URI",
                                          env_str("REDIS_URL", "memory://")),
         "RATELIMIT_KEY_PREFIX": "mentorgroups",
-        "JOB_MAX_ATTEMPTS": env_int("JOB_MAX_ATTEMPTS", 5),
-        # Seconds RQ waits before each retry of a failed job (the last one repeats).
-        "JOB_RETRY_INTERVALS": env_int_list("JOB_RETRY_INTERVALS", [10, 30, 120, 600]),
+        # Retries are decided by the outbox row: exponential back-off from the base, capped at
+        # the max, with jitter, until the horizon has passed since the job was staged.
+        "JOB_RETRY_BASE_SECONDS": env_int("JOB_RETRY_BASE_SECONDS", 10),
+        "JOB_RETRY_MAX_SECONDS": env_int("JOB_RETRY_MAX_SECONDS", 3600),
+        "JOB_RETRY_HORIZON_SECONDS": env_int("JOB_RETRY_HORIZON_SECONDS", 24 * 3600),
+        # A worker holds the job it runs this long; past it the row is due again. RQ kills a
+        # job that runs longer. Must exceed the email claim (MAIL_TIMEOUT x 6).
+        "JOB_LEASE_SECONDS": env_int("JOB_LEASE_SECONDS", 120),
+        "OUTBOX_SWEEP_SECONDS": env_int("OUTBOX_SWEEP_SECONDS", 15),
         "OUTBOX_STALE_SECONDS": env_int("OUTBOX_STALE_SECONDS", 120),
+        "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 10),
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -114,6 +123,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "FLASK_ADMIN_SWATCH": "default",
     }
     config.update(overrides)
+    email_claim = config["MAIL_TIMEOUT"] * 6 + 5
+    if config["JOB_LEASE_SECONDS"] <= email_claim:
+        raise ConfigError(
+            f"JOB_LEASE_SECONDS ({config['JOB_LEASE_SECONDS']}) must be longer than an email "
+            f"send may take (MAIL_TIMEOUT x 6 + 5 = {email_claim} s)")
     config["MAIL_SUPPRESS_SEND"] = overrides.get(
         "MAIL_SUPPRESS_SEND", config["MAIL_SERVER"] is None
     )

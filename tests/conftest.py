@@ -194,12 +194,24 @@ def smtp_server():
         def __init__(self):
             self.messages = []
             self.refuse_next = 0  # answer this many DATA commands with a temporary failure
+            self.refuse_until = 0.0  # time.monotonic() until which every DATA gets a 451
+            self.stall_next_rcpt = 0.0  # seconds the next RCPT TO waits before answering
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            import asyncio
+
+            if self.stall_next_rcpt:
+                stall, self.stall_next_rcpt = self.stall_next_rcpt, 0.0
+                await asyncio.sleep(stall)
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
+            import time
             from email import message_from_bytes, policy
 
-            if self.refuse_next > 0:
-                self.refuse_next -= 1
+            if self.refuse_next > 0 or time.monotonic() < self.refuse_until:
+                self.refuse_next = max(self.refuse_next - 1, 0)
                 return "451 Try again later"
             msg = message_from_bytes(envelope.content, policy=policy.default)
             self.messages.append({"to": envelope.rcpt_tos, "subject": str(msg["subject"]),
@@ -231,6 +243,51 @@ def redis_url():
     yield TEST_REDIS_URL
     conn.flushdb()
     conn.close()
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis server of this test's own (127.0.0.1, a free port, no persistence), so it can
+    be stopped and started again; the machine's Redis is never touched."""
+    import subprocess
+    import time
+
+    from redis import Redis
+
+    port = free_port()
+
+    def start():
+        return subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+
+    def wait_up():
+        conn = Redis(port=port)
+        for _ in range(100):
+            try:
+                if conn.ping():
+                    return
+            except Exception:
+                time.sleep(0.05)
+        raise RuntimeError("private redis did not start")
+
+    server = {"proc": start()}
+    wait_up()
+
+    class Control:
+        url = f"redis://127.0.0.1:{port}/0"
+
+        def stop(self):
+            server["proc"].terminate()
+            server["proc"].wait(10)
+
+        def start(self):
+            server["proc"] = start()
+            wait_up()
+
+    yield Control()
+    server["proc"].terminate()
+    server["proc"].wait(10)
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -691,7 +691,7 @@ def test_sent_emails_export_neutralises_formulas(admin_client, s, subject):
     add_sent_email(s.account, subject, recipient="=evil@example.test")
     add_sent_email(s.account, "Plain subject", recipient="plain@example.test")
     rows = export_rows(admin_client, "sent_emails")
-    assert rows[0] == ["Queued", "Recipient", "Subject", "Status", "Sent"]
+    assert rows[0] == ["Queued", "Recipient", "Subject", "Status", "Tries", "Reason", "Sent"]
     by_subject = {row[2]: row for row in rows[1:]}
     assert "'" + subject in by_subject
     assert subject not in by_subject

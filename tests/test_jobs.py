@@ -1,19 +1,21 @@
-"""Job plumbing without Redis: staged with the cause, run in-process after commit, emails
-recorded once per idempotency key, failures left for the sweep."""
+"""Job plumbing without Redis: staged with the cause, run in-process after commit, one email
+job per recipient, the outbox row deciding every retry, leases, dead rows and re-driving."""
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mentorgroups.extensions import db
+from mentorgroups.jobs.ops import backlog, list_jobs, retry_jobs
 from mentorgroups.jobs.outbox import sweep
+from mentorgroups.jobs.retry import backoff_seconds
 from mentorgroups.jobs.runner import run_outbox_job
-from mentorgroups.models import OutboxJob, SentEmail, utcnow
+from mentorgroups.models import Notification, OutboxJob, SentEmail, utcnow
 from mentorgroups.services import learning
 from mentorgroups.services.email import EmailInFlight, deliver_email
 from tests.conftest import free_port
-from tests.factories import school
+from tests.factories import make_member, school
 
 
 def count(model, *where):
@@ -26,64 +28,177 @@ def submit(s, text="my work"):
     return submission
 
 
+def email_jobs():
+    db.session.expire_all()
+    return list(db.session.scalars(
+        select(OutboxJob).where(OutboxJob.name == "send_email").order_by(OutboxJob.id)))
+
+
+def make_due(*where):
+    db.session.execute(update(OutboxJob).where(*where).values(
+        next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+
+
 def test_in_process_job_runs_after_commit_and_records_the_email(app):
     s = school()
     submission = submit(s)
-    job = db.session.scalar(select(OutboxJob))
-    assert job.status == "done" and job.attempts == 1
+    fan_out = db.session.scalar(select(OutboxJob).where(OutboxJob.name == "notify_submission"))
+    assert fan_out.status == "done" and fan_out.attempts == 1
+    [job] = email_jobs()
+    assert (job.status, job.queue, job.attempts) == ("done", "emails", 1)
     email = db.session.scalar(select(SentEmail))
     assert email.recipient == s.teacher.email and email.status == "logged"
     assert email.idempotency_key == f"submission:{submission.id}:reviewer:{s.teacher.id}"
+    assert email.outbox_job_id == job.id
     assert s.learner.full_name in email.subject
     assert f"/review/{submission.id}" in email.body
 
 
-def test_running_a_job_twice_sends_one_email(make_app, smtp_server):
+def test_running_a_job_twice_sends_one_email_with_a_stable_message_id(make_app, smtp_server):
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
     with app.app_context():
         s = school()
         submit(s)
-        job_id = db.session.scalar(select(OutboxJob.id))
-        assert run_outbox_job(job_id) == "already done"
-        db.session.execute(OutboxJob.__table__.update().values(status="enqueued"))
+        [job] = email_jobs()
+        assert run_outbox_job(job.id) == "not claimed"  # done: nothing to take
+        db.session.execute(update(OutboxJob).values(status="staged"))
         db.session.commit()
-        assert run_outbox_job(job_id) == "done"  # the job body runs again...
+        assert run_outbox_job(job.id) == "done"  # the job body runs again...
         assert count(SentEmail) == 1
-        teacher_email = s.teacher.email
+        message_id = db.session.scalar(select(SentEmail.message_id))
     assert len(smtp_server.messages) == 1  # ...and sends nothing new
-    assert smtp_server.messages[0]["to"] == [teacher_email]
+    assert smtp_server.messages[0]["message"]["Message-ID"] == message_id
+    assert message_id.endswith("@localhost>") and len(message_id) > 40
 
 
-def test_smtp_failure_releases_the_claim_and_the_sweep_retries(make_app, smtp_server, caplog):
+def test_smtp_failure_is_recorded_and_the_sweep_retries_when_due(make_app, smtp_server,
+                                                                 caplog):
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
     with app.app_context():
         s = school()
         submit(s)  # the request still succeeds
-        job = db.session.scalar(select(OutboxJob))
-        assert (job.status, job.attempts) == ("staged", 1)
-        assert "Connection refused" in job.last_error or "Errno" in job.last_error
-        assert count(SentEmail) == 0
+        assert count(Notification) == 1  # the bell does not wait for the email
+        [job] = email_jobs()
+        assert (job.status, job.attempts) == ("failed", 1)
+        assert job.next_attempt_at > utcnow()
+        assert len(job.errors) == 1 and "refused" in job.errors[0]["error"].lower()
+        email = db.session.scalar(select(SentEmail))
+        assert email.status == "failed" and "refused" in email.last_error.lower()
         assert "the sweep will retry it" in caplog.text
+        assert sweep(app) == 0  # not due yet
         app.config["MAIL_PORT"] = smtp_server.port
         from mentorgroups.extensions import mail
 
         mail.init_app(app)
+        make_due(OutboxJob.id == job.id)
         assert sweep(app) == 1
-        db.session.expire_all()
-        job = db.session.scalar(select(OutboxJob))
+        [job] = email_jobs()
         assert (job.status, job.attempts, job.last_error) == ("done", 2, None)
+        assert len(job.errors) == 1  # the history keeps the failed attempt
+        email = db.session.scalar(select(SentEmail).execution_options(populate_existing=True))
+        assert (email.status, email.attempts, email.last_error) == ("sent", 2, None)
     assert len(smtp_server.messages) == 1
 
 
-def test_a_job_that_keeps_failing_is_marked_failed(make_app):
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), JOB_MAX_ATTEMPTS=2)
+def test_one_failing_email_holds_back_no_other_reviewer(make_app, smtp_server):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+    with app.app_context():
+        s = school()
+        mentor = make_member(s.account, "staff", email="second@school.test")
+        from mentorgroups.services import group_members, groups
+
+        group = groups.create_group(s.admin, s.account.id, "Coaching")
+        group_members.add_members(s.admin, s.account.id, group.id, "mentor",
+                                  user_ids=[mentor.id])
+        group_members.add_members(s.admin, s.account.id, group.id, "member",
+                                  user_ids=[s.learner.id])
+        db.session.commit()
+        teacher_email = s.teacher.email
+        smtp_server.refuse_next = 1  # the first email of the fan-out gets 451
+        submit(s)
+        assert count(Notification) == 2
+        statuses = sorted(job.status for job in email_jobs())
+        assert statuses == ["done", "failed"]
+        make_due(OutboxJob.status == "failed")
+        sweep(app)
+        assert [job.status for job in email_jobs()] == ["done", "done"]
+    assert sorted(m["to"][0] for m in smtp_server.messages) == sorted(
+        ["second@school.test", teacher_email])
+
+
+def test_backoff_grows_exponentially_with_jitter_and_is_capped():
+    config = {"JOB_RETRY_BASE_SECONDS": 10, "JOB_RETRY_MAX_SECONDS": 600}
+    for attempt, full in ((1, 10), (2, 20), (3, 40), (6, 320), (7, 600), (30, 600)):
+        delays = [backoff_seconds(attempt, config) for _ in range(200)]
+        assert all(full / 2 <= d <= full for d in delays)
+        assert max(delays) - min(delays) > full / 10  # jittered
+
+
+def test_past_the_horizon_a_job_is_dead_and_can_be_re_driven(make_app, smtp_server):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), JOB_RETRY_HORIZON_SECONDS=0)
     with app.app_context():
         s = school()
         submit(s)
-        sweep(app)
-        job = db.session.scalar(select(OutboxJob))
-        assert (job.status, job.attempts) == ("failed", 2)
-        assert sweep(app) == 0
+        [job] = email_jobs()
+        assert job.status == "dead"
+        assert db.session.scalar(select(SentEmail.status)) == "dead"
+        assert [row.id for row in list_jobs("dead")] == [job.id]
+        assert backlog()["dead"] == 1
+        assert sweep(app) == 0  # a dead row is never picked up by itself
+        app.config.update(MAIL_PORT=smtp_server.port, JOB_RETRY_HORIZON_SECONDS=3600)
+        from mentorgroups.extensions import mail
+
+        mail.init_app(app)
+        assert retry_jobs(all_dead=True) == [job.id]
+        [job] = email_jobs()
+        assert (job.status, job.attempts, len(job.errors)) == ("done", 2, 1)
+        assert job.give_up_at > utcnow() + timedelta(minutes=59)
+        assert db.session.scalar(select(SentEmail.status)) == "sent"
+    assert len(smtp_server.messages) == 1
+
+
+def test_an_expired_lease_makes_the_row_due_at_the_next_sweep(app):
+    s = school()
+    submit(s)
+    [job] = email_jobs()
+    db.session.execute(update(OutboxJob).where(OutboxJob.id == job.id).values(
+        status="running", locked_until=utcnow() - timedelta(seconds=1)))
+    db.session.execute(update(SentEmail).values(status="failed"))
+    db.session.commit()
+    assert [row.id for row in list_jobs("stuck")] == [job.id]
+    assert sweep(app) == 1
+    [job] = email_jobs()
+    assert (job.status, job.attempts) == ("done", 2)
+    assert "lease expired" in job.errors[0]["error"]
+    assert count(SentEmail) == 1
+
+
+def test_a_live_claim_defers_the_retry_to_its_expiry_and_a_stale_one_is_taken_over(app):
+    until = utcnow() + timedelta(seconds=30)
+    db.session.add(SentEmail(idempotency_key="k1", recipient="a@b.test", subject="s",
+                             body="b", status="sending", claimed_until=until, attempts=1))
+    db.session.commit()
+    with pytest.raises(EmailInFlight) as caught:
+        deliver_email("k1", "a@b.test", "s", "b")
+    assert caught.value.retry_at == until
+    db.session.execute(update(SentEmail).values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert deliver_email("k1", "a@b.test", "s", "b").status == "logged"
+    assert deliver_email("k1", "a@b.test", "s", "b").status == "logged"
+    assert count(SentEmail) == 1
+
+
+def test_the_email_claim_lasts_the_smtp_budget_and_the_lease_outlasts_it(make_app):
+    from mentorgroups.services.email import claim_seconds
+    from mentorgroups.settings import ConfigError
+
+    app = make_app(MAIL_TIMEOUT=7)
+    with app.app_context():
+        assert claim_seconds() == 7 * 6 + 5
+        assert app.config["JOB_LEASE_SECONDS"] > claim_seconds()
+    with pytest.raises(ConfigError, match="JOB_LEASE_SECONDS"):
+        make_app(MAIL_TIMEOUT=30, JOB_LEASE_SECONDS=60)
 
 
 def test_rolled_back_cause_stages_nothing(app):
@@ -94,20 +209,6 @@ def test_rolled_back_cause_stages_nothing(app):
     assert count(OutboxJob) == 0 and count(SentEmail) == 0
 
 
-def test_concurrent_claim_is_refused_and_a_stale_one_taken_over(app):
-    db.session.add(SentEmail(idempotency_key="k1", recipient="a@b.test", subject="s",
-                             body="b", status="sending"))
-    db.session.commit()
-    with pytest.raises(EmailInFlight):
-        deliver_email("k1", "a@b.test", "s", "b")
-    db.session.execute(SentEmail.__table__.update().values(
-        created_at=utcnow() - timedelta(hours=1)))
-    db.session.commit()
-    assert deliver_email("k1", "a@b.test", "s", "b").status == "logged"
-    assert deliver_email("k1", "a@b.test", "s", "b").status == "logged"
-    assert count(SentEmail) == 1
-
-
 def test_review_notifies_the_learner(app):
     s = school()
     submission = submit(s)
@@ -115,3 +216,4 @@ def test_review_notifies_the_learner(app):
     db.session.commit()
     email = db.session.scalar(select(SentEmail).where(SentEmail.recipient == s.learner.email))
     assert "was reviewed" in email.subject and "Well done" in email.body
+    assert count(Notification, Notification.user_id == s.learner.id) == 1

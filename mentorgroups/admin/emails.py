@@ -1,9 +1,33 @@
-"""Sent emails: what the product sent on this school's behalf, read-only."""
+"""Sent emails: what the product sent on this school's behalf, and what it could not send yet
+(waiting for a retry, or given up) with the reason. Read-only."""
 
 from __future__ import annotations
 
+from markupsafe import Markup
+from sqlalchemy import func, select
+
 from mentorgroups.admin.base import ScopedModelView
+from mentorgroups.extensions import db
 from mentorgroups.models import SentEmail
+
+STATUS_LABELS = {
+    "sent": "Sent",
+    "logged": "Recorded (not sent)",
+    "sending": "Sending",
+    "failed": "Not delivered yet: retrying",
+    "dead": "Not delivered: gave up",
+}
+UNDELIVERED = ("failed", "dead")
+
+
+def _status(view, context, model, name):
+    return STATUS_LABELS.get(model.status, model.status)
+
+
+def _reason(view, context, model, name):
+    if model.status not in UNDELIVERED or not model.last_error:
+        return ""
+    return Markup("<span class='text-danger'>{}</span>").format(model.last_error[:300])
 
 
 class SentEmailView(ScopedModelView):
@@ -12,17 +36,31 @@ class SentEmailView(ScopedModelView):
     can_delete = False
     can_view_details = True
     can_export = True
-    column_list = ["created_at", "recipient", "subject", "status", "sent_at"]
-    column_details_list = ["created_at", "recipient", "subject", "status", "sent_at", "body"]
+    list_template = "admin/sent_emails_list.html"
+    named_filter_urls = True
+    column_list = ["created_at", "recipient", "subject", "status", "attempts", "last_error",
+                   "sent_at"]
+    column_details_list = ["created_at", "recipient", "subject", "status", "attempts",
+                           "last_error", "sent_at", "message_id", "body"]
     column_export_list = column_list
-    column_labels = {"created_at": "Queued", "sent_at": "Sent"}
+    column_labels = {"created_at": "Queued", "sent_at": "Sent", "attempts": "Tries",
+                     "last_error": "Reason", "message_id": "Message-ID"}
+    column_formatters = {"status": _status, "last_error": _reason}
+    column_formatters_export = {"status": _status}
     column_searchable_list = ["recipient", "subject"]
     column_filters = ["status"]
     column_default_sort = ("created_at", True)
     column_descriptions = {
-        "status": "sent: delivered to the mail server; logged: recorded only, because no "
-                  "MAIL_SERVER is configured; sending: in progress.",
+        "status": "Sent: delivered to the mail server. Recorded: no mail server is configured. "
+                  "Retrying: the mail server refused or could not be reached; it is tried "
+                  "again automatically. Gave up: still failing a day later; your operator "
+                  "can send it again.",
+        "last_error": "Why the last try failed.",
     }
 
     def scope(self, query):
         return query.filter(SentEmail.account_id == self.account_id)
+
+    def undelivered_count(self) -> int:
+        return db.session.scalar(select(func.count()).select_from(SentEmail).where(
+            SentEmail.account_id == self.account_id, SentEmail.status.in_(UNDELIVERED)))

@@ -1,18 +1,13 @@
-"""RQ specifics: the connection, queue names, enqueueing with retries."""
+"""RQ specifics: the connection, queue names, enqueueing one push of an outbox row."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from redis import Redis
-from rq import Queue, Retry
+from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import select
 
-from mentorgroups.extensions import db
 from mentorgroups.jobs.registry import QUEUES
-from mentorgroups.models import OutboxJob
 
 
 def redis_connection(app) -> Redis:
@@ -35,41 +30,38 @@ def all_queues(app) -> list[Queue]:
     return [get_queue(app, name) for name in QUEUES]
 
 
-def rq_job_id(outbox_id: int) -> str:
-    return f"outbox-{outbox_id}"
+def rq_job_id(outbox_id: int, push: int) -> str:
+    return f"outbox-{outbox_id}-{push}"
 
 
-def enqueue_outbox_job(app, outbox_id: int, queue: str) -> Job:
-    retries = max(app.config["JOB_MAX_ATTEMPTS"] - 1, 0)
-    intervals = app.config["JOB_RETRY_INTERVALS"] or [0]
+def enqueue_outbox_job(app, outbox_id: int, push: int, queue: str) -> Job:
+    """No RQ retries: a failure is recorded on the outbox row, whose next attempt the sweep
+    pushes. RQ kills a job that outlives its lease (job_timeout)."""
     return get_queue(app, queue).enqueue(
         "mentorgroups.jobs.runner.run_outbox_job",
         outbox_id,
-        job_id=rq_job_id(outbox_id),
-        retry=Retry(max=retries, interval=intervals[:retries]) if retries else None,
+        push,
+        job_id=rq_job_id(outbox_id, push),
+        job_timeout=app.config["JOB_LEASE_SECONDS"],
         failure_ttl=7 * 24 * 3600,
         result_ttl=3600,
     )
 
 
-def lost_outbox_jobs(app, cutoff: datetime) -> list[int]:
-    """'enqueued' rows, older than cutoff, whose RQ job is gone or finally failed."""
-    ids = list(
-        db.session.scalars(
-            select(OutboxJob.id).where(
-                OutboxJob.status == "enqueued", OutboxJob.enqueued_at <= cutoff
-            )
-        )
-    )
-    db.session.commit()
-    lost = []
-    conn = redis_connection(app)
-    for outbox_id in ids:
-        try:
-            job = Job.fetch(rq_job_id(outbox_id), connection=conn)
-        except NoSuchJobError:
-            lost.append(outbox_id)
-            continue
-        if job.get_status() in (JobStatus.CANCELED, JobStatus.STOPPED):
-            lost.append(outbox_id)
-    return lost
+def rq_job_lost(app, outbox_id: int, push: int) -> bool:
+    """Whether RQ will never run this push of the row: the job is gone, or ended without
+    the row being taken (failed, stopped, cancelled), or is marked started although the row
+    was never taken (its worker died first)."""
+    try:
+        job = Job.fetch(rq_job_id(outbox_id, push), connection=redis_connection(app))
+    except NoSuchJobError:
+        return True
+    return job.get_status() not in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+
+def parse_rq_job_id(job_id: str) -> tuple[int, int] | None:
+    prefix, _, rest = job_id.partition("-")
+    outbox_id, _, push = rest.partition("-")
+    if prefix != "outbox" or not outbox_id.isdigit() or not push.isdigit():
+        return None
+    return int(outbox_id), int(push)

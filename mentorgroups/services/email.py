@@ -1,34 +1,35 @@
-"""Sending email exactly once per idempotency key.
+"""Sending email exactly once per idempotency key, as far as SMTP allows.
 
-The key is claimed by inserting a 'sending' row and committing before the SMTP call; a second
-run of the same job finds the row and sends nothing. A failed send releases the claim and
-raises, so the job is retried. Without MAIL_SERVER the email is recorded and logged instead.
+The key is claimed by a 'sending' row, committed before the SMTP call and valid until
+`claimed_until` (the SMTP send budget plus a margin: see services.smtp). A second run of the
+same job finds the row: sent, it sends nothing; claimed, it raises EmailInFlight with the time
+the claim ends, which the outbox uses as the next attempt. A failed send turns the claim into
+'failed' with the reason (shown to the school's admins) and raises, so the job is retried.
+
+The one window left: the server accepted the message and the process died (or the database
+became unreachable) before the row was marked 'sent'. The claim then expires and the email is
+sent again, with the same Message-ID, so the receiver can tell it is the same message.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_mail import Message
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from mentorgroups.extensions import db, mail
+from mentorgroups.jobs.retry import error_text
 from mentorgroups.models import SentEmail, utcnow
+from mentorgroups.services.smtp import send_budget, send_message, stable_message_id
 
 log = logging.getLogger(__name__)
 
-# A claim older than this belongs to a worker that died mid-send; it may be taken over.
-STALE_CLAIM = timedelta(minutes=10)
-
-
-class EmailInFlight(RuntimeError):
-    """Another run holds the claim for this key right now; retry later."""
-
-
+CLAIM_MARGIN_SECONDS = 5
 HIDDEN_LINK = "[link hidden]"
 
 
@@ -41,44 +42,91 @@ def redacted(body: str, secrets: Iterable[str]) -> str:
     return body
 
 
-def deliver_email(key: str, recipient: str, subject: str, body: str,
-                  account_id: int | None = None, secrets: Iterable[str] = ()) -> SentEmail:
-    """Send `body` once for `key`. `secrets` (links carrying a token) go out in the email but
-    are replaced by "[link hidden]" in the stored copy."""
-    existing = db.session.scalar(select(SentEmail).where(SentEmail.idempotency_key == key))
-    if existing is not None:
-        if existing.status in ("sent", "logged"):
-            return existing
-        if utcnow() - existing.created_at < STALE_CLAIM:
-            raise EmailInFlight(f"email {key} is being sent by another run")
-        db.session.delete(existing)
-        db.session.commit()
-    record = SentEmail(idempotency_key=key, recipient=recipient, subject=subject,
-                       body=redacted(body, secrets), account_id=account_id, status="sending")
-    db.session.add(record)
-    try:
-        db.session.commit()
-    except IntegrityError:
+class EmailInFlight(RuntimeError):
+    """Another run holds the claim for this key until `retry_at`; retry then."""
+
+    def __init__(self, message: str, retry_at: datetime):
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+def claim_seconds() -> int:
+    return send_budget() + CLAIM_MARGIN_SECONDS
+
+
+def _claim(key: str, recipient: str, subject: str, body: str, account_id: int | None,
+           outbox_id: int | None) -> tuple[SentEmail, int] | SentEmail:
+    """Take the claim for `key`; returns (row, attempt) or, when already sent, the row."""
+    now = utcnow()
+    until = now + timedelta(seconds=claim_seconds())
+    record = db.session.scalar(select(SentEmail).where(SentEmail.idempotency_key == key))
+    if record is None:
+        record = SentEmail(idempotency_key=key, recipient=recipient, subject=subject, body=body,
+                           account_id=account_id, status="sending", attempts=1,
+                           claimed_until=until, message_id=stable_message_id(key),
+                           outbox_job_id=outbox_id)
+        db.session.add(record)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise EmailInFlight(f"email {key} was claimed by another run", until) from None
+        return record, 1
+    if record.status in ("sent", "logged"):
+        return record
+    if record.status == "sending" and record.claimed_until and record.claimed_until > now:
+        raise EmailInFlight(f"email {key} is being sent by another run", record.claimed_until)
+    attempt = record.attempts + 1
+    taken = db.session.execute(
+        update(SentEmail)
+        .where(SentEmail.id == record.id, SentEmail.status == record.status,
+               SentEmail.attempts == record.attempts)
+        .values(status="sending", attempts=attempt, claimed_until=until,
+                outbox_job_id=outbox_id or record.outbox_job_id,
+                message_id=record.message_id or stable_message_id(key)))
+    if taken.rowcount != 1:
         db.session.rollback()
-        raise EmailInFlight(f"email {key} was claimed by another run") from None
-    record_id = record.id
+        raise EmailInFlight(f"email {key} was claimed by another run", until)
+    db.session.commit()
+    db.session.refresh(record)
+    return record, attempt
+
+
+def deliver_email(key: str, recipient: str, subject: str, body: str,
+                  account_id: int | None = None, secrets: Iterable[str] = (),
+                  html: str | None = None, headers: dict[str, str] | None = None) -> SentEmail:
+    """Send `body` (and `html`, if given) once for `key`. `secrets` (links carrying a token)
+    go out in the email but are replaced by "[link hidden]" in the stored copy."""
+    from mentorgroups.jobs.runner import current_outbox_id
+
+    claimed = _claim(key, recipient, subject, redacted(body, secrets), account_id,
+                     current_outbox_id.get())
+    if isinstance(claimed, SentEmail):
+        return claimed
+    record, attempt = claimed
+    record_id, message_id = record.id, record.message_id
+    mine = [SentEmail.id == record_id, SentEmail.status == "sending",
+            SentEmail.attempts == attempt]
     try:
-        # With MAIL_SUPPRESS_SEND Flask-Mail sends nothing but still signals the message
-        # (email_dispatched), which is how the tests read links the stored copy hides.
-        mail.send(Message(subject=subject, recipients=[recipient], body=body))
+        # The real body, not the stored (redacted) copy.
+        message = Message(subject=subject, recipients=[recipient], body=body, html=html,
+                          extra_headers=headers)
+        message.msgId = message_id
         if current_app.config.get("MAIL_SUPPRESS_SEND"):
             log.info("Email not sent (no MAIL_SERVER): to=%s subject=%r\n%s",
                      recipient, subject, body)
+            mail.send(message)  # suppressed: sends nothing, but signals it (email_dispatched)
             status = "logged"
         else:
+            send_message(message)
             status = "sent"
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
-        db.session.execute(delete(SentEmail).where(SentEmail.id == record_id))
+        db.session.execute(update(SentEmail).where(*mine).values(
+            status="failed", last_error=error_text(exc), claimed_until=None))
         db.session.commit()
         raise
-    record = db.session.get(SentEmail, record_id)
-    record.status = status
-    record.sent_at = utcnow()
+    db.session.execute(update(SentEmail).where(*mine).values(
+        status=status, sent_at=utcnow(), claimed_until=None, last_error=None))
     db.session.commit()
-    return record
+    return db.session.get(SentEmail, record_id, populate_existing=True)

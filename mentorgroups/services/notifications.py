@@ -1,4 +1,5 @@
-"""Jobs that tell people about work: a submission waiting for review, a review done."""
+"""Jobs that tell people about work: a submission waiting for review, a review done, an
+invitation; and the one-email job the fan-outs stage."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from flask import current_app, url_for
 from sqlalchemy import select
 
 from mentorgroups.extensions import db
-from mentorgroups.jobs import job
+from mentorgroups.jobs import job, stage_job
 from mentorgroups.models import AccountMembership, Review, Submission
 from mentorgroups.services import inbox
 from mentorgroups.services.email import deliver_email
@@ -19,8 +20,18 @@ def external_url(endpoint: str, **values) -> str:
         return url_for(endpoint, _external=True, **values)
 
 
+@job("send_email", queue="emails")
+def send_email(key: str, recipient: str, subject: str, body: str,
+               account_id: int | None = None) -> str:
+    """One email, retried on its own: staged by a fan-out with the notification it goes with."""
+    return deliver_email(key, recipient, subject, body, account_id=account_id).status
+
+
 @job("notify_submission", queue="notifications")
 def notify_submission(submission_id: int) -> int:
+    """Fan-out: every reviewer's in-app notification and one email job per reviewer, written
+    in one transaction (committed with the job's 'done'), so the bell never waits for, nor
+    depends on, an email, and one failing address holds back nobody else's."""
     submission = db.session.get(Submission, submission_id)
     if submission is None:
         return 0
@@ -28,13 +39,13 @@ def notify_submission(submission_id: int) -> int:
     link = external_url("review.show", submission_id=submission.id)
     text = (f"{learner.full_name} submitted \u201c{step.title}\u201d in "
             f"\u201c{step.path.title}\u201d for review")
-    sent = 0
+    staged = 0
     for reviewer in submission_recipients(submission):
         inbox.notify(reviewer.id, submission.account_id,
                      key=f"submission:{submission.id}:user:{reviewer.id}", kind="submission",
                      text=text, link=f"/review/{submission.id}")
-        db.session.commit()
-        deliver_email(
+        stage_job(
+            "send_email",
             key=f"submission:{submission.id}:reviewer:{reviewer.id}",
             recipient=reviewer.email,
             subject=f"{learner.full_name} submitted \u201c{step.title}\u201d for review",
@@ -46,12 +57,13 @@ def notify_submission(submission_id: int) -> int:
             ),
             account_id=submission.account_id,
         )
-        sent += 1
-    return sent
+        staged += 1
+    return staged
 
 
 @job("notify_review", queue="notifications")
 def notify_review(review_id: int) -> None:
+    """The learner's notification and the email job, in one transaction."""
     review = db.session.get(Review, review_id)
     if review is None:
         return
@@ -68,10 +80,10 @@ def notify_review(review_id: int) -> None:
     inbox.notify(learner.id, submission.account_id, key=f"review:{review.id}:user:{learner.id}",
                  kind="review", link=f"/paths/{step.path_id}#step-{step.id}",
                  text=f"{review.reviewer.full_name} reviewed your work on \u201c{step.title}\u201d")
-    db.session.commit()
     grade = f"Grade: {review.grade} of {step.points}\n" if review.grade is not None else ""
     feedback = f"Feedback:\n{review.feedback}\n" if review.feedback else ""
-    deliver_email(
+    stage_job(
+        "send_email",
         key=f"review:{review.id}:learner",
         recipient=learner.email,
         subject=f"Your work on \u201c{step.title}\u201d was reviewed",

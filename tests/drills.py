@@ -1,0 +1,140 @@
+"""Shared parts of the delivery fault drills: a school that makes many emails, real worker and
+scheduler processes, and the tally every drill prints (expected / delivered / lost /
+duplicated, counted by the stable Message-ID each email keeps across resends)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import Notification, Submission
+from mentorgroups.services.mentoring import submission_recipients
+from mentorgroups.services.smtp import stable_message_id
+from tests.factories import make_account, make_cohort, make_member, make_path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = ROOT / "test-artifacts" / "drills"  # each process's output, for a failing drill
+LOG_DIR.mkdir(parents=True, exist_ok=True)
+
+# Short intervals so a drill takes seconds: a send may take 6 s, its claim lasts 11 s, a
+# worker holds a job 12 s, retries back off 1 s then 2 s, the sweep runs every second.
+FAST = {"MAIL_TIMEOUT": 1, "JOB_LEASE_SECONDS": 12, "JOB_RETRY_BASE_SECONDS": 1,
+        "JOB_RETRY_MAX_SECONDS": 2, "OUTBOX_SWEEP_SECONDS": 1, "OUTBOX_STALE_SECONDS": 5}
+
+
+def drill_school(learners: int = 2, steps: int = 5, teachers: int = 2):
+    account = make_account(name="Drill School", plan="complete")
+    staff = [make_member(account, "staff", full_name=f"Teacher {i}") for i in range(teachers)]
+    people = [make_member(account, "member", full_name=f"Learner {i}") for i in range(learners)]
+    path = make_path(account, steps=steps, review_at=tuple(range(1, steps + 1)))
+    make_cohort(path, teachers=staff, learners=people)
+    db.session.commit()
+    return account, staff, people, path
+
+
+def expected_message_ids() -> set[str]:
+    ids = set()
+    for submission in db.session.scalars(select(Submission)):
+        for reviewer in submission_recipients(submission):
+            ids.add(stable_message_id(f"submission:{submission.id}:reviewer:{reviewer.id}"))
+    return ids
+
+
+def notification_count() -> int:
+    db.session.rollback()  # a new snapshot (SQLite keeps the old one)
+    return db.session.scalar(select(func.count()).select_from(Notification))
+
+
+def tally(name: str, expected: set[str], messages: list[dict]) -> dict:
+    seen = Counter(str(m["message"]["Message-ID"]) for m in messages)
+    result = {"expected": len(expected), "delivered": len(expected & set(seen)),
+              "lost": len(expected - set(seen)),
+              "duplicated": sum(n - 1 for n in seen.values() if n > 1),
+              "unexpected": len(set(seen) - expected)}
+    print(f"\n[{name}] " + " ".join(f"{k}={v}" for k, v in result.items()))
+    return result
+
+
+def wait_for(condition, timeout: float, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return condition()
+
+
+class Processes:
+    """Worker and scheduler processes started with the app's environment, each in its own
+    process group so a drill can kill one (and its work-horse) like a crash would."""
+
+    def __init__(self, database_url: str, redis_url: str, smtp_port: int, **settings):
+        self.env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                    "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
+                    "SECRET_KEY": "test-secret",
+                    **{k: str(v) for k, v in {**FAST, **settings}.items()}}
+        self.env.pop("MENTORGROUPS_DEV", None)
+        self.procs: list[subprocess.Popen] = []
+
+    def _start(self, args) -> subprocess.Popen:
+        log = LOG_DIR / f"{args[0].replace('.py', '')}-{args[-1]}-{len(self.procs)}.log"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
+                                    stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def worker(self) -> subprocess.Popen:
+        return self._start(["worker.py"])
+
+    def scheduler(self) -> subprocess.Popen:
+        return self._start(["-m", "flask", "--app", "app", "scheduler"])
+
+    def sweep_once(self) -> subprocess.Popen:
+        return self._start(["-m", "flask", "--app", "app", "jobs", "sweep"])
+
+    @classmethod
+    def kill_group(cls, proc: subprocess.Popen) -> None:
+        """SIGKILL the process, its group and its children (RQ's work-horse calls setsid,
+        so it is in a group of its own)."""
+        for pid in cls.children(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(10)
+
+    @staticmethod
+    def children(pid: int) -> list[int]:
+        try:
+            text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(part) for part in text.split()]
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill_group(proc)
