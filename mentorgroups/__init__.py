@@ -22,7 +22,18 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         INSTANCE_DIR.mkdir(exist_ok=True)
 
-    from mentorgroups import admin, auth, cli, invitations, learner, people, review, tenancy, web
+    from mentorgroups import (
+        admin,
+        auth,
+        cli,
+        digests,
+        invitations,
+        learner,
+        people,
+        review,
+        tenancy,
+        web,
+    )
     from mentorgroups.extensions import csrf, db, limiter, login_manager, mail, migrate
     from mentorgroups.jobs.registry import load_job_modules
 
@@ -40,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(review.bp)
     app.register_blueprint(invitations.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(digests.bp)
     admin.init_app(app)
     cli.init_app(app)
 

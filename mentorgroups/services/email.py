@@ -42,7 +42,8 @@ def redacted(body: str, secrets: Iterable[str]) -> str:
 
 
 def deliver_email(key: str, recipient: str, subject: str, body: str,
-                  account_id: int | None = None, secrets: Iterable[str] = ()) -> SentEmail:
+                  account_id: int | None = None, secrets: Iterable[str] = (),
+                  html: str | None = None, headers: dict[str, str] | None = None) -> SentEmail:
     """Send `body` once for `key`. `secrets` (links carrying a token) go out in the email but
     are replaced by "[link hidden]" in the stored copy."""
     existing = db.session.scalar(select(SentEmail).where(SentEmail.idempotency_key == key))
@@ -65,7 +66,8 @@ def deliver_email(key: str, recipient: str, subject: str, body: str,
     try:
         # With MAIL_SUPPRESS_SEND Flask-Mail sends nothing but still signals the message
         # (email_dispatched), which is how the tests read links the stored copy hides.
-        mail.send(Message(subject=subject, recipients=[recipient], body=body))
+        mail.send(Message(subject=subject, recipients=[recipient], body=body, html=html,
+                          extra_headers=headers))
         if current_app.config.get("MAIL_SUPPRESS_SEND"):
             log.info("Email not sent (no MAIL_SERVER): to=%s subject=%r\n%s",
                      recipient, subject, body)
