@@ -15,8 +15,8 @@ pytestmark = pytest.mark.browser
 
 def build_school():
     from mentorgroups.models import StepCompletion, Submission
-    from mentorgroups.services import groups
     from mentorgroups.services import group_members as gm
+    from mentorgroups.services import groups
     from tests.factories import make_account, make_cohort, make_member, make_path
 
     account = make_account(name="Hill School")

@@ -19,8 +19,8 @@ from tests.test_worker_redis import run_worker
 pytestmark = pytest.mark.redis
 
 
-def test_the_digest_arrives_once_with_both_parts_and_working_links(  # noqa: F811
-        make_app, database_url, redis_url, smtp_server, s, client):
+def test_the_digest_arrives_once_with_both_parts_and_working_links(
+        make_app, database_url, redis_url, smtp_server, s, client):  # noqa: F811
     complete(s, s.ann, 2, NOW - timedelta(days=9), submit=True)
     digest_subscriptions.set_subscription(s.boss, s.account.id, s.analysts.id, True)
     db.session.commit()
