@@ -217,6 +217,20 @@ def test_more_than_25_waiting_shows_the_oldest_25_and_and_n_more(s):
     assert "and 5 more" in content["text"] and "and 5 more" in content["html"]
 
 
+def test_a_big_group_lists_50_members_without_progress_first_and_says_how_many_more(s):
+    from mentorgroups.services.digest_content import MEMBERS_SHOWN
+
+    crowd = [make_member(s.account, "member", full_name=f"M{n:02d}") for n in range(60)]
+    gm.add_members(s.admin, s.account.id, s.coaching.id, "member",
+                   user_ids=[p.id for p in crowd])
+    complete(s, crowd[0], 1, NOW - timedelta(days=1))  # M00 moved last week
+    section = digest_of(s, s.mentor).sections[0]
+    assert (len(section.members), section.members_total) == (MEMBERS_SHOWN, 63)
+    assert all(m.no_progress for m in section.members)  # M00 is among the 13 not shown
+    text = digests.render(digest_of(s, s.mentor))["text"]
+    assert "and 13 more members" in text
+
+
 def test_lack_of_progress_is_marked_and_listed_first_finished_is_marked(s):
     complete(s, s.ann, 1, NOW - timedelta(days=12))  # started, nothing last week
     for position in (1, 2, 3, 4):  # Bob finished the path last week
@@ -306,7 +320,7 @@ def test_building_every_digest_takes_the_same_statements_for_10_and_200_members(
     few = _statements(lambda: build(small))
     many = _statements(lambda: build(large))
     assert few == many, (few, many)
-    assert sum(len(s.members) for d in results[large.id] for s in d.sections) > 200
+    assert sum(s.members_total for d in results[large.id] for s in d.sections) > 200
 
 
 # ---------------------------------------------------------------- exactly once

@@ -42,7 +42,8 @@ def preview():
 
 def _site_links() -> dict:
     return {"review_queue": url_for("review.queue"), "groups": url_for("mentor.groups"),
-            "review": lambda sid: url_for("review.show", submission_id=sid)}
+            "review": lambda sid: url_for("review.show", submission_id=sid),
+            "group": lambda gid: url_for("mentor.group", group_id=gid)}
 
 
 @bp.route("/digest/unsubscribe/<token>", methods=["GET", "POST"])

@@ -33,6 +33,9 @@ from mentorgroups.services.groups import parent_map, subtree_ids
 from mentorgroups.web import waited
 
 PENDING_SHOWN = 25
+# A digest stays an email people read (and that mail clients don't clip): the members with
+# no progress first, then the rest, up to this many per group; the group page has them all.
+MEMBERS_SHOWN = 50
 
 
 @dataclass
@@ -83,6 +86,8 @@ class GroupSection:
     pending_total: int
     stale_total: int
     members: list[MemberProgress]
+    members_total: int = 0
+    anyone_started: bool = False
     unsubscribe_url: str = ""
 
     @property
@@ -90,8 +95,12 @@ class GroupSection:
         return self.pending_total - len(self.pending)
 
     @property
+    def members_more(self) -> int:
+        return self.members_total - len(self.members)
+
+    @property
     def has_content(self) -> bool:
-        return bool(self.pending_total or any(m.paths for m in self.members))
+        return bool(self.pending_total or self.anyone_started)
 
 
 @dataclass
@@ -227,15 +236,20 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
             select(StepCompletion.user_id, Step.path_id, func.count(),
                    func.sum(case((in_week, 1), else_=0)), func.max(StepCompletion.completed_at))
             .join(Step, Step.id == StepCompletion.step_id).join(Path, Path.id == Step.path_id)
-            .where(Path.account_id == account.id, StepCompletion.user_id.in_(member_rows),
-                   StepCompletion.completed_at < now)
+            .where(Path.account_id == account.id, StepCompletion.completed_at < now)
             .group_by(StepCompletion.user_id, Step.path_id)):
+        # The whole school's completions, aggregated: cheaper than asking PostgreSQL to
+        # filter by group members first (its plan for that IN is a nested loop per learner).
+        if uid not in member_names:
+            continue
         total = totals.get(pid, 0)
         progress[uid].append(PathProgress(
             titles[pid], int(recent or 0), done, total, last,
             finished_last_week=bool(total) and done >= total and week.start <= last < week.end))
     for rows in progress.values():
         rows.sort(key=lambda p: p.path.lower())
+    active_last_week = {uid for uid, rows in progress.items()
+                        if any(p.done_last_week for p in rows)}
 
     digests = []
     for uid, (name, email, group_ids) in sorted(subs.items(), key=lambda item: item[1][0]):
@@ -247,14 +261,17 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
             people = set().union(*(members_of[g] for g in groups)) - {uid}
             pending = sorted((item for p in people for item in pending_by_member[p]),
                              key=lambda item: (item.submitted_at, item.submission_id))
-            members = [MemberProgress(p, member_names[p], progress.get(p, [])) for p in people]
-            members.sort(key=lambda m: (not m.no_progress, m.name.lower()))
+            ordered = sorted(people, key=lambda p: (p in active_last_week,
+                                                    member_names[p].lower(), p))
+            shown = [MemberProgress(p, member_names[p], progress.get(p, []))
+                     for p in ordered[:MEMBERS_SHOWN]]
             digest.sections.append(GroupSection(
                 gid, names[gid], pending[:PENDING_SHOWN], len(pending),
-                sum(1 for item in pending if item.stale), members))
+                sum(1 for item in pending if item.stale), shown, members_total=len(people),
+                anyone_started=any(p in progress for p in people)))
             seen_pending.update(item.submission_id for item in pending)
             seen_stale.update(item.submission_id for item in pending if item.stale)
-            active.update(m.user_id for m in members if not m.no_progress)
+            active.update(people & active_last_week)
         digest.waiting, digest.stale, digest.active_members = (
             len(seen_pending), len(seen_stale), len(active))
         digests.append(digest)

@@ -74,7 +74,8 @@ def render(digest: Digest) -> dict:
         section.unsubscribe_url = per_group[section.group_id]
     links = {"review_queue": external_url("review.queue"),
              "groups": external_url("mentor.groups"),
-             "review": lambda sid: external_url("review.show", submission_id=sid)}
+             "review": lambda sid: external_url("review.show", submission_id=sid),
+             "group": lambda gid: external_url("mentor.group", group_id=gid)}
     context = {"digest": digest, "links": links, "unsubscribe_all": whole}
     return {"subject": f"Your Mentor Digest: {digest.week.label}",
             "text": render_template("email/digest.txt", **context),
