@@ -39,3 +39,4 @@ clean:
 
 bench: install
 	$(BIN)/python bench/groups_tree.py
+	$(BIN)/python bench/reports.py

@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         auth,
         cli,
         digests,
+        input_guard,
         invitations,
         learner,
         people,
@@ -37,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     from mentorgroups.extensions import csrf, db, limiter, login_manager, mail, migrate
     from mentorgroups.jobs.registry import load_job_modules
 
+    input_guard.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     mail.init_app(app)

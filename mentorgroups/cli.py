@@ -230,6 +230,9 @@ def scheduler_command(once: bool):
 
 
 def init_app(app) -> None:
+    from mentorgroups.cli_groups import groups_cli
+    from mentorgroups.reports_cli import reports_cli
+
     for command in (seed_demo_command, accounts_cli, users_cli, jobs_cli, digests_cli,
-                    scheduler_command):
+                    scheduler_command, reports_cli, groups_cli):
         app.cli.add_command(command)

@@ -192,7 +192,7 @@ def _seed_groups(school, admin, mentor, teacher, learners, now):
     people += [(analysts, person, "member") for person in learners[10:18]]
     people += [(writers, person, "member") for person in learners[18:26]]
     for group, person, role in people:
-        db.session.add(GroupMembership(group=group, user=person, role=role,
+        db.session.add(GroupMembership(group=group, user=person, role=role, added_by=admin,
                                        created_at=now - timedelta(days=9)))
         if role != "member":  # as the product does: staff start with the digest on
             db.session.add(DigestSubscription(group=group, user=person, subscribed=True))

@@ -14,6 +14,7 @@ ACTION_LABELS = {
     "group.edit": "Edited group",
     "group.nest": "Moved group",
     "group.delete": "Deleted group",
+    "group.repair": "Repaired tree (moved to top level)",
     "member.add": "Added person",
     "member.role": "Changed role",
     "member.remove": "Removed person",
@@ -39,6 +40,10 @@ def describe_change(before: dict | None, after: dict | None) -> str:
     return "; ".join(parts)
 
 
+def _no_actor(event) -> str:
+    return "Operator (groups check)" if event.action == "group.repair" else "(deleted person)"
+
+
 def _change(view, context, model, name):
     return Markup("<span class='small'>{}</span>").format(
         describe_change(model.before, model.after))
@@ -49,21 +54,18 @@ class AuditLogView(ScopedModelView):
     can_edit = False
     can_delete = False
     can_view_details = True
-    can_export = True
+    # People and group data leave only through the Mentor Group reports ("..." menu), never
+    # through Flask-Admin's generic export.
+    can_export = False
+    list_template = "admin/community/audit_list.html"
     column_list = ["created_at", "actor", "action", "group_name", "subject_email", "change"]
     column_details_list = column_list
-    column_export_list = column_list
     column_labels = {"created_at": "When", "actor": "Who", "action": "What",
                      "group_name": "Group", "subject_email": "Person", "change": "Before / after"}
     column_formatters = {
         "change": _change,
         "action": lambda v, c, m, n: ACTION_LABELS.get(m.action, m.action),
-        "actor": lambda v, c, m, n: m.actor.full_name if m.actor else "(deleted person)",
-    }
-    column_formatters_export = {
-        "change": lambda v, c, m, n: describe_change(m.before, m.after),
-        "action": lambda v, c, m, n: ACTION_LABELS.get(m.action, m.action),
-        "actor": lambda v, c, m, n: m.actor.email if m.actor else "",
+        "actor": lambda v, c, m, n: m.actor.full_name if m.actor else _no_actor(m),
     }
     column_searchable_list = ["group_name", "subject_email"]
     column_filters = [

@@ -4,10 +4,12 @@ formula."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 
-from flask import abort, redirect, request, url_for
+from flask import Response, abort, redirect, request, stream_with_context, url_for
 from flask_admin import AdminIndexView, expose
+from flask_admin._compat import csv_encode
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
@@ -16,32 +18,21 @@ from flask_admin.model import typefmt
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from werkzeug.utils import secure_filename
 from wtforms.fields import Choice
 
+from mentorgroups.csvfile import csv_chunks
 from mentorgroups.extensions import db
+from mentorgroups.input_guard import parse_id
 from mentorgroups.models import AccountMembership, Cohort, Path, Submission
 from mentorgroups.services.accounts import active_memberships
 from mentorgroups.tenancy import current_membership
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+MAX_PAGE = 100_000  # pages beyond this (or below the first) are clamped, never sent to SQL
+log = logging.getLogger(__name__)
 
 
-def csv_safe(value):
-    """Spreadsheet programs run a cell that starts with = + - @ as a formula; a leading
-    apostrophe makes it plain text."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def row_id(value) -> int | None:
-    """A row id sent by the browser as an integer, or None when it can name no row (not a
-    number, or too large for the database to compare)."""
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        return None
-    return pk if 0 < pk < 2**63 else None
+row_id = parse_id  # a row id sent by the browser, or None when it can name no row
 
 
 def row_ids(values) -> list[int]:
@@ -152,21 +143,62 @@ class ScopedModelView(AdminAccess, ModelView):
             abort(404)
         return obj
 
+    @expose("/")
+    def index_view(self):
+        """Flask-Admin's export link repeats the list's query arguments beside its own
+        `export_type`: a list opened with one more would fail to render. Drop it."""
+        if "export_type" in request.args:
+            args = request.args.copy()
+            args.poplist("export_type")
+            return redirect(self.get_url(".index_view", **args.to_dict(flat=False)))
+        return super().index_view()
+
+    def _get_list_extra_args(self):
+        """Flask-Admin reads page, sort and the other list arguments as given: a negative or
+        huge page becomes a negative or overflowing OFFSET. Clamp them, and keep arguments
+        that name a route's own (export_type) out of the links built from the rest."""
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), MAX_PAGE)
+        if args.sort is not None and not 0 <= args.sort < 1000:
+            args.sort = None
+        if args.sort_desc is not None:
+            args.sort_desc = 1 if args.sort_desc else 0
+        args.extra_args = {k: v for k, v in args.extra_args.items() if k != "export_type"}
+        return args
+
     @action("delete", lazy_gettext("Delete"),
             lazy_gettext("Are you sure you want to delete selected records?"))
     def action_delete(self, ids):
-        # Flask-Admin compares the posted ids as strings, which PostgreSQL refuses for an
-        # integer key; integers only, through the scoped get_query().
-        return super().action_delete(row_ids(ids))
+        """Flask-Admin's own compares the posted ids as strings (PostgreSQL refuses that for
+        an integer key) and flashes the text of any error; integers only, through the scoped
+        get_query(), and each failure reported by delete_model()."""
+        from flask import flash
 
-    def get_export_value(self, model, name):
-        return csv_safe(super().get_export_value(model, name))
+        deleted = sum(1 for model in self.get_query().filter(self.model.id.in_(row_ids(ids)))
+                      if self.delete_model(model))
+        if deleted:
+            flash(f"{deleted} record{'' if deleted == 1 else 's'} deleted.", "success")
+
+    def _export_csv(self, return_url):
+        """Flask-Admin's CSV export (offered only for rows that are not people or group
+        data: Paths, Sent emails), written by csvfile instead of a bare csv.writer: every
+        cell formula-safe, UTF-8 with a byte order mark, streamed in chunks."""
+        _, data = self._export_data()
+        columns = [name for name, _ in self._export_columns]
+        rows = ([csv_encode(self.get_export_value(row, name)) for name in columns]
+                for row in data)
+        response = Response(stream_with_context(csv_chunks(
+            [title for _, title in self._export_columns], rows)), mimetype="text/csv")
+        filename = secure_filename(self.get_export_name(export_type="csv"))
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
     def handle_view_exception(self, exc):
         """Rule refusals show their own message; a database constraint shows a plain one
         (Flask-Admin's default would print the SQL and its parameters)."""
         from flask import flash
         from sqlalchemy.exc import IntegrityError
+        from wtforms.validators import ValidationError
 
         from mentorgroups.services.errors import ServiceError
 
@@ -177,4 +209,11 @@ class ScopedModelView(AdminAccess, ModelView):
             flash("That would duplicate or break a record that already exists; nothing was "
                   "saved. Check for a repeated entry and try again.", "error")
             return True
-        return super().handle_view_exception(exc)
+        if isinstance(exc, ValidationError):
+            return super().handle_view_exception(exc)  # a form's own message, meant for people
+        # Anything else: the details go to the log, never to the page (Flask-Admin's default
+        # flashes str(exc): the SQL statement and its parameters).
+        log.exception("%s: saving failed", type(self).__name__)
+        flash("That could not be saved: a value is out of range or not allowed here. Check "
+              "the values and try again.", "error")
+        return True

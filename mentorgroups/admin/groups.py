@@ -90,10 +90,13 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             choices.append(SelectChoice("", "No parent (top level)"))
         names = {g.id: g for g in groups.allowed_parents(current_user, self.account_id, group)}
         parents = groups.parent_map(self.account_id)
+        # Only groups this person may see are named: a Group Admin's path starts at the top
+        # of their part of the tree, never at the groups above it.
+        visible = groups.managed_group_ids(current_user, self.account_id)
 
         def label(gid):
             parts, seen = [], set()
-            while gid is not None and gid not in seen:
+            while gid is not None and gid in visible and gid not in seen:
                 seen.add(gid)
                 g = names.get(gid) or db.session.get(MentorGroup, gid)
                 parts.append(g.name)
@@ -107,8 +110,8 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         if group is not None:
             current = str(group.parent_id) if group.parent_id else ""
             if current not in {choice.value for choice in choices}:
-                text = f"{group.parent.name} (where it is now)" if group.parent else \
-                    "No parent (top level, where it is now)"
+                text = "Where it is now (under a group outside the ones you manage)" \
+                    if group.parent_id else "No parent (top level, where it is now)"
                 choices.insert(0, SelectChoice(current, text))
         return choices
 

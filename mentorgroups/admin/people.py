@@ -53,10 +53,9 @@ def _status_badge(view, context, model, name):
 class PeopleView(ScopedModelView):
     can_delete = False
     can_view_details = True
-    can_export = True
+    can_export = False  # people data leaves only through the formula-safe Mentor Group reports
     column_list = ["user.full_name", "user.email", "role", "status", "created_at"]
     column_details_list = column_list
-    column_export_list = column_list
     column_labels = {"user.full_name": "Name", "user.email": "Email", "status": "Access",
                      "created_at": "Joined"}
     column_searchable_list = ["user.full_name", "user.email"]
@@ -65,7 +64,6 @@ class PeopleView(ScopedModelView):
     column_default_sort = ("created_at", True)
     column_filters = ["role", "status"]
     column_formatters = {"status": _status_badge, "role": lambda v, c, m, n: m.role.title()}
-    column_formatters_export = {"status": lambda v, c, m, n: m.status}
     list_template = "admin/people_list.html"
     edit_template = "admin/people_edit.html"
 

@@ -59,9 +59,14 @@ class GroupMembership(Base):
     )
     role: Mapped[str] = mapped_column(String(20), default="member")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who added the person (or invited them, for a membership that came from an invitation).
+    added_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
 
     group: Mapped[MentorGroup] = relationship()
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
 
 
 class AuditEvent(Base):

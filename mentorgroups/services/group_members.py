@@ -140,7 +140,8 @@ def add_members(actor: User, account_id: int, group_id, role: str,
         if uid in existing:
             report.already.append((user, existing[uid]))
             continue
-        db.session.add(GroupMembership(group_id=group.id, user_id=uid, role=role))
+        db.session.add(GroupMembership(group_id=group.id, user_id=uid, role=role,
+                                       added_by_id=actor.id))
         digest_subscriptions.follow_role_change(uid, group.id, None, role)
         audit.record(actor, account_id, "member.add", group, subject=user, after={"role": role})
         report.added.append(user)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from mentorgroups.extensions import db
+from mentorgroups.input_guard import parse_id
 from mentorgroups.models import (
     PLAN_GROUP_LIMITS,
     Account,
@@ -100,10 +101,9 @@ def can_use_groups_back_office(actor: User, account_id: int) -> bool:
 def group_for_manager(actor: User, account_id: int, group_id) -> MentorGroup:
     """The group, if this person may manage it in this school; NotFound otherwise (also for
     ids of other schools, deleted groups and garbage)."""
-    try:
-        gid = int(group_id)
-    except (TypeError, ValueError):
-        raise NotFound("That group does not exist.") from None
+    gid = parse_id(group_id)
+    if gid is None:
+        raise NotFound("That group does not exist.")
     group = db.session.get(MentorGroup, gid)
     if group is None or group.account_id != account_id \
             or gid not in managed_group_ids(actor, account_id):
@@ -239,8 +239,13 @@ def update_group(actor: User, account_id: int, group_id, name: str, description:
                  parent_id=KEEP) -> MentorGroup:
     """Rename, describe and nest a group. The new parent must be a group of the same school
     that the actor manages, and never the group itself or one below it."""
-    group = group_for_manager(actor, account_id, group_id)
     name, description = clean_group_name(name), clean_description(description)
+    # The school's row is locked FIRST and the tree read after it: two opposite moves at the
+    # same moment (12 under 13, 13 under 12) then run one after the other, and the second
+    # sees the first and is refused, instead of both passing the check and making a cycle.
+    _lock_account(account_id)
+    group = group_for_manager(actor, account_id, group_id)
+    db.session.refresh(group)  # it may have been loaded (and moved meanwhile) before the lock
     new_parent = group.parent_id if parent_id is KEEP else _parse_parent(parent_id)
     if new_parent != group.parent_id:
         if new_parent is None:
@@ -256,7 +261,6 @@ def update_group(actor: User, account_id: int, group_id, name: str, description:
                                    field="parent_id")
             if new_parent not in managed_group_ids(actor, account_id):
                 raise ServiceError("Choose a parent group from the list.", field="parent_id")
-    _lock_account(account_id)
     _check_sibling_name(account_id, new_parent, name, exclude_id=group.id)
     before = {"name": group.name, "description": group.description, "parent_id": group.parent_id}
     after = {"name": name, "description": description, "parent_id": new_parent}
@@ -272,10 +276,11 @@ def update_group(actor: User, account_id: int, group_id, name: str, description:
 def delete_group(actor: User, account_id: int, group_id) -> dict:
     """Delete a group (account admins only). Its nested groups move up to its parent; its
     memberships end; nothing else is deleted. Returns what happened, for the message."""
+    _lock_account(account_id)  # first: the parent its children move to is read after it
     group = group_for_manager(actor, account_id, group_id)
+    db.session.refresh(group)
     if not is_account_admin(actor, account_id):
         raise PermissionDenied("Only account admins can delete groups.")
-    _lock_account(account_id)
     children = list(db.session.scalars(
         select(MentorGroup).where(MentorGroup.parent_id == group.id)
     ))

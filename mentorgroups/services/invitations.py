@@ -251,7 +251,8 @@ def accept(user: User, token: str) -> Invitation:
         GroupMembership.group_id == invitation.group_id, GroupMembership.user_id == user.id))
     if in_group is None:
         db.session.add(GroupMembership(group_id=invitation.group_id, user_id=user.id,
-                                       role=invitation.role))
+                                       role=invitation.role,
+                                       added_by_id=invitation.invited_by_id))
         digest_subscriptions.follow_role_change(user.id, invitation.group_id, None,
                                                 invitation.role)
     invitation.status, invitation.accepted_at = "accepted", utcnow()

@@ -1,7 +1,7 @@
 """weekly mentor digest: subscriptions, runs, deliveries, school send time
 
 Revision ID: c3d4e5f6a7b8
-Revises: b7c1d2e3f4a5
+Revises: b7c3e1d2a9f0
 Create Date: 2026-11-28 17:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c3d4e5f6a7b8'
-down_revision = 'b7c1d2e3f4a5'
+down_revision = 'b7c3e1d2a9f0'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,82 @@
+"""`flask --app app groups check` on a database seeded (by raw SQL) with the damage the move
+race left behind: a two-group cycle, a group that is its own parent, and a parent from
+another school."""
+
+from sqlalchemy import select, text
+
+from mentorgroups.extensions import db
+from mentorgroups.models import AuditEvent, MentorGroup
+from mentorgroups.services import groups
+from tests.factories import make_account, make_member
+
+BASE = "/admin/community/groups"
+
+
+def damaged_schools():
+    school, other = make_account(plan="complete"), make_account(plan="complete")
+    admin, other_admin = make_member(school, "admin"), make_member(other, "admin")
+    ids = {name: groups.create_group(admin, school.id, name).id
+           for name in ("Twelve", "Thirteen", "Sound", "Stray", "ALONE")}
+    ids["Below"] = groups.create_group(admin, school.id, "Below", parent_id=ids["Twelve"]).id
+    ids["Alone"] = groups.create_group(admin, school.id, "Alone", parent_id=ids["Sound"]).id
+    ids["Theirs"] = groups.create_group(other_admin, other.id, "Theirs").id
+    db.session.commit()
+    for group, parent in (("Twelve", "Thirteen"), ("Thirteen", "Twelve"), ("Alone", "Alone"),
+                          ("Stray", "Theirs")):
+        db.session.execute(text("UPDATE mentor_group SET parent_id = :parent WHERE id = :id"),
+                           {"parent": ids[parent], "id": ids[group]})
+    db.session.commit()
+    return school, admin, ids
+
+
+def parents(account_id):
+    return dict(db.session.execute(select(MentorGroup.name, MentorGroup.parent_id).where(
+        MentorGroup.account_id == account_id)).all())
+
+
+def test_check_reports_then_repairs_cycles_and_foreign_parents(app, client):
+    school, admin, ids = damaged_schools()
+    runner = app.test_cli_runner()
+
+    dry = runner.invoke(args=["groups", "check", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"group {ids['Alone']} \u201cAlone\u201d has parent {ids['Alone']}, but it was its " \
+           "own ancestor" in dry.output
+    assert f"group {ids['Stray']} \u201cStray\u201d has parent {ids['Theirs']}, but its parent " \
+           "is not a group of this school" in dry.output
+    assert "4 problem(s) found; nothing changed" in dry.output  # Twelve, Thirteen, Alone, Stray
+    db.session.expire_all()
+    assert parents(school.id)["Alone"] == ids["Alone"]
+
+    result = runner.invoke(args=["groups", "check"])
+    assert result.exit_code == 0, result.output
+    assert "moved 3 group(s) to the top level" in result.output
+    db.session.expire_all()
+    after = parents(school.id)
+    # The cycle is broken at one group (the other stays nested under it), the self-parented
+    # group and the stray go to the top level (beside "ALONE": under a free name); the rest
+    # is untouched.
+    assert after["Twelve"] is None and after["Thirteen"] == ids["Twelve"]
+    assert after["Alone (2)"] is None and after["Stray"] is None
+    assert after["Below"] == ids["Twelve"] and after["Sound"] is None
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.account_id == school.id, AuditEvent.action == "group.repair")
+        .order_by(AuditEvent.group_id)).all()
+    assert [(e.group_id, e.before["parent_id"], e.after["reason"]) for e in events] == sorted([
+        (ids["Twelve"], ids["Thirteen"], "it was its own ancestor"),
+        (ids["Alone"], ids["Alone"], "it was its own ancestor"),
+        (ids["Stray"], ids["Theirs"], "its parent is not a group of this school")])
+    assert runner.invoke(args=["groups", "check"]).output.startswith("Every group tree is sound")
+
+    # The school's admin sees every group again, the log says who repaired them, and the
+    # once self-parented group can be managed and deleted.
+    client.login(admin.email)
+    tree = client.get(f"{BASE}/").get_data(as_text=True)
+    assert all(name in tree for name in ("Twelve", "Thirteen", "Alone (2)", "Stray", "Below"))
+    log = client.get("/admin/community/audit/").get_data(as_text=True)
+    assert "Operator (groups check)" in log and "Repaired tree" in log
+    assert client.get(f"{BASE}/{ids['Alone']}/manage").status_code == 200
+    response = client.post_form(f"{BASE}/{ids['Alone']}/delete", {},
+                                token_page=f"{BASE}/{ids['Alone']}/manage")
+    assert response.status_code == 302
+    assert db.session.get(MentorGroup, ids["Alone"]) is None

@@ -1,0 +1,92 @@
+"""Bad input gets a clear 4xx before it reaches the database (the fuzzer in test_fuzz_routes
+checks every route; these pin down what a person is told)."""
+
+import pytest
+from sqlalchemy.exc import DataError
+
+from mentorgroups.admin.learning import PathView
+from mentorgroups.extensions import db
+from mentorgroups.services import groups
+from tests.factories import school
+
+BASE = "/admin/community/groups"
+
+
+def test_nul_in_a_form_field_is_refused_naming_the_field(client):
+    s = school()
+    response = client.post_form("/login", {"email": "a\x00@x.org", "password": "x"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The field \u201cemail\u201d contains a control character" in page
+    client.login(s.admin.email)
+    response = client.post_form(f"{BASE}/new", {"name": "Year\x0b7", "description": ""})
+    assert response.status_code == 400
+    assert "\u201cname\u201d" in response.get_data(as_text=True)
+
+
+def test_tab_and_new_lines_are_text_not_control_characters(client):
+    s = school()
+    client.login(s.admin.email)
+    response = client.post_form(f"{BASE}/new", {"name": "Year 7",
+                                                 "description": "Line one\r\n\tLine two"})
+    assert response.status_code == 302
+    assert groups.group_tree(s.admin, s.account.id)[0].group.description \
+        == "Line one\r\n\tLine two"
+
+
+def test_nul_in_a_query_argument_or_a_path_argument(client):
+    s = school()
+    client.login(s.admin.email)
+    response = client.get("/admin/people/?search=a%00b")
+    assert response.status_code == 400 and "\u201csearch\u201d" in response.get_data(as_text=True)
+    assert client.get("/invitations/abc%00def").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/people/2147483648", "/review/99999999999999999999",
+                                 "/admin/people/details/?id=2147483648",
+                                 "/admin/people/edit/?id=-2147483649"])
+def test_ids_beyond_the_keys_are_not_found(client, url):
+    s = school()
+    client.login(s.admin.email)
+    assert client.get(url).status_code == 404
+
+
+def test_out_of_range_ids_in_forms_are_not_found(client):
+    s = school()
+    client.login(s.admin.email)
+    response = client.post_form("/accounts", {"account_id": "99999999999999999999"},
+                                token_page="/accounts")
+    assert response.status_code == 404
+    assert client.get("/admin/people/").status_code == 200  # still signed in, same school
+
+
+@pytest.mark.parametrize("page", ["-1", "99999999999999999999", "x"])
+def test_page_numbers_are_clamped(client, page):
+    s = school()
+    client.login(s.admin.email)
+    response = client.get(f"/admin/people/?page={page}")
+    assert response.status_code == 200
+
+
+def test_first_page_for_a_negative_page(client):
+    s = school()
+    client.login(s.admin.email)
+    assert "Lia Learner" in client.get("/admin/people/?page=-1").get_data(as_text=True)
+
+
+def test_a_database_error_while_saving_is_told_plainly_and_logged(client, monkeypatch, caplog):
+    s = school()
+    client.login(s.admin.email)
+
+    def fail(view, form, model, is_created):
+        raise DataError("INSERT INTO path (title) VALUES (%(title)s)", {"title": "x"},
+                        Exception("value too long"))
+
+    monkeypatch.setattr(PathView, "on_model_change", fail)
+    response = client.post_form("/admin/paths/new/", {"title": "New path", "description": ""},
+                                follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "That could not be saved: a value is out of range or not allowed here." in page
+    assert "INSERT" not in page and "value too long" not in page
+    assert "INSERT INTO path" in caplog.text
+    db.session.rollback()
