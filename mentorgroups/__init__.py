@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         admin,
         auth,
         cli,
+        digests,
         health,
         input_guard,
         invitations,
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(review.bp)
     app.register_blueprint(invitations.bp)
     app.register_blueprint(people.bp)
+    app.register_blueprint(digests.bp)
     app.register_blueprint(health.bp)
     admin.init_app(app)
     cli.init_app(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from datetime import timedelta
 
@@ -231,6 +232,75 @@ def jobs_retry(job_ids, all_dead):
         click.echo(f"Not failed or dead (left alone): {', '.join(map(str, missing))}.")
 
 
+digests_cli = AppGroup("digests", help="The weekly Mentor Digest: send by hand, preview.")
+
+
+def _accounts(slug: str | None) -> list[Account]:
+    if slug:
+        return [account_service.account_by_slug(slug)]
+    return list(db.session.scalars(select(Account).order_by(Account.name)))
+
+
+@digests_cli.command("send")
+@click.option("--account", "slug", default=None, help="One school's slug (default: all).")
+@click.option("--week", default=None, help="ISO week of the send date, e.g. 2026-W48 "
+                                            "(default: the latest one due).")
+@click.option("--dry-run", is_flag=True, help="Only count what would be sent.")
+def digests_send(slug, week, dry_run):
+    """Send (or count) the due digests now. Whatever was sent for that week already is not
+    sent again."""
+    from mentorgroups.services import digests
+
+    try:
+        for account in _accounts(slug):
+            digest_week = digests.resolve_week(account, week)
+            title = f"{account.name}, {digest_week.key} ({digest_week.label})"
+            if dry_run:
+                counts = digests.dry_run(account, digest_week)
+                click.echo(f"{title}: would send {counts['would_send']}, nothing to say for "
+                           f"{counts['nothing_to_say']}, already done {counts['already_done']}")
+                continue
+            digests.start_run(account, digest_week, stage=False)  # the tick won't redo it
+            db.session.commit()
+            total = digests.claim(account, digest_week)
+            with click.progressbar(length=total, label=account.name,
+                                   file=sys.stderr) as bar:
+                counts = digests.send_week(account, digest_week, progress=bar.update)
+            totals = digests.week_totals(account, digest_week)
+            click.echo(f"{title}: {counts['staged']} digest(s) on their way, "
+                       f"{counts['skipped']} with nothing to say; this week so far: "
+                       f"{totals.get('sent', 0)} sent, {totals.get('staged', 0)} waiting to "
+                       f"send, {totals.get('skipped', 0)} with nothing to say")
+    except ServiceError as exc:
+        _fail(exc)
+
+
+@digests_cli.command("preview")
+@click.argument("email")
+@click.option("--account", "slug", default=None, help="The school (default: each of theirs).")
+def digests_preview(email, slug):
+    """Print one person's digest as it would be sent now, as text. Nothing is sent."""
+
+    from mentorgroups.services import digests
+
+    user = account_service.user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No person with the email {email}.")
+    shown = 0
+    for account in _accounts(slug):
+        digest = digests.preview_for(user, account)
+        if digest is None:
+            continue
+        shown += 1
+        if digest.is_empty:
+            click.echo(f"{account.name}: nothing to report this week (no email would be sent).")
+            continue
+        content = digests.render(digest)
+        click.echo(f"Subject: {content['subject']}\n\n{content['text']}")
+    if not shown:
+        click.echo(f"{email} gets no digest: it is off for every group, or they mentor none.")
+
+
 @click.command("scheduler")
 @click.option("--once", is_flag=True, help="Run every due task once and exit.")
 def scheduler_command(once: bool):
@@ -248,6 +318,6 @@ def init_app(app) -> None:
     from mentorgroups.cli_groups import groups_cli
     from mentorgroups.reports_cli import reports_cli
 
-    for command in (seed_demo_command, accounts_cli, users_cli, jobs_cli, scheduler_command,
-                    reports_cli, groups_cli):
+    for command in (seed_demo_command, accounts_cli, users_cli, jobs_cli, digests_cli,
+                    scheduler_command, reports_cli, groups_cli):
         app.cli.add_command(command)

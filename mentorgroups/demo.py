@@ -15,6 +15,7 @@ from mentorgroups.models import (
     AccountMembership,
     Cohort,
     CohortMembership,
+    DigestSubscription,
     GroupMembership,
     MentorGroup,
     Path,
@@ -193,4 +194,6 @@ def _seed_groups(school, admin, mentor, teacher, learners, now):
     for group, person, role in people:
         db.session.add(GroupMembership(group=group, user=person, role=role, added_by=admin,
                                        created_at=now - timedelta(days=9)))
+        if role != "member":  # as the product does: staff start with the digest on
+            db.session.add(DigestSubscription(group=group, user=person, subscribed=True))
 

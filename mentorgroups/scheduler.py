@@ -29,8 +29,18 @@ def _sweep_outbox():
     return sweep()
 
 
+def _digest_tick():
+    from mentorgroups.services.digests import tick
+
+    return tick()
+
+
 TASKS: list[PeriodicTask] = [
     PeriodicTask("sweep-outbox", 15, _sweep_outbox, every_setting="OUTBOX_SWEEP_SECONDS"),
+    # Starts each school's weekly digest once its local send time has passed. It runs every
+    # five minutes rather than hourly so a digest leaves within minutes of its hour; the
+    # database, not this loop, makes sure each week is sent once.
+    PeriodicTask("mentor-digest", 300, _digest_tick),
 ]
 
 _last_run: dict[str, float] = {}

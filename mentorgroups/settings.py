@@ -95,6 +95,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "INVITES_PER_INVITER": env_str("INVITES_PER_INVITER", "100/hour"),
         "LOGIN_RATE_LIMIT": env_str("LOGIN_RATE_LIMIT", "20/minute"),
         # "Forgot your password?": links live an hour; the operator's set-up link three days.
+        "DIGEST_UNSUBSCRIBE_TTL_DAYS": env_int("DIGEST_UNSUBSCRIBE_TTL_DAYS", 60),
+        # Pending work older than this is flagged stale in the digest.
+        "DIGEST_STALE_DAYS": env_int("DIGEST_STALE_DAYS", 7),
         "PASSWORD_RESET_TTL_MINUTES": env_int("PASSWORD_RESET_TTL_MINUTES", 60),
         "PASSWORD_SETUP_TTL_HOURS": env_int("PASSWORD_SETUP_TTL_HOURS", 72),
         "PASSWORD_RESETS_PER_ADDRESS": env_str("PASSWORD_RESETS_PER_ADDRESS", "3/hour"),

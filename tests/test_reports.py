@@ -79,6 +79,8 @@ def build_school():
     group_members.add_members(admin, account.id, circle.id, "member", addresses="new@else.test")
     group_members.add_members(gadmin, account.id, analysts.id, "mentor",
                               addresses="old@else.test")
+    from mentorgroups.services import digest_subscriptions
+    digest_subscriptions.set_subscription(mentor, account.id, analysts.id, False)
     db.session.flush()
     for group, user in [(circle, gadmin), (circle, mentor), (circle, zoe), (circle, evil),
                         (circle, bo), (circle, rex), (analysts, mentor), (analysts, second)]:
@@ -142,27 +144,27 @@ def hill(app):
 
 MEMBERS = [
     ["Group", "Group path", "Parent group", "Name", "Email", "Role", "Status",
-     "Added or invited on", "Added or invited by"],
+     "Added or invited on", "Added or invited by", "Weekly digest"],
     ["Coaching circle", "Coaching circle", "", "Gia Groupadmin", "gia@hill.test",
-     "Group Admin", "active", "2026-11-18", "Ada Admin"],
+     "Group Admin", "active", "2026-11-18", "Ada Admin", "on"],
     ["Coaching circle", "Coaching circle", "", "Mo Mentor", "mo@hill.test", "Mentor", "active",
-     "2026-11-18", "Ada Admin"],
+     "2026-11-18", "Ada Admin", "on"],
     ["Coaching circle", "Coaching circle", "", "'=HYPERLINK(\"http://x\")", "evil@hill.test",
-     "Member", "active", "2026-11-18", "Ada Admin"],
+     "Member", "active", "2026-11-18", "Ada Admin", "off"],
     ["Coaching circle", "Coaching circle", "", "Bo Learner", "bo@hill.test", "Member", "active",
-     "2026-11-18", "Ada Admin"],
+     "2026-11-18", "Ada Admin", "off"],
     ["Coaching circle", "Coaching circle", "", "Lin, Zoë \"Z\"", "zoe@hill.test", "Member",
-     "active", "2026-11-28", "Ada Admin"],
+     "active", "2026-11-28", "Ada Admin", "off"],
     ["Coaching circle", "Coaching circle", "", "", "new@else.test", "Member", "invited",
-     "2026-11-26", "Ada Admin"],
+     "2026-11-26", "Ada Admin", ""],
     ["Data analysts", "Coaching circle / Data analysts", "Coaching circle", "Ann Second",
-     "ann@hill.test", "Mentor", "active", "2026-11-18", "Ada Admin"],
+     "ann@hill.test", "Mentor", "active", "2026-11-18", "Ada Admin", "on"],
     ["Data analysts", "Coaching circle / Data analysts", "Coaching circle", "Mo Mentor",
-     "mo@hill.test", "Mentor", "active", "2026-11-18", "Ada Admin"],
+     "mo@hill.test", "Mentor", "active", "2026-11-18", "Ada Admin", "off"],
     ["Data analysts", "Coaching circle / Data analysts", "Coaching circle", "", "old@else.test",
-     "Mentor", "invitation expired", "2026-11-08", "Gia Groupadmin"],
+     "Mentor", "invitation expired", "2026-11-08", "Gia Groupadmin", ""],
     ["Data analysts", "Coaching circle / Data analysts", "Coaching circle", "Bo Learner",
-     "bo@hill.test", "Member", "active", "2026-11-27", "Gia Groupadmin"],
+     "bo@hill.test", "Member", "active", "2026-11-27", "Gia Groupadmin", "off"],
 ]
 
 PROGRESS = [

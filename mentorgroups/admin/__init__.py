@@ -16,6 +16,7 @@ def init_app(app) -> Admin:
     from mentorgroups.admin.learning import CohortView, PathView
     from mentorgroups.admin.people import PeopleView
     from mentorgroups.admin.reports import ReportsView
+    from mentorgroups.admin.school import SchoolSettingsView
     from mentorgroups.models import AccountMembership, AuditEvent, Cohort, Path, SentEmail
 
     admin = Admin(
@@ -35,4 +36,6 @@ def init_app(app) -> Admin:
                                 endpoint="audit_log", url="/admin/community/audit"))
     admin.add_view(ReportsView(name="Reports", category="Community", endpoint="reports",
                                url="/admin/community/reports"))
+    admin.add_view(SchoolSettingsView(name="School settings", endpoint="school_settings",
+                                      url="/admin/school"))
     return admin

@@ -10,6 +10,7 @@ from mentorgroups.models.accounts import (
     normalize_email,
 )
 from mentorgroups.models.base import Base, utcnow
+from mentorgroups.models.digests import DigestDelivery, DigestRun, DigestSubscription
 from mentorgroups.models.groups import (
     GROUP_ROLE_LABELS,
     GROUP_ROLES,
@@ -42,6 +43,9 @@ __all__ = [
     "PLAN_GROUP_LIMITS",
     "STAFF_ROLES",
     "AuditEvent",
+    "DigestDelivery",
+    "DigestRun",
+    "DigestSubscription",
     "GroupMembership",
     "Invitation",
     "Notification",

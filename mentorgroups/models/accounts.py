@@ -27,6 +27,8 @@ class Account(Base):
         CheckConstraint(
             "plan IN ('trial', 'starter', 'essentials', 'complete', 'enterprise')", name="plan"
         ),
+        CheckConstraint("digest_weekday BETWEEN 0 AND 6", name="digest_weekday"),
+        CheckConstraint("digest_hour BETWEEN 0 AND 23", name="digest_hour"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +36,9 @@ class Account(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     plan: Mapped[str] = mapped_column(String(20), default="trial")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The weekly Mentor Digest goes out on this weekday (0 = Monday) at this hour, local time.
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[AccountMembership]] = relationship(

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, Notification, utcnow
 from mentorgroups.people import bp
-from mentorgroups.services import inbox, mentoring
+from mentorgroups.services import digest_subscriptions, inbox, mentoring
 from mentorgroups.services.errors import NotFound
 from mentorgroups.tenancy import account_required, current_account
 
@@ -33,7 +33,9 @@ def group(group_id: int):
         group, rows = mentoring.group_page(current_user, current_account().id, group_id)
     except NotFound:
         abort(404)
-    return render_template("people/group.html", group=group, rows=rows, now=utcnow())
+    return render_template("people/group.html", group=group, rows=rows, now=utcnow(),
+                           digest_on=digest_subscriptions.is_subscribed(current_user.id,
+                                                                        group.id))
 
 
 @bp.route("/people/<int:user_id>")

@@ -18,7 +18,7 @@ from mentorgroups.models import (
     MentorGroup,
     User,
 )
-from mentorgroups.services import audit
+from mentorgroups.services import audit, digest_subscriptions
 from mentorgroups.services.accounts import clean_email
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.services.groups import group_for_manager
@@ -142,6 +142,7 @@ def add_members(actor: User, account_id: int, group_id, role: str,
             continue
         db.session.add(GroupMembership(group_id=group.id, user_id=uid, role=role,
                                        added_by_id=actor.id))
+        digest_subscriptions.follow_role_change(uid, group.id, None, role)
         audit.record(actor, account_id, "member.add", group, subject=user, after={"role": role})
         report.added.append(user)
     db.session.flush()
@@ -181,6 +182,7 @@ def change_role(actor: User, account_id: int, group_id, user_id, role: str) -> G
     if membership.role != role:
         before = membership.role
         membership.role = role
+        digest_subscriptions.follow_role_change(membership.user_id, group.id, before, role)
         audit.record(actor, account_id, "member.role", group, subject=membership.user,
                      before={"role": before}, after={"role": role})
         db.session.flush()

@@ -30,7 +30,7 @@ from mentorgroups.models import (
     normalize_email,
     utcnow,
 )
-from mentorgroups.services import audit
+from mentorgroups.services import audit, digest_subscriptions
 from mentorgroups.services.accounts import check_password_rules, clean_name, create_user
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.services.groups import group_for_manager
@@ -253,6 +253,8 @@ def accept(user: User, token: str) -> Invitation:
         db.session.add(GroupMembership(group_id=invitation.group_id, user_id=user.id,
                                        role=invitation.role,
                                        added_by_id=invitation.invited_by_id))
+        digest_subscriptions.follow_role_change(user.id, invitation.group_id, None,
+                                                invitation.role)
     invitation.status, invitation.accepted_at = "accepted", utcnow()
     invitation.accepted_by_id = user.id
     audit.record(user, invitation.account_id, "invitation.accept", invitation.group,

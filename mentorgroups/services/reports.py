@@ -33,6 +33,7 @@ from mentorgroups.models import (
     AccountMembership,
     Cohort,
     CohortMembership,
+    DigestSubscription,
     GroupMembership,
     Invitation,
     MentorGroup,
@@ -260,6 +261,10 @@ def member_columns(account: Account, labels: GroupLabels, now: datetime, adder, 
         Column("Added or invited on", _utc(GroupMembership.created_at), day,
                _utc(Invitation.sent_at)),
         Column("Added or invited by", adder.full_name, None, inviter.full_name),
+        Column("Weekly digest", case((exists().where(
+            DigestSubscription.user_id == User.id,
+            DigestSubscription.group_id == GroupMembership.group_id,
+            DigestSubscription.subscribed.is_(True)), "on"), else_="off")),
     ]
 
 

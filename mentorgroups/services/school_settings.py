@@ -1,0 +1,27 @@
+"""A school's own settings, changed by its admins."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mentorgroups.extensions import db
+from mentorgroups.models import Account, User
+from mentorgroups.services.errors import ServiceError
+from mentorgroups.services.permissions import require_account_admin
+
+
+def update(actor: User, account_id: int, time_zone: str, digest_weekday: int,
+           digest_hour: int) -> Account:
+    require_account_admin(actor, account_id)
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ServiceError(f"{time_zone!r} is not a time zone.", field="time_zone") from None
+    if digest_weekday not in range(7):
+        raise ServiceError("Choose a weekday.", field="digest_weekday")
+    if digest_hour not in range(24):
+        raise ServiceError("Choose an hour from 00:00 to 23:00.", field="digest_hour")
+    account = db.session.get(Account, account_id)
+    account.time_zone, account.digest_weekday, account.digest_hour = (
+        time_zone, digest_weekday, digest_hour)
+    return account

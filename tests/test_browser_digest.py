@@ -1,0 +1,91 @@
+"""In a real browser: the mentor's Group options menu turns the weekly digest off and on (and
+the page says so after a reload), and "Preview my digest" shows the items the email holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import quick_sign_in
+from tests.test_browser_groups import ARTIFACTS, expect, follow, seed
+
+pytestmark = pytest.mark.browser
+
+
+def build_school():
+    from mentorgroups.models import StepCompletion, Submission
+    from mentorgroups.services import group_members as gm
+    from mentorgroups.services import groups
+    from tests.factories import make_account, make_cohort, make_member, make_path
+
+    account = make_account(name="Hill School")
+    admin = make_member(account, "admin", full_name="Ada Admin")
+    mentor = make_member(account, "staff", full_name="Mo Mentor", email="mo@hill.test")
+    learners = [make_member(account, "member", full_name=n) for n in ("Ann", "Bob", "Cid")]
+    path = make_path(account, steps=4, review_at=(2,), title="Data")
+    cohort = make_cohort(path, learners=learners)
+    group = groups.create_group(admin, account.id, "Coaching")
+    gm.add_members(admin, account.id, group.id, "mentor", user_ids=[mentor.id])
+    gm.add_members(admin, account.id, group.id, "member", user_ids=[p.id for p in learners])
+    now = datetime.now(UTC)
+    for n, person in enumerate(learners[:2]):
+        at = now - timedelta(days=2 + 7 * n)
+        from mentorgroups.extensions import db
+
+        db.session.add(StepCompletion(user_id=person.id, step_id=path.steps[0].id,
+                                      cohort_id=cohort.id, completed_at=at))
+        db.session.add(StepCompletion(user_id=person.id, step_id=path.steps[1].id,
+                                      cohort_id=cohort.id, completed_at=at))
+        db.session.add(Submission(account_id=account.id, user_id=person.id,
+                                  step_id=path.steps[1].id, cohort_id=cohort.id, content="w",
+                                  submitted_at=at))
+    return {"group_id": group.id, "account_id": account.id, "mentor_id": mentor.id}
+
+
+def test_group_options_switch_and_preview(browser, live_server):
+    ids = seed(live_server.app, build_school)
+    page = browser.new_context(base_url=live_server.url,
+                               viewport={"width": 390, "height": 844}).new_page()
+    quick_sign_in(page, "mo@hill.test", then=f"/people/groups/{ids['group_id']}")
+    options = page.get_by_test_id("group-options")
+    options.locator("summary").click()
+    switch = page.get_by_test_id("digest-switch")
+    expect(switch).to_contain_text("Weekly digest: on")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "digest-group-options.png"), full_page=True)
+    follow(page, switch)
+    expect(page.locator(".flash.success")).to_contain_text("Weekly digest for Coaching: off")
+    page.reload()
+    page.get_by_test_id("group-options").locator("summary").click()
+    expect(page.get_by_test_id("digest-switch")).to_contain_text("Weekly digest: off")
+    follow(page, page.get_by_test_id("digest-switch"))
+    page.reload()
+    page.get_by_test_id("group-options").locator("summary").click()
+    expect(page.get_by_test_id("digest-switch")).to_contain_text("Weekly digest: on")
+
+    follow(page, page.get_by_role("link", name="Preview my digest"))
+    expect(page.locator("h1")).to_have_text("Preview my digest")
+    shown_pending = page.get_by_test_id("digest-pending").locator("li").all_inner_texts()
+    shown_members = page.get_by_test_id("digest-progress").locator(
+        ":scope > li > strong:first-child").all_inner_texts()
+    page.screenshot(path=str(ARTIFACTS / "digest-preview.png"), full_page=True)
+
+    with live_server.app.app_context():
+        from mentorgroups.extensions import db
+        from mentorgroups.models import Account, User
+        from mentorgroups.services import digests
+
+        with live_server.app.test_request_context():
+            digest = digests.preview_for(db.session.get(User, ids["mentor_id"]),
+                                         db.session.get(Account, ids["account_id"]))
+            email_text = digests.render(digest)["text"]
+        db.session.remove()
+    assert len(shown_pending) == 2 and shown_members == ["Bob", "Cid", "Ann"]
+    for line in shown_pending:
+        who_what = line.split(" in ")[0].strip()
+        assert who_what in email_text
+    for name in shown_members:
+        assert f"- {name}" in email_text
+    expect(page.get_by_test_id("digest-totals")).to_contain_text("2 waiting for review")
+    page.context.close()

@@ -1,0 +1,494 @@
+"""The weekly Mentor Digest: who gets it, what it says, and that each person gets exactly one
+per school and week."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import (
+    AccountMembership,
+    DigestDelivery,
+    DigestRun,
+    OutboxJob,
+    SentEmail,
+    StepCompletion,
+    Submission,
+)
+from mentorgroups.services import digest_subscriptions, digests, groups
+from mentorgroups.services import group_members as gm
+from mentorgroups.services.digest_content import PENDING_SHOWN, build_digests
+from mentorgroups.services.digest_weeks import latest_due_week, preview_week, week_by_key
+from tests.conftest import BACKEND
+from tests.factories import make_account, make_cohort, make_member, make_path
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def s(app):
+    """Hill School (Europe/London, Monday 08:00): Coaching with a mentor, a Group Admin and
+    three members; Data analysts nested below it with one member; a path of 4 steps."""
+    account = make_account(name="Hill School", plan="complete")
+    account.time_zone = "Europe/London"
+    admin = make_member(account, "admin", full_name="Ada Admin")
+    mentor = make_member(account, "staff", full_name="Mo Mentor")
+    boss = make_member(account, "staff", full_name="Gail Groupadmin")
+    ann, bob, cid, dee = (make_member(account, "member", full_name=n)
+                          for n in ("Ann", "Bob", "Cid", "Dee"))
+    path = make_path(account, steps=4, review_at=(2, 3), title="Data")
+    cohort = make_cohort(path, learners=[ann, bob, cid, dee])
+    coaching = groups.create_group(admin, account.id, "Coaching")
+    analysts = groups.create_group(admin, account.id, "Data analysts", parent_id=coaching.id)
+    gm.add_members(admin, account.id, coaching.id, "mentor", user_ids=[mentor.id])
+    gm.add_members(admin, account.id, coaching.id, "group_admin", user_ids=[boss.id])
+    gm.add_members(admin, account.id, coaching.id, "member", user_ids=[ann.id, bob.id, cid.id])
+    gm.add_members(admin, account.id, analysts.id, "member", user_ids=[dee.id])
+    db.session.commit()
+    return type("S", (), dict(account=account, admin=admin, mentor=mentor, boss=boss, ann=ann,
+                              bob=bob, cid=cid, dee=dee, path=path, cohort=cohort,
+                              coaching=coaching, analysts=analysts))
+
+
+def complete(s, person, position: int, at: datetime, submit: bool = False):
+    step = s.path.steps[position - 1]
+    db.session.add(StepCompletion(user_id=person.id, step_id=step.id, cohort_id=s.cohort.id,
+                                  completed_at=at))
+    if submit:
+        db.session.add(Submission(account_id=s.account.id, user_id=person.id, step_id=step.id,
+                                  cohort_id=s.cohort.id, content="work", submitted_at=at))
+    db.session.commit()
+
+
+SEND = utc(2026, 11, 30, 8, 0)  # Monday 30 Nov 08:00 London (GMT)
+NOW = SEND + timedelta(minutes=5)
+
+
+def digest_of(s, person, now=NOW):
+    week = latest_due_week(s.account, now)
+    found = [d for d in build_digests(s.account, week, now) if d.user_id == person.id]
+    return found[0] if found else None
+
+
+# ---------------------------------------------------------------- weeks and time zones
+
+
+def test_the_week_is_the_seven_local_days_before_the_send_date(s):
+    week = latest_due_week(s.account, NOW)
+    assert (week.key, week.label) == ("2026-W49", "23 Nov \u2013 29 Nov 2026")
+    assert (week.start, week.end, week.send_at) == (utc(2026, 11, 23), utc(2026, 11, 30), SEND)
+    # Just before 08:00 on Monday, the latest due digest is last week's.
+    assert latest_due_week(s.account, SEND - timedelta(seconds=1)).key == "2026-W48"
+    assert week_by_key(s.account, "2026-W49") == week
+
+
+def test_a_daylight_saving_change_inside_the_week(s):
+    """New York leaves summer time on Sunday 1 Nov 2026: that week has 169 hours, and a step
+    done at 23:30 on Sunday (local) counts in it while 00:30 on Monday does not."""
+    s.account.time_zone = "America/New_York"
+    db.session.commit()
+    week = week_by_key(s.account, "2026-W45")  # sent Monday 2 Nov
+    assert week.end - week.start == timedelta(hours=169)
+    assert week.start == utc(2026, 10, 26, 4) and week.end == utc(2026, 11, 2, 5)
+    complete(s, s.ann, 1, utc(2026, 11, 2, 4, 30))  # 23:30 Sunday EST
+    complete(s, s.bob, 1, utc(2026, 11, 2, 5, 30))  # 00:30 Monday EST
+    digest = build_digests(s.account, week, week.send_at + timedelta(hours=1),
+                           user_ids=[s.mentor.id])[0]
+    rows = {m.name: m for m in digest.sections[0].members}
+    assert rows["Ann"].paths[0].done_last_week == 1 and not rows["Ann"].no_progress
+    assert rows["Bob"].paths[0].done_last_week == 0 and rows["Bob"].no_progress
+
+
+def test_two_time_zones_put_the_same_moment_in_different_weeks(s):
+    """Sunday 29 Nov 20:00 UTC is still Sunday in London but already Monday in Auckland."""
+    moment = utc(2026, 11, 29, 20)
+    complete(s, s.ann, 1, moment)
+    london = digest_of(s, s.mentor, now=utc(2026, 11, 30, 9))
+    assert {m.name: m.no_progress for m in london.sections[0].members}["Ann"] is False
+    s.account.time_zone = "Pacific/Auckland"
+    db.session.commit()
+    week = latest_due_week(s.account, utc(2026, 11, 30, 9))  # Mon 30 Nov 22:00 NZDT
+    assert week.key == "2026-W49" and week.end == utc(2026, 11, 29, 11)
+    auckland = build_digests(s.account, week, utc(2026, 11, 30, 9), user_ids=[s.mentor.id])[0]
+    assert {m.name: m.no_progress for m in auckland.sections[0].members}["Ann"] is True
+
+
+# ---------------------------------------------------------------- who gets it
+
+
+def test_becoming_staff_turns_it_on_member_turns_it_off_and_choices_survive(s):
+    assert digest_subscriptions.is_subscribed(s.mentor.id, s.coaching.id)
+    assert digest_subscriptions.is_subscribed(s.boss.id, s.coaching.id)
+    assert not digest_subscriptions.is_subscribed(s.ann.id, s.coaching.id)
+    assert not digest_subscriptions.is_subscribed(s.boss.id, s.analysts.id)  # only direct
+    digest_subscriptions.set_subscription(s.mentor, s.account.id, s.coaching.id, False)
+    gm.change_role(s.admin, s.account.id, s.coaching.id, s.mentor.id, "group_admin")
+    assert not digest_subscriptions.is_subscribed(s.mentor.id, s.coaching.id)  # kept off
+    gm.change_role(s.admin, s.account.id, s.coaching.id, s.mentor.id, "member")
+    gm.change_role(s.admin, s.account.id, s.coaching.id, s.mentor.id, "mentor")
+    assert digest_subscriptions.is_subscribed(s.mentor.id, s.coaching.id)  # on again
+    gm.change_role(s.admin, s.account.id, s.coaching.id, s.ann.id, "mentor")
+    assert digest_subscriptions.is_subscribed(s.ann.id, s.coaching.id)
+    gm.change_role(s.admin, s.account.id, s.coaching.id, s.ann.id, "member")
+    assert not digest_subscriptions.is_subscribed(s.ann.id, s.coaching.id)
+
+
+def test_a_group_admin_may_turn_it_on_for_a_nested_group_and_members_may_not(s):
+    digest_subscriptions.set_subscription(s.boss, s.account.id, s.analysts.id, True)
+    assert digest_subscriptions.is_subscribed(s.boss.id, s.analysts.id)
+    from mentorgroups.services.errors import NotFound
+
+    with pytest.raises(NotFound):
+        digest_subscriptions.set_subscription(s.ann, s.account.id, s.coaching.id, True)
+    with pytest.raises(NotFound):  # a mentor of Coaching does not follow the nested group
+        digest_subscriptions.set_subscription(s.mentor, s.account.id, s.analysts.id, True)
+
+
+def test_an_accepted_invitation_as_mentor_turns_it_on(s, mail_outbox):
+    import re
+
+    from mentorgroups.services import invitations
+    from tests.factories import make_user
+
+    newcomer = make_user(email="nia@new.test")
+    gm.add_members(s.admin, s.account.id, s.coaching.id, "mentor", addresses="nia@new.test")
+    db.session.commit()
+    token = re.search(r"/invitations/(\S+)", mail_outbox[-1].body).group(1)
+    invitations.accept(newcomer, token)
+    assert digest_subscriptions.is_subscribed(newcomer.id, s.coaching.id)
+
+
+def test_revoked_inactive_and_unsubscribed_people_get_nothing(s):
+    complete(s, s.ann, 2, NOW - timedelta(days=2), submit=True)
+    assert {d.user_id for d in build_digests(s.account, latest_due_week(s.account, NOW), NOW)} \
+        == {s.mentor.id, s.boss.id}
+    db.session.scalar(select(AccountMembership).where(
+        AccountMembership.user_id == s.mentor.id)).status = "revoked"
+    s.boss.active = False
+    db.session.commit()
+    assert build_digests(s.account, latest_due_week(s.account, NOW), NOW) == []
+
+
+def test_a_revoked_member_is_not_in_the_digest(s):
+    complete(s, s.ann, 2, NOW - timedelta(days=2), submit=True)
+    complete(s, s.bob, 2, NOW - timedelta(days=2), submit=True)
+    db.session.scalar(select(AccountMembership).where(
+        AccountMembership.user_id == s.bob.id)).status = "revoked"
+    db.session.commit()
+    section = digest_of(s, s.mentor).sections[0]
+    assert [i.member for i in section.pending] == ["Ann"]
+    assert "Bob" not in {m.name for m in section.members}
+
+
+# ---------------------------------------------------------------- what it says
+
+
+def test_pending_review_oldest_first_with_stale_flags_and_more(s):
+    complete(s, s.ann, 2, NOW - timedelta(days=9), submit=True)
+    complete(s, s.bob, 2, NOW - timedelta(hours=5), submit=True)
+    complete(s, s.cid, 3, NOW - timedelta(days=3), submit=True)
+    section = digest_of(s, s.mentor).sections[0]
+    assert [(i.member, i.waited, i.stale) for i in section.pending] == [
+        ("Ann", "9 days", True), ("Cid", "3 days", False), ("Bob", "5 hours", False)]
+    assert section.pending_total == 3 and section.stale_total == 1 and section.pending_more == 0
+
+
+def test_more_than_25_waiting_shows_the_oldest_25_and_and_n_more(s):
+    learners = [make_member(s.account, "member", full_name=f"L{n:02d}") for n in range(30)]
+    gm.add_members(s.admin, s.account.id, s.coaching.id, "member",
+                   user_ids=[p.id for p in learners])
+    for n, person in enumerate(learners):
+        complete(s, person, 2, NOW - timedelta(hours=40 - n), submit=True)
+    digest = digest_of(s, s.mentor)
+    section = digest.sections[0]
+    assert len(section.pending) == PENDING_SHOWN and section.pending_more == 5
+    assert section.pending[0].member == "L00"
+    content = digests.render(digest)
+    assert "and 5 more" in content["text"] and "and 5 more" in content["html"]
+
+
+def test_a_big_group_lists_50_members_without_progress_first_and_says_how_many_more(s):
+    from mentorgroups.services.digest_content import MEMBERS_SHOWN
+
+    crowd = [make_member(s.account, "member", full_name=f"M{n:02d}") for n in range(60)]
+    gm.add_members(s.admin, s.account.id, s.coaching.id, "member",
+                   user_ids=[p.id for p in crowd])
+    complete(s, crowd[0], 1, NOW - timedelta(days=1))  # M00 moved last week
+    section = digest_of(s, s.mentor).sections[0]
+    assert (len(section.members), section.members_total) == (MEMBERS_SHOWN, 63)
+    assert all(m.no_progress for m in section.members)  # M00 is among the 13 not shown
+    text = digests.render(digest_of(s, s.mentor))["text"]
+    assert "and 13 more members" in text
+
+
+def test_lack_of_progress_is_marked_and_listed_first_finished_is_marked(s):
+    complete(s, s.ann, 1, NOW - timedelta(days=12))  # started, nothing last week
+    for position in (1, 2, 3, 4):  # Bob finished the path last week
+        complete(s, s.bob, position, NOW - timedelta(days=5 - position))
+    section = digest_of(s, s.mentor).sections[0]
+    names = [(m.name, m.no_progress) for m in section.members]
+    assert names == [("Ann", True), ("Cid", True), ("Bob", False)]
+    bob = section.members[2].paths[0]
+    assert (bob.done_last_week, bob.completed, bob.total, bob.percent,
+            bob.finished_last_week) == (4, 4, 4, 100, True)
+    assert section.members[1].paths == []  # Cid started nothing
+
+
+def test_a_nested_groups_members_count_for_the_parents_group_admin(s):
+    complete(s, s.dee, 2, NOW - timedelta(days=1), submit=True)
+    boss = digest_of(s, s.boss).sections[0]
+    mentor = digest_of(s, s.mentor).sections[0]
+    assert "Dee" in {m.name for m in boss.members} and boss.pending[0].member == "Dee"
+    assert "Dee" not in {m.name for m in mentor.members} and mentor.pending == []
+
+
+def test_a_group_with_nothing_to_report_sends_nothing(s):
+    digest = digest_of(s, s.mentor)
+    assert digest.is_empty
+    counts = digests.send_week(s.account, latest_due_week(s.account, NOW), NOW)
+    assert counts == {"staged": 0, "skipped": 2}
+    assert count(SentEmail) == 0 and count(DigestDelivery, DigestDelivery.status == "skipped") == 2
+
+
+def test_header_totals(s):
+    complete(s, s.ann, 2, NOW - timedelta(days=8), submit=True)
+    complete(s, s.dee, 2, NOW - timedelta(days=1), submit=True)
+    digest = digest_of(s, s.boss)
+    assert (digest.waiting, digest.stale, digest.active_members) == (2, 1, 1)
+
+
+# ---------------------------------------------------------------- scale
+
+
+def _statements(fn) -> int:
+    seen = []
+
+    def record(*args):
+        seen.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(seen)
+
+
+def _school_of(size: int):
+    account = make_account(plan="enterprise")
+    admin = make_member(account, "admin")
+    path = make_path(account, steps=3, review_at=(2,))
+    people = [make_member(account, "member") for _ in range(size)]
+    cohort = make_cohort(path, learners=people)
+    parent = groups.create_group(admin, account.id, "Parent")
+    child = groups.create_group(admin, account.id, "Child", parent_id=parent.id)
+    mentors = [make_member(account, "staff") for _ in range(3)]
+    gm.add_members(admin, account.id, parent.id, "mentor", user_ids=[m.id for m in mentors])
+    gm.add_members(admin, account.id, child.id, "group_admin", user_ids=[mentors[0].id])
+    half = size // 2
+    gm.add_members(admin, account.id, parent.id, "member", user_ids=[p.id for p in people[:half]])
+    gm.add_members(admin, account.id, child.id, "member", user_ids=[p.id for p in people[half:]])
+    for n, person in enumerate(people):
+        db.session.add(StepCompletion(user_id=person.id, step_id=path.steps[0].id,
+                                      cohort_id=cohort.id, completed_at=NOW - timedelta(days=2)))
+        if n % 3 == 0:
+            db.session.add(Submission(account_id=account.id, user_id=person.id,
+                                      step_id=path.steps[1].id, cohort_id=cohort.id,
+                                      content="x", submitted_at=NOW - timedelta(days=n % 10)))
+    db.session.commit()
+    return account
+
+
+def test_building_every_digest_takes_the_same_statements_for_10_and_200_members(app):
+    small, large = _school_of(10), _school_of(200)
+    db.session.expire_all()
+    results = {}
+
+    def build(account):
+        results[account.id] = build_digests(account, latest_due_week(account, NOW), NOW)
+
+    few = _statements(lambda: build(small))
+    many = _statements(lambda: build(large))
+    assert few == many, (few, many)
+    assert sum(s.members_total for d in results[large.id] for s in d.sections) > 200
+
+
+# ---------------------------------------------------------------- exactly once
+
+
+def test_sending_twice_sends_once_and_the_tick_starts_a_week_once(s, mail_outbox):
+    complete(s, s.ann, 2, NOW - timedelta(days=2), submit=True)
+    assert digests.tick(NOW) == 1
+    assert digests.tick(NOW) == 0  # the same week: nothing new
+    assert count(DigestRun) == 1
+    week = latest_due_week(s.account, NOW)
+    digests.send_week(s.account, week, NOW)
+    digests.send_week(s.account, week, NOW)
+    assert count(DigestDelivery) == 2 and count(SentEmail) == 2
+    assert sorted(m.recipients[0] for m in mail_outbox) == sorted(
+        [s.mentor.email, s.boss.email])
+    assert count(OutboxJob, OutboxJob.name == "send_digest_email") == 2
+
+
+def test_a_missed_week_is_sent_late_not_skipped(s):
+    complete(s, s.ann, 2, NOW - timedelta(days=2), submit=True)
+    late = SEND + timedelta(days=2, hours=3)  # everything was down until Wednesday
+    assert digests.tick(late) == 1
+    assert db.session.scalar(select(DigestRun.week)) == "2026-W49"
+    assert count(SentEmail) == 2
+
+
+def test_no_digest_for_a_week_before_the_school_existed(s):
+    s.account.created_at = SEND + timedelta(hours=1)
+    db.session.commit()
+    assert digests.tick(SEND + timedelta(hours=2)) == 0
+
+
+def test_stuck_claims_are_picked_up_by_the_next_tick(s):
+    complete(s, s.ann, 2, NOW - timedelta(days=2), submit=True)
+    week = latest_due_week(s.account, NOW)
+    digests.claim(s.account, week)  # a sender died right after claiming
+    for row in db.session.scalars(select(DigestDelivery)):
+        row.created_at = NOW - timedelta(hours=1)
+    db.session.add(DigestRun(account_id=s.account.id, week=week.key))
+    db.session.commit()
+    digests.tick(NOW)
+    assert count(SentEmail) == 2 and count(DigestDelivery, DigestDelivery.status == "sent") == 2
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="concurrent senders: a PostgreSQL matter")
+def test_five_concurrent_sends_of_one_week_send_one_email_per_person(make_app, s):
+    complete(s, s.ann, 2, NOW - timedelta(days=2), submit=True)
+    extra = [make_member(s.account, "staff", full_name=f"Mentor {n}") for n in range(8)]
+    gm.add_members(s.admin, s.account.id, s.coaching.id, "mentor",
+                   user_ids=[m.id for m in extra])
+    db.session.commit()
+    app = make_app()
+    account_id, barrier, errors = s.account.id, threading.Barrier(5), []
+
+    def sender():
+        try:
+            with app.app_context():
+                from mentorgroups.models import Account
+
+                account = db.session.get(Account, account_id)
+                barrier.wait()
+                digests.send_week(account, week_by_key(account, "2026-W49"), NOW)
+                db.session.remove()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    db.session.expire_all()
+    recipients = list(db.session.scalars(select(SentEmail.recipient)))
+    assert len(recipients) == len(set(recipients)) == 10
+
+
+# ---------------------------------------------------------------- the switch, unsubscribing
+
+
+def test_group_options_switch_on_the_group_page(client, s):
+    client.login(s.mentor.email)
+    page = client.get(f"/people/groups/{s.coaching.id}").get_data(as_text=True)
+    assert "Weekly digest: <strong>on</strong>" in page
+    client.post_form(f"/people/groups/{s.coaching.id}/digest", {"on": "0"},
+                     token_page=f"/people/groups/{s.coaching.id}")
+    assert not digest_subscriptions.is_subscribed(s.mentor.id, s.coaching.id)
+    page = client.get(f"/people/groups/{s.coaching.id}").get_data(as_text=True)
+    assert "Weekly digest: <strong>off</strong>" in page
+    forged = client.post_form(f"/people/groups/{s.analysts.id}/digest", {"on": "1"},
+                              token_page=f"/people/groups/{s.coaching.id}")
+    assert forged.status_code == 404
+
+
+def test_unsubscribe_link_turns_off_only_that_group_without_signing_in(client, s):
+    digest_subscriptions.set_subscription(s.boss, s.account.id, s.analysts.id, True)
+    db.session.commit()
+    token = digest_subscriptions.unsubscribe_token(s.boss.id, [s.coaching.id])
+    page = client.get(f"/digest/unsubscribe/{token}")
+    assert page.status_code == 200 and "Stop the weekly digest?" in page.get_data(as_text=True)
+    assert digest_subscriptions.is_subscribed(s.boss.id, s.coaching.id)  # a GET changes nothing
+    done = client.post(f"/digest/unsubscribe/{token}")
+    assert done.status_code == 200 and "Digest turned off" in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert not digest_subscriptions.is_subscribed(s.boss.id, s.coaching.id)
+    assert digest_subscriptions.is_subscribed(s.boss.id, s.analysts.id)
+    assert digest_subscriptions.is_subscribed(s.mentor.id, s.coaching.id)
+    assert client.post(f"/digest/unsubscribe/{token}x").status_code == 404
+
+
+def test_an_expired_unsubscribe_link_says_so(make_app, s):
+    app = make_app(DIGEST_UNSUBSCRIBE_TTL_DAYS=-1)
+    with app.test_request_context():
+        token = digest_subscriptions.unsubscribe_token(s.mentor.id, [s.coaching.id])
+    response = app.test_client().post(f"/digest/unsubscribe/{token}")
+    assert response.status_code == 404
+    assert digest_subscriptions.is_subscribed(s.mentor.id, s.coaching.id)
+
+
+# ---------------------------------------------------------------- CLI, preview, settings
+
+
+def test_cli_dry_run_send_and_preview(app, s):
+    complete(s, s.ann, 2, NOW - timedelta(days=2), submit=True)
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["digests", "send", "--account", s.account.slug, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would send 2" in dry.output and count(DigestDelivery) == 0
+    preview = runner.invoke(args=["digests", "preview", s.mentor.email])
+    assert "Pending review (1)" in preview.output and "Ann: Step 2" in preview.output
+    sent = runner.invoke(args=["digests", "send", "--account", s.account.slug])
+    assert sent.exit_code == 0, sent.output
+    assert "2 digest(s) on their way" in sent.output and count(SentEmail) == 2
+    again = runner.invoke(args=["digests", "send", "--account", s.account.slug])
+    assert "0 digest(s) on their way" in again.output and count(SentEmail) == 2
+    bad = runner.invoke(args=["digests", "send", "--week", "2026-48"])
+    assert bad.exit_code != 0 and "YYYY-Www" in bad.output
+
+
+def test_preview_page_shows_the_digest_without_sending(client, s):
+    complete(s, s.ann, 2, datetime.now(UTC) - timedelta(days=2), submit=True)
+    client.login(s.mentor.email)
+    page = client.get("/people/digest").get_data(as_text=True)
+    assert "Pending review (1)" in page and "Ann: Step 2" in page
+    assert count(SentEmail) == 0 and count(DigestDelivery) == 0
+
+
+def test_school_settings_screen(client, s):
+    client.login(s.admin.email)
+    response = client.post_form("/admin/school/", {"time_zone": "Asia/Tokyo",
+                                                   "digest_weekday": "4", "digest_hour": "17"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    account = db.session.get(type(s.account), s.account.id)
+    assert (account.time_zone, account.digest_weekday, account.digest_hour) == (
+        "Asia/Tokyo", 4, 17)
+    week = latest_due_week(account, utc(2026, 11, 27, 8, 30))  # Fri 17:30 Tokyo
+    assert week.send_at == utc(2026, 11, 27, 8) and week.key == "2026-W48"
+    bad = client.post_form("/admin/school/", {"time_zone": "Mars/Olympus",
+                                              "digest_weekday": "9", "digest_hour": "30"})
+    assert bad.status_code == 200 and "Not a valid choice" in bad.get_data(as_text=True)
+    client.post_form("/logout", token_page="/admin/school/")
+    client.login(s.mentor.email)
+    assert client.get("/admin/school/").status_code == 403
+
+
+def test_preview_week_covers_the_seven_days_before_today(s):
+    week = preview_week(s.account, utc(2026, 11, 28, 12))
+    assert week.start == utc(2026, 11, 21) and week.end == utc(2026, 11, 28)
+    assert date(2026, 11, 28).isocalendar().week == int(week.key[-2:])
