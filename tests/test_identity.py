@@ -475,3 +475,24 @@ def test_an_existing_person_accepts_a_school_invitation_and_switches(client, two
     assert membership(person.id, s.b.id).role == "staff"
     choose = client.get("/accounts").get_data(as_text=True)
     assert "School A" in choose and "School B" in choose
+
+
+def test_reset_and_invitations_keep_working_when_the_rate_limit_store_is_down(make_app):
+    """Redis (the limiter's storage) unreachable: the limits move to memory, no 500."""
+    from tests.conftest import Client, free_port
+
+    app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
+                   PASSWORD_RESETS_PER_ADDRESS="2/hour")
+    with app.app_context():
+        account = make_account()
+        admin = make_member(account, "admin", email="boss@x.example")
+        group = groups.create_group(admin, account.id, "Coaching")
+        db.session.commit()
+        report = gm.add_members(admin, account.id, group.id, "member", addresses="n@x.example")
+        db.session.commit()
+        assert report.invited == ["n@x.example"]
+        with app.test_client() as raw:
+            client = Client(raw)
+            statuses = [client.post_form("/password/forgot", {"email": "boss@x.example"})
+                        .status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]  # still limited, in memory

@@ -13,11 +13,11 @@ from base64 import urlsafe_b64encode
 from datetime import timedelta
 
 from flask import current_app
-from limits import parse
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from mentorgroups.extensions import db, limiter
+from mentorgroups import ratelimits
+from mentorgroups.extensions import db
 from mentorgroups.jobs import stage_job
 from mentorgroups.models import (
     ACCOUNT_ROLE_LABELS,
@@ -68,19 +68,16 @@ def _new_link(invitation: Invitation) -> None:
 
 
 def _check_rate(actor: User | None, account_id: int) -> None:
-    """Per school and per inviter (the operator's command has no inviter); the storage is
-    Redis in production."""
-    strategy = limiter.limiter
+    """Per school and per inviter (the operator's command has no inviter)."""
     checks = [(current_app.config["INVITES_PER_ACCOUNT"], "account", str(account_id))]
     if actor is not None:
         checks.append((current_app.config["INVITES_PER_INVITER"], "inviter", str(actor.id)))
-    for limit, scope, key in checks:
-        if not strategy.test(parse(limit), "invitations", scope, key):
-            who = "this school" if scope == "account" else "you"
-            raise RateLimited(f"Too many invitations: {who} can send {limit.replace('/', ' per ')}."
-                              " Try again later.")
-    for limit, scope, key in checks:
-        strategy.hit(parse(limit), "invitations", scope, key)
+    scope = ratelimits.exceeded("invitations", checks)
+    if scope is not None:
+        limit = dict((s, lim) for lim, s, _ in checks)[scope]
+        who = "this school" if scope == "account" else "you"
+        raise RateLimited(f"Too many invitations: {who} can send {limit.replace('/', ' per ')}."
+                          " Try again later.")
 
 
 def _stage_email(invitation: Invitation) -> None:

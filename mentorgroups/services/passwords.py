@@ -16,10 +16,10 @@ from base64 import urlsafe_b64encode
 from datetime import timedelta
 
 from flask import current_app
-from limits import parse
 from sqlalchemy import select, update
 
-from mentorgroups.extensions import db, limiter
+from mentorgroups import ratelimits
+from mentorgroups.extensions import db
 from mentorgroups.jobs import job, stage_job
 from mentorgroups.models import PasswordLink, User, normalize_email, utcnow
 from mentorgroups.services.accounts import check_password_rules, user_by_email
@@ -73,16 +73,12 @@ def link_url(token: str) -> str:
 
 def _check_rate(email: str, client: str) -> None:
     """Per address (whether or not it has an account, so the limit tells nothing) and per
-    client. Counters live in the limiter's storage (Redis in production)."""
-    strategy = limiter.limiter
+    client."""
     checks = [(current_app.config["PASSWORD_RESETS_PER_ADDRESS"], "address", email),
               (current_app.config["PASSWORD_RESETS_PER_CLIENT"], "client", client)]
-    for limit, scope, key in checks:
-        if not strategy.test(parse(limit), "password-reset", scope, key):
-            raise TooManyRequests("Too many reset requests. Wait a while, check your inbox "
-                                  "(and spam folder) for the last link, then try again.")
-    for limit, scope, key in checks:
-        strategy.hit(parse(limit), "password-reset", scope, key)
+    if ratelimits.exceeded("password-reset", checks) is not None:
+        raise TooManyRequests("Too many reset requests. Wait a while, check your inbox "
+                              "(and spam folder) for the last link, then try again.")
 
 
 def request_reset(email: str, client: str) -> None:
