@@ -67,9 +67,16 @@ def exists(scale: float) -> bool:
 
 
 def build(scale: float = 1.0, rebuild: bool = False) -> str:
-    """The database URL of the benchmark school, building it first if needed."""
-    if exists(scale) and not rebuild:
-        return sqlalchemy_url(scale)
+    """The database URL of the benchmark school, building it first if needed. Two benchmarks
+    started at once build it once: the second waits on an advisory lock, then reuses it."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(hashtext(%s))", (db_name(scale),))
+        if exists(scale) and not rebuild:
+            return sqlalchemy_url(scale)
+        return _build(scale)
+
+
+def _build(scale: float) -> str:
     learners = int(100_000 * scale)
     name = db_name(scale)
     print(f"Building {name}: {learners:,} learners (COPY; once, then reused)", file=sys.stderr)
