@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import render_template
+from flask import render_template, send_from_directory
 
 ERRORS = {
     400: ("Something was wrong with that request",
@@ -26,8 +26,17 @@ def waited(since: datetime, now: datetime) -> str:
     return "just now"
 
 
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links to: answer it, not a 404."""
+    from flask import current_app
+
+    return send_from_directory(current_app.static_folder, "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)
+
+
 def init_app(app) -> None:
     app.add_template_filter(waited, "waited")
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
 
     for code, (title, message) in ERRORS.items():
         def handler(error, title=title, message=message, code=code):
