@@ -55,7 +55,7 @@
         .forEach(function (field) { label(field, name); });
     });
     root.querySelectorAll('table.model-list > thead th').forEach(function (th) {
-      if (!th.textContent.trim()) th.innerHTML = '<span class="sr-only">Actions</span>';
+      if (!th.children.length && !th.textContent.trim()) th.innerHTML = '<span class="sr-only">Actions</span>';
     });
     root.querySelectorAll('form input[name="search"]').forEach(function (field) {
       label(field, field.getAttribute('placeholder') || 'Search');
