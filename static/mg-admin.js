@@ -62,7 +62,9 @@
     });
     root.querySelectorAll('a').forEach(function (link) {
       if (link.textContent.trim() || link.getAttribute('aria-label')) return;
-      if (link.querySelector('.fa-times, .glyphicon-remove')) link.setAttribute('aria-label', 'Clear the search');
+      if (link.classList.contains('select2-search-choice-close')) {  // a chosen filter value
+        link.setAttribute('aria-label', 'Remove ' + link.parentNode.textContent.trim());
+      } else if (link.querySelector('.fa-times, .glyphicon-remove')) link.setAttribute('aria-label', 'Clear the search');
       else if (link.getAttribute('title')) link.setAttribute('aria-label', link.getAttribute('title'));
       else if (link.getAttribute('data-original-title')) link.setAttribute('aria-label', link.getAttribute('data-original-title'));
     });
