@@ -460,14 +460,16 @@ def test_group_admin_sees_only_their_groups_and_a_learner_gets_403(live_server, 
     shot(lia, "16-learner-403")
 
 
-def test_manage_rename_describe_safely_and_delete_with_a_nested_child(live_server, page):
-    def build():
-        s = school_with_admin()
-        year7 = new_group(s["admin"], s["account_id"], "Year 7")
-        new_group(s["admin"], s["account_id"], "Robotics club", parent=year7)
-        return s["admin_email"]
+def year7_with_robotics_club() -> str:
+    """Hill School with "Year 7" and "Robotics club" nested under it; the admin's email."""
+    s = school_with_admin()
+    year7 = new_group(s["admin"], s["account_id"], "Year 7")
+    new_group(s["admin"], s["account_id"], "Robotics club", parent=year7)
+    return s["admin_email"]
 
-    admin_email = seed(live_server.app, build)
+
+def test_manage_rename_describe_safely_and_delete_with_a_nested_child(live_server, page):
+    admin_email = seed(live_server.app, year7_with_robotics_club)
     description = "Tuesdays after school. <script>alert(1)</script>"
     quick_sign_in(page, admin_email, then=GROUPS)
     group_menu(page, "Year 7", "Manage group")
@@ -603,13 +605,7 @@ def test_add_members_with_the_keyboard_only(live_server, page):
 
 
 def test_tree_folds_from_the_keyboard(live_server, page):
-    def build():
-        s = school_with_admin()
-        year7 = new_group(s["admin"], s["account_id"], "Year 7")
-        new_group(s["admin"], s["account_id"], "Robotics club", parent=year7)
-        return s["admin_email"]
-
-    quick_sign_in(page, seed(live_server.app, build), then=GROUPS)
+    quick_sign_in(page, seed(live_server.app, year7_with_robotics_club), then=GROUPS)
     toggle = tree_row(page, "Year 7").locator("[data-toggle-id]")
     tab_to(page, toggle)
     expect(toggle).to_have_attribute("aria-expanded", "true")
