@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 DEV    := MENTORGROUPS_DEV=1
+# `make run PORT=5001` serves on another port; links in emails follow it unless BASE_URL is set.
+PORT     ?= 5000
+BASE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test test-sqlite test-postgresql install lint clean bench soak
 
@@ -20,8 +23,8 @@ install: $(VENV)/.installed
 run: install
 	$(DEV) $(FLASK) db upgrade
 	$(DEV) $(FLASK) seed-demo --if-empty
-	@echo "Serving http://127.0.0.1:5000  (Ctrl-C stops it)"
-	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Serving http://127.0.0.1:$(PORT)  (Ctrl-C stops it; links in emails: $(BASE_URL))"
+	$(DEV) BASE_URL=$(BASE_URL) $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install test-sqlite test-postgresql
 

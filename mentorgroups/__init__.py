@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
         instance_path=str(INSTANCE_DIR),
     )
     app.config.update(load_config(overrides=config or {}))

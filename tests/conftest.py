@@ -316,6 +316,43 @@ def browser():
         playwright.stop()
 
 
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
+
+def assert_accessible(page, what: str = "") -> None:
+    """An axe-core audit (the copy axe-playwright-python ships: WCAG 2.0/2.1 A and AA rules and
+    best practices) of what `page` shows now, open menus included. Fails on any serious or
+    critical violation, naming the rule, the elements and axe's advice; moderate and minor
+    ones are left to people to judge. Pages from `new_page` must also have loaded every style,
+    script and icon they asked for. Call it wherever a browser test shows a screen."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    page.wait_for_load_state()
+    # No colour is caught half-way through a transition (Bootstrap stops them for this).
+    page.emulate_media(reduced_motion="reduce")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT)
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    assert not getattr(page, "missing_assets", []), f"not found: {page.missing_assets}"
+    failing = [v for v in results["violations"] if v["impact"] in AXE_FAILING_IMPACTS]
+    if failing:
+        lines = [f"axe-core: {len(failing)} serious or critical violation(s) on {page.url}"
+                 + (f" ({what})" if what else "")]
+        for violation in failing:
+            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+            for node in violation["nodes"][:5]:
+                lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:160]}")
+                lines.append(f"      {node['failureSummary'].splitlines()[-1].strip()}")
+        raise AssertionError("\n".join(lines))
+
+
+def assert_fits_width(page) -> None:
+    """Nothing is wider than the window: no sideways scrolling (checked at 390 px, a phone)."""
+    widths = page.evaluate(
+        "() => [document.scrollingElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"{page.url} is {widths[0]} px wide in a {widths[1]} px window"
+
+
 def statements_for(client, url: str) -> int:
     """SQL statements one GET of `url` runs, with nothing cached from before (as in a real
     request). Tests compare these counts; they never time requests."""
@@ -392,6 +429,15 @@ def new_page(browser, live_server):
         contexts.append(context)
         page = context.new_page()
         page.dialogs = []
+        # What a page loads besides itself (styles, scripts, the icon) must all be there.
+        page.missing_assets = []
+
+        def on_response(response, page=page):
+            if response.status >= 400 and response.request.resource_type not in (
+                    "document", "fetch", "xhr"):
+                page.missing_assets.append(f"{response.status} {response.url}")
+
+        page.on("response", on_response)
 
         def on_dialog(dialog):
             page.dialogs.append(dialog.message)

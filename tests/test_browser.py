@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 from flask import Flask
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_accessible, assert_fits_width
 from tests.factories import PASSWORD, school
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -71,6 +71,8 @@ def seed_school(app: Flask, setup=None) -> SchoolData:
 
 
 def shot(page, name: str) -> None:
+    """Every screen a test shows is audited with axe-core, then photographed."""
+    assert_accessible(page, name)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -135,6 +137,7 @@ def test_wrong_password_and_unknown_email_get_the_same_message(live_server, page
     expect(page).to_have_url(live_server("/login"))
     expect(flash(page)).to_have_count(1)
     expect(flash(page)).to_have_text(BAD_CREDENTIALS)
+    expect(flash(page)).to_have_attribute("role", "alert")  # read out at once
     wrong_password = flash(page).inner_text()
     expect(page.get_by_label("Password")).to_have_value("")
     shot(page, "03-login-wrong-password")
@@ -157,11 +160,14 @@ def test_admin_opens_back_office_and_people_and_a_learner_gets_403(live_server, 
     admin = page
     sign_in(admin, s.admin_email)
     expect(admin).to_have_url(live_server("/admin/"))
-    expect(admin.locator("h4")).to_contain_text(s.account_name)
-    menu = admin.locator("nav.navbar")
+    expect(admin.get_by_role("heading", level=1)).to_contain_text(s.account_name)
+    menu = admin.get_by_role("navigation", name="Back office")
     for item in ("People", "Paths", "Cohorts", "Sent emails"):
         expect(menu.get_by_role("link", name=item, exact=True)).to_be_visible()
-    expect(menu).to_contain_text(s.account_name)
+    # The site's header, on the back office too: the school, the person, Sign out.
+    header = admin.locator("header.top")
+    expect(header).to_contain_text(s.account_name)
+    expect(header.get_by_role("link", name="Back office")).to_have_attribute("aria-current", "page")
     shot(admin, "04-admin-home")
 
     menu.get_by_role("link", name="People", exact=True).click()
@@ -175,8 +181,23 @@ def test_admin_opens_back_office_and_people_and_a_learner_gets_403(live_server, 
     for email in elsewhere.people_emails:
         expect(table).not_to_contain_text(email)
     shot(admin, "05-admin-people")
+    # Flask-Admin's list controls have real labels: the row checkboxes, the search, and a
+    # filter's fields once added (from the keyboard: its menu opens on the first item).
+    expect(table.get_by_label("Select Lia Learner")).to_have_count(1)
+    expect(admin.get_by_label("Name, Email")).to_be_visible()
+    add_filter = admin.get_by_role("button", name="Add Filter")
+    add_filter.focus()
+    admin.keyboard.press("Enter")
+    expect(add_filter).to_have_attribute("aria-expanded", "true")
+    expect(admin.get_by_role("menuitem", name="Role")).to_be_focused()
+    assert_accessible(admin, "Add Filter menu open")
+    admin.keyboard.press("ArrowDown")
+    expect(admin.get_by_role("menuitem", name="Access")).to_be_focused()
+    admin.keyboard.press("Enter")
+    expect(admin.get_by_label("Access: how to compare")).to_have_count(1)
+    assert_accessible(admin, "a filter added")
 
-    menu.get_by_role("button", name="Sign out").click()
+    header.get_by_role("button", name="Sign out").click()
     expect(admin.locator(".flash")).to_have_text("You are signed out.")
     learner = admin
     sign_in(learner, s.learner_email)
@@ -201,6 +222,7 @@ def test_learner_completes_a_step_and_submits_work(live_server, page):
 
     step_card(page, step1).get_by_role("button", name="Mark complete").click()
     expect(flash(page)).to_have_text("Step completed.")
+    expect(flash(page)).to_have_attribute("role", "status")  # read out politely
     expect(step_card(page, step1).locator(".pill.done")).to_have_text("Complete")
     expect(step_card(page, step1).get_by_role("button")).to_have_count(0)
     expect(page.locator("main")).to_contain_text("1 of 4 steps complete (25%)")
@@ -259,6 +281,7 @@ def test_learner_completes_a_step_and_submits_work(live_server, page):
     shot(page, "09-path-submitted")
 
     page.set_viewport_size({"width": 390, "height": 844})
+    assert_fits_width(page)
     shot(page, "10-path-phone")
 
 
@@ -321,6 +344,7 @@ def test_teacher_grades_a_submission_and_the_learner_sees_it(live_server, new_pa
     expect(card.locator(".review-result .feedback")).to_have_text(feedback)
     expect(card.get_by_role("textbox")).to_have_count(0)
     expect(card.locator(".feedback").first).to_have_text(work)
+    assert_accessible(teacher, "review queue after saving")
     assert teacher.dialogs == [] and learner.dialogs == []
     shot(learner, "13-path-reviewed")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import quick_sign_in
+from tests.conftest import assert_accessible, quick_sign_in
 from tests.test_browser_groups import ARTIFACTS, expect, follow, seed
 
 pytestmark = pytest.mark.browser
@@ -52,10 +52,12 @@ def test_group_options_switch_and_preview(browser, live_server):
     options.locator("summary").click()
     switch = page.get_by_test_id("digest-switch")
     expect(switch).to_contain_text("Weekly digest: on")
+    assert_accessible(page, "group options open")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "digest-group-options.png"), full_page=True)
     follow(page, switch)
     expect(page.locator(".flash.success")).to_contain_text("Weekly digest for Coaching: off")
+    assert_accessible(page, "digest switched off")
     page.reload()
     page.get_by_test_id("group-options").locator("summary").click()
     expect(page.get_by_test_id("digest-switch")).to_contain_text("Weekly digest: off")
@@ -69,6 +71,7 @@ def test_group_options_switch_and_preview(browser, live_server):
     shown_pending = page.get_by_test_id("digest-pending").locator("li").all_inner_texts()
     shown_members = page.get_by_test_id("digest-progress").locator(
         ":scope > li > strong:first-child").all_inner_texts()
+    assert_accessible(page, "digest preview")
     page.screenshot(path=str(ARTIFACTS / "digest-preview.png"), full_page=True)
 
     with live_server.app.app_context():

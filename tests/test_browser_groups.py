@@ -12,7 +12,7 @@ import re
 import pytest
 from flask import Flask
 
-from tests.conftest import ROOT, quick_sign_in
+from tests.conftest import ROOT, assert_accessible, assert_fits_width, quick_sign_in
 from tests.factories import PASSWORD, make_account, make_member
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -76,6 +76,8 @@ def add_to_group(actor, account_id: int, group, role: str, *users):
 
 
 def shot(page, name: str) -> None:
+    """Every screen a test shows is audited with axe-core, then photographed."""
+    assert_accessible(page, name)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"groups-{name}.png"), full_page=True)
 
@@ -121,7 +123,7 @@ def member_row(page, name: str):
 
 def group_menu(page, name: str, item: str) -> None:
     page.get_by_role("button", name=f"More for {name}", exact=True).click()
-    follow(page, page.get_by_role("link", name=item, exact=True))
+    follow(page, page.get_by_role("menuitem", name=item, exact=True))
 
 
 # --- tests ----------------------------------------------------------------------------------
@@ -215,7 +217,7 @@ def test_create_a_group_then_nest_groups_and_fold_the_tree(live_server, page):
 
     # On a phone the rows wrap instead of squeezing names to a letter a line.
     page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_width(page)
     assert year7.locator(".mg-name").bounding_box()["height"] < 30  # one line
     shot(page, "05b-tree-phone")
     assert page.dialogs == []
@@ -332,7 +334,7 @@ def test_roles_menus_removal_and_bulk_make_mentor(live_server, page):
     # "..." -> Make mentor: Ana moves to Staff.
     page.get_by_role("button", name="More for Ana Alba").click()
     shot(page, "09-member-menu")
-    follow(page, member_row(page, "Ana Alba").get_by_role("button", name="Make mentor"))
+    follow(page, member_row(page, "Ana Alba").get_by_role("menuitem", name="Make mentor"))
     expect(alerts(page)).to_have_text(re.compile(r"Ana Alba is now a Mentor\."))
     ana = staff_item(page, "Ana Alba")
     expect(ana.get_by_test_id("role-menu")).to_have_text("Mentor")
@@ -342,9 +344,9 @@ def test_roles_menus_removal_and_bulk_make_mentor(live_server, page):
     # Staff role menu -> Group Admin, after a confirm.
     dialogs_before = len(page.dialogs)
     ana.get_by_test_id("role-menu").click()
-    expect(ana.locator(".dropdown-menu").get_by_role("button", name="Mentor")).to_be_disabled()
+    expect(ana.locator(".dropdown-menu").get_by_role("menuitem", name="Mentor")).to_be_disabled()
     shot(page, "10-staff-role-menu")
-    follow(page, ana.locator(".dropdown-menu").get_by_role("button", name="Group Admin"))
+    follow(page, ana.locator(".dropdown-menu").get_by_role("menuitem", name="Group Admin"))
     expect(alerts(page)).to_have_text(re.compile(r"Ana Alba is now a Group Admin\."))
     assert page.dialogs[dialogs_before:] == ["Change Ana Alba's role to Group Admin?"]
     ana = staff_item(page, "Ana Alba")
@@ -352,7 +354,7 @@ def test_roles_menus_removal_and_bulk_make_mentor(live_server, page):
 
     # ...then back to Member: she is in the members table again.
     ana.get_by_test_id("role-menu").click()
-    follow(page, ana.locator(".dropdown-menu").get_by_role("button", name="Member"))
+    follow(page, ana.locator(".dropdown-menu").get_by_role("menuitem", name="Member"))
     expect(alerts(page)).to_have_text(re.compile(r"Ana Alba is now a Member\."))
     assert page.dialogs[-1] == "Change Ana Alba's role to Member?"
     expect(staff_item(page, "Ana Alba")).to_have_count(0)
@@ -360,7 +362,7 @@ def test_roles_menus_removal_and_bulk_make_mentor(live_server, page):
 
     # "..." -> Remove from group, after a confirm.
     page.get_by_role("button", name="More for Ana Alba").click()
-    follow(page, member_row(page, "Ana Alba").get_by_role("button", name="Remove from group"))
+    follow(page, member_row(page, "Ana Alba").get_by_role("menuitem", name="Remove from group"))
     expect(alerts(page)).to_have_text(re.compile(r"Removed from the group: Ana Alba\."))
     assert page.dialogs[-1] == "Remove Ana Alba from Year 7?"
     expect(page.locator("body")).not_to_contain_text("ana@hill.test")
@@ -371,7 +373,7 @@ def test_roles_menus_removal_and_bulk_make_mentor(live_server, page):
     page.get_by_role("checkbox", name="Select Dee Dunn").check()
     page.get_by_role("button", name="With selected").click()
     shot(page, "11-bulk-menu")
-    follow(page, page.get_by_role("link", name="Make mentor"))
+    follow(page, page.get_by_role("menuitem", name="Make mentor"))
     expect(alerts(page)).to_have_text(re.compile(r"Now mentors: Ben Bose, Dee Dunn\."))
     assert page.dialogs[-1] == "Make the selected members mentors?"
     for name in ("Ben Bose", "Dee Dunn"):
@@ -397,7 +399,7 @@ def test_plan_limit_disables_new_group_and_explains_the_upgrade(live_server, pag
                "to create more groups; existing groups keep working.")
     expect(page.get_by_test_id("limit-message")).to_have_text(message)
     page.get_by_role("button", name="More for Only group").click()
-    expect(page.get_by_role("link", name="New nested group")).to_have_count(0)
+    expect(page.get_by_role("menuitem", name="New nested group")).to_have_count(0)
     # Nothing is nested: nothing to fold.
     expect(page.get_by_role("button", name="Collapse all")).to_have_count(0)
     shot(page, "13-plan-limit")
@@ -458,14 +460,16 @@ def test_group_admin_sees_only_their_groups_and_a_learner_gets_403(live_server, 
     shot(lia, "16-learner-403")
 
 
-def test_manage_rename_describe_safely_and_delete_with_a_nested_child(live_server, page):
-    def build():
-        s = school_with_admin()
-        year7 = new_group(s["admin"], s["account_id"], "Year 7")
-        new_group(s["admin"], s["account_id"], "Robotics club", parent=year7)
-        return s["admin_email"]
+def year7_with_robotics_club() -> str:
+    """Hill School with "Year 7" and "Robotics club" nested under it; the admin's email."""
+    s = school_with_admin()
+    year7 = new_group(s["admin"], s["account_id"], "Year 7")
+    new_group(s["admin"], s["account_id"], "Robotics club", parent=year7)
+    return s["admin_email"]
 
-    admin_email = seed(live_server.app, build)
+
+def test_manage_rename_describe_safely_and_delete_with_a_nested_child(live_server, page):
+    admin_email = seed(live_server.app, year7_with_robotics_club)
     description = "Tuesdays after school. <script>alert(1)</script>"
     quick_sign_in(page, admin_email, then=GROUPS)
     group_menu(page, "Year 7", "Manage group")
@@ -507,3 +511,153 @@ def test_manage_rename_describe_safely_and_delete_with_a_nested_child(live_serve
     expect(robotics).to_have_attribute("data-ancestors", "")
     expect(robotics.locator("[data-toggle-id]")).to_have_count(0)
     shot(page, "20-after-delete")
+
+
+# --- keyboard only, and a phone ---------------------------------------------------------------
+
+
+def tab_to(page, target, limit: int = 80) -> None:
+    """Press Tab until `target` has the focus, as a keyboard user would; fails if it never
+    does. Every stop on the way has a visible focus indicator."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            expect_visible_focus(page)
+            return
+    raise AssertionError(f"Tab never reached {target}")
+
+
+def expect_visible_focus(page) -> None:
+    outline = page.evaluate("() => { const s = getComputedStyle(document.activeElement);"
+                            " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+    assert outline[0] != "none" and outline[1] >= 2, outline
+
+
+def test_add_members_with_the_keyboard_only(live_server, page):
+    def build():
+        s = school_with_admin(
+            nina=("member", "Nina Novak", "nina@hill.test"),
+            nico=("member", "Nico Ortiz", "nico@hill.test"),
+        )
+        group = new_group(s["admin"], s["account_id"], "Year 7")
+        return s["admin_email"], group.id
+
+    admin_email, group_id = seed(live_server.app, build)
+    quick_sign_in(page, admin_email, then=f"{GROUPS}{group_id}/")
+    search = page.get_by_label("Find people in this school")
+    results = page.locator("#mg-results .mg-result")
+    chips = page.locator("#mg-picked .mg-chip")
+
+    # From the top of the page to the search box, then type: ArrowDown goes into the people
+    # found, down again to the second, Enter picks her and brings the focus back.
+    tab_to(page, search)
+    page.keyboard.type("Ni")
+    expect(results).to_have_count(2)
+    assert_accessible(page, "search results")
+    page.keyboard.press("ArrowDown")
+    expect(results.nth(0)).to_be_focused()
+    expect_visible_focus(page)
+    page.keyboard.press("ArrowDown")
+    expect(results.nth(1)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(chips).to_have_text([re.compile("Nina Novak")])
+    expect(search).to_be_focused()
+    # Enter in the search box picks the first person found.
+    page.keyboard.type("ortiz")
+    expect(results).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(chips).to_have_count(2)
+
+    # Past the chips' remove buttons to the role, Mentor chosen with the arrow key, then Add.
+    role = page.get_by_label("Role", exact=True)
+    tab_to(page, role)
+    page.keyboard.press("ArrowDown")
+    expect(role).to_have_value("mentor")
+    add = page.get_by_role("button", name="Add", exact=True)
+    tab_to(page, add)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(alerts(page)).to_have_text(
+        re.compile(r"Added 2 people as Mentor: Nina Novak, Nico Ortiz\."))
+    expect(alerts(page)).to_have_attribute("role", "status")
+
+    # A staff role menu from the keyboard: Enter opens it on its first item, the arrows move,
+    # Escape closes it and gives the focus back to its button.
+    toggle = staff_item(page, "Nina Novak").get_by_test_id("role-menu")
+    expect(toggle).to_have_attribute("aria-haspopup", "menu")
+    tab_to(page, toggle)
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    menu = page.get_by_role("menu", name=re.compile("Nina Novak"))
+    items = menu.get_by_role("menuitem")
+    expect(items).to_have_text(["Mentor", "Group Admin", "Member"])
+    expect(items.nth(1)).to_be_focused()  # the first one she may choose (Mentor she is)
+    expect_visible_focus(page)
+    assert_accessible(page, "role menu open")
+    page.keyboard.press("ArrowDown")
+    expect(items.nth(2)).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(toggle).to_be_focused()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(menu).to_be_hidden()
+    assert page.dialogs == []
+
+
+def test_tree_folds_from_the_keyboard(live_server, page):
+    quick_sign_in(page, seed(live_server.app, year7_with_robotics_club), then=GROUPS)
+    toggle = tree_row(page, "Year 7").locator("[data-toggle-id]")
+    tab_to(page, toggle)
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(tree_row(page, "Robotics club")).to_be_hidden()
+    page.keyboard.press(" ")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(tree_row(page, "Robotics club")).to_be_visible()
+
+    # The group's "..." menu: ArrowDown opens it on its first item, Escape closes it.
+    more = page.get_by_role("button", name="More for Year 7", exact=True)
+    tab_to(page, more)
+    page.keyboard.press("ArrowDown")
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("menuitem", name="Manage group")).to_be_focused()
+    assert_accessible(page, "group menu open")
+    page.keyboard.press("Escape")
+    expect(more).to_be_focused()
+    expect(more).to_have_attribute("aria-expanded", "false")
+
+
+def test_members_screen_fits_a_phone(live_server, page):
+    def build():
+        s = school_with_admin(
+            pat=("staff", "Pat Park", "pat@hill.test"),
+            **{f"m{n}": ("member", f"Member Number{n} With-A-Long-Surname",
+                         f"member.number{n}.with.a.long.address@hill-school.example")
+               for n in range(3)})
+        group = new_group(s["admin"], s["account_id"], "Year 7 with a rather long group name")
+        add_to_group(s["admin"], s["account_id"], group, "mentor", s["pat"])
+        add_to_group(s["admin"], s["account_id"], group, "member", s["m0"], s["m1"], s["m2"])
+        from mentorgroups.services import group_members
+
+        group_members.add_members(s["admin"], s["account_id"], group.id, "member",
+                                  addresses="a.new.person.with.a.long.address@elsewhere.example")
+        return s["admin_email"], group.id
+
+    admin_email, group_id = seed(live_server.app, build)
+    page.set_viewport_size({"width": 390, "height": 844})
+    quick_sign_in(page, admin_email, then=f"{GROUPS}{group_id}/")
+    expect(page.get_by_test_id("members").locator("tbody tr")).to_have_count(3)
+    expect(page.get_by_test_id("invitations").locator("tbody tr")).to_have_count(1)
+    assert_fits_width(page)
+    # Every member's name, address and "..." are on screen, inside the window.
+    for row in page.get_by_test_id("members").locator("tbody tr").all():
+        for part in (row.locator("td").nth(1), row.locator("td").nth(2),
+                     row.get_by_role("button", name=re.compile("^More for"))):
+            box = part.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    more = page.get_by_role("button", name="More for Member Number2 With-A-Long-Surname")
+    more.click()
+    expect(page.get_by_role("menuitem", name="Remove from group")).to_be_visible()
+    assert_fits_width(page)
+    shot(page, "21-members-phone")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import quick_sign_in
+from tests.conftest import assert_accessible, quick_sign_in
 from tests.factories import make_account, make_member
 from tests.test_browser_groups import ARTIFACTS, expect, follow, seed
 from tests.test_browser_invitations import mail_server_app  # noqa: F401  (fixture)
@@ -16,6 +16,8 @@ pytestmark = pytest.mark.browser
 
 
 def shot(page, name: str) -> None:
+    """Every screen a test shows is audited with axe-core, then photographed."""
+    assert_accessible(page, name)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"identity-{name}.png"), full_page=True)
 
@@ -35,6 +37,7 @@ def test_forgot_password_round_trip(browser, mail_server_app, smtp_server):  # n
     page.goto("/login")
     follow(page, page.get_by_role("link", name="Forgot your password?"))
     expect(page.locator("h1")).to_have_text("Forgot your password?")
+    assert_accessible(page, "forgot form")
     page.get_by_label("Email").fill("lia@hill.test")
     follow(page, page.get_by_role("button", name="Email me a link"))
     expect(page.get_by_test_id("reset-sent")).to_contain_text("we've sent it a link")
@@ -45,6 +48,7 @@ def test_forgot_password_round_trip(browser, mail_server_app, smtp_server):  # n
                      smtp_server.messages[0]["body"]).group(0)
     page.goto(link)
     expect(page.locator("h1")).to_have_text("Choose a new password")
+    assert_accessible(page, "reset form")
     page.get_by_label("New password", exact=True).fill("brand-new-1")
     page.get_by_label("New password again").fill("brand-new-2")
     follow(page, page.get_by_role("button", name="Save password"))
@@ -55,6 +59,7 @@ def test_forgot_password_round_trip(browser, mail_server_app, smtp_server):  # n
     follow(page, page.get_by_role("button", name="Save password"))
     expect(page).to_have_url(f"{base}/paths")
     expect(page.locator(".flash.success")).to_contain_text("Your password is set")
+    assert_accessible(page, "password set")
 
     other_device.goto("/paths")  # the session elsewhere ended with the reset
     expect(other_device).to_have_url(re.compile(r"/login"))
@@ -104,6 +109,7 @@ def test_a_person_of_one_school_accepts_an_invitation_to_a_second(browser,
     lia = browser.new_context(base_url=base).new_page()
     lia.goto(link)
     expect(lia.locator("h1")).to_have_text("Join \u201cVale College\u201d")
+    assert_accessible(lia, "invitation, signed out")
     follow(lia, lia.get_by_role("link", name="Sign in to accept"))
     lia.get_by_label("Email").fill("lia@hill.test")
     lia.get_by_label("Password").fill("pass-word-1")
@@ -115,6 +121,7 @@ def test_a_person_of_one_school_accepts_an_invitation_to_a_second(browser,
 
     follow(lia, lia.get_by_role("link", name="Vale College"))  # the school switcher
     expect(lia.locator("main")).to_contain_text("Hill School")
+    assert_accessible(lia, "choose a school")
     follow(lia, lia.get_by_role("button", name=re.compile("Hill School")))
     expect(lia.locator("header")).to_contain_text("Hill School")
     shot(lia, "switched")

@@ -10,7 +10,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port, quick_sign_in
+from tests.conftest import assert_accessible, free_port, quick_sign_in
 from tests.test_browser_groups import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     expect,
@@ -57,6 +57,7 @@ def test_invited_person_creates_an_account_and_joins_the_group(browser, mail_ser
     expect(admin.locator(".alert-success")).to_contain_text(
         "Invited as Mentor (an email is on its way): ivy@new.test.")
     expect(admin.get_by_test_id("invitations")).to_contain_text("ivy@new.test")
+    assert_accessible(admin, "invitation sent")
 
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
@@ -68,22 +69,26 @@ def test_invited_person_creates_an_account_and_joins_the_group(browser, mail_ser
     invitee.goto(link)
     expect(invitee.locator("h1")).to_have_text("Join \u201cCoaching\u201d")
     expect(invitee.locator("main")).to_contain_text("as Mentor")
+    assert_accessible(invitee, "join form")
     invitee.get_by_label("Your full name").fill("Ivy New")
     invitee.get_by_label("Choose a password").fill("short")
     invitee.get_by_role("button", name="Create account and join").click()
     expect(invitee.locator(".field-error")).to_contain_text("at least 8 characters")
     expect(invitee.get_by_label("Your full name")).to_have_value("Ivy New")
+    assert_accessible(invitee, "join form with an error")
     invitee.get_by_label("Choose a password").fill("long-enough-1")
     invitee.get_by_role("button", name="Create account and join").click()
     expect(invitee).to_have_url(f"{base}/people/groups")  # mentors land on their groups
     expect(invitee.locator("main")).to_contain_text("Coaching")
     expect(invitee.locator("header")).to_contain_text("Ivy New")
+    assert_accessible(invitee, "landed")
     ARTIFACTS.mkdir(exist_ok=True)
     invitee.screenshot(path=str(ARTIFACTS / "invitation-landed.png"), full_page=True)
 
     invitee.goto(link)  # used: a clear page, nothing changes
     expect(invitee.locator("h1")).to_have_text("This invitation can't be used")
     expect(invitee.locator("main")).to_contain_text("already been used")
+    assert_accessible(invitee, "used invitation")
 
     admin.reload()
     expect(admin.get_by_test_id("staff")).to_contain_text("Ivy New")

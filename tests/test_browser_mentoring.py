@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from tests.conftest import ROOT, quick_sign_in
+from tests.conftest import ROOT, assert_accessible, assert_fits_width, quick_sign_in
 from tests.factories import make_account, make_cohort, make_member
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -198,6 +198,8 @@ def emails_to(app: Flask, email: str) -> list[str]:
 
 
 def shot(page, name: str) -> None:
+    """Every screen a test shows is audited with axe-core, then photographed."""
+    assert_accessible(page, name)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"mentor-{name}.png"), full_page=True)
 
@@ -385,13 +387,16 @@ def test_mentor_people_pages_groups_members_and_profile_tabs(live_server, page):
     expect(ben_row.get_by_test_id("review-icon")).to_have_class(re.compile(r"\bstale\b"))
     expect(page.locator("main")).not_to_contain_text("Olu Other")
     shot(page, "07-group-members")
-    # "..." opens the member's other actions.
+    # "..." opens the member's other actions in a menu that floats over the table: no
+    # column moves.
+    columns = [cell.bounding_box()["x"] for cell in lia_row.locator("td").all()]
     lia_row.get_by_label("More for Lia Learner").click()
-    expect(lia_row.get_by_role("link", name="Email Lia Learner")).to_have_attribute(
+    expect(lia_row.get_by_role("menuitem", name="Email Lia Learner")).to_have_attribute(
         "href", "mailto:lia@hill.test")
-    page.set_viewport_size({"width": 390, "height": 844})
-    shot(page, "07b-group-members-phone")
-    page.set_viewport_size({"width": 1280, "height": 800})
+    assert [cell.bounding_box()["x"] for cell in lia_row.locator("td").all()] == columns
+    shot(page, "07a-group-member-menu")
+    page.keyboard.press("Escape")
+    expect(lia_row.get_by_role("menu")).to_be_hidden()
 
     # The review icon jumps to the member's profile, on the Review tab.
     follow(page, lia_icon)
@@ -510,3 +515,53 @@ def test_other_learners_and_groups_are_not_found_by_url(live_server, new_page):
     expect(lia.locator("main")).not_to_contain_text("Robotics club")
     shot(lia, "14-member-people-empty")
     assert mia.dialogs == [] and lia.dialogs == []
+
+
+def test_mentor_member_menu_from_the_keyboard_and_the_group_page_on_a_phone(live_server, page):
+    s = seed_school(live_server.app, with_past_work=True)
+    quick_sign_in(page, s.mia_email, then=f"/people/groups/{s.robotics_id}")
+    lia_row, ben_row = member_row(page, s.lia_id), member_row(page, s.ben_id)
+    more = lia_row.get_by_role("button", name="More for Lia Learner")
+    expect(more).to_have_attribute("aria-haspopup", "menu")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    menu = lia_row.get_by_role("menu", name="More for Lia Learner")
+    email = menu.get_by_role("menuitem", name="Email Lia Learner")
+
+    # Enter, Space and ArrowDown each open it on its item; Escape closes it and gives the focus
+    # back to the button.
+    for key in ("Enter", " ", "ArrowDown"):
+        more.focus()
+        page.keyboard.press(key)
+        expect(more).to_have_attribute("aria-expanded", "true")
+        expect(email).to_be_focused()
+        outline = email.evaluate("el => getComputedStyle(el).outlineStyle")
+        assert outline != "none", f"no visible focus after {key!r}"
+        page.keyboard.press("Escape")
+        expect(menu).to_be_hidden()
+        expect(more).to_have_attribute("aria-expanded", "false")
+        expect(more).to_be_focused()
+    # One menu at a time; Tab or a click elsewhere closes it.
+    more.click()
+    expect(menu).to_be_visible()
+    assert_accessible(page, "member menu open")
+    ben_row.get_by_role("button", name="More for Ben Bose").click()
+    expect(menu).to_be_hidden()
+    expect(ben_row.get_by_role("menu")).to_be_visible()
+    page.keyboard.press("Tab")
+    page.locator("h1").click()
+    expect(ben_row.get_by_role("menu")).to_be_hidden()
+
+    # On a phone every member's name, Review and "..." are on screen; nothing scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert_fits_width(page)
+    for row in (lia_row, ben_row):
+        for part in (row.locator("td").first, row.get_by_test_id("review-icon"),
+                     row.get_by_role("button", name=re.compile("^More for"))):
+            box = part.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    more.click()
+    expect(email).to_be_visible()
+    box = email.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert_fits_width(page)
+    shot(page, "07b-group-members-phone")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import ROOT, quick_sign_in
+from tests.conftest import ROOT, assert_accessible, assert_fits_width, quick_sign_in
 from tests.test_browser_groups import seed
 from tests.test_reports import MEMBERS, PROGRESS, build_school
 
@@ -26,6 +26,8 @@ AUDIT = "/admin/community/audit/"
 
 
 def shot(page, name: str) -> None:
+    """Every screen a test shows is audited with axe-core, then photographed."""
+    assert_accessible(page, name)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"reports-{name}.png"), full_page=True)
 
@@ -86,6 +88,7 @@ def test_admin_downloads_both_reports_from_the_menu(live_server, page):
     page.goto(AUDIT)
     page.wait_for_load_state("load")
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    assert_accessible(page, "audit log")
     name, rows = download(page, "Mentor Group learner progress")
     assert name == f"{hill['slug']}-mentor-group-learner-progress-{today}.csv"
     assert without(rows, "Days the oldest has waited") == \
@@ -98,6 +101,7 @@ def test_admin_downloads_both_reports_from_the_menu(live_server, page):
     page.get_by_role("button", name="Additional actions").click()
     box = page.get_by_role("menu").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert_fits_width(page)
     shot(page, "02-phone-menu")
 
 
@@ -106,5 +110,6 @@ def test_group_admin_has_no_reports_menu(live_server, page):
     quick_sign_in(page, hill["gadmin"], then=GROUPS)
     expect(page.get_by_role("heading", name="Groups")).to_be_visible()
     expect(page.get_by_role("button", name="Additional actions")).to_have_count(0)
+    assert_accessible(page, "Group Admin's groups")
     response = page.goto("/admin/community/reports/members.csv")
     assert response.status == 403

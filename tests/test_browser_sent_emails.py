@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import quick_sign_in
+from tests.conftest import assert_accessible, assert_fits_width, quick_sign_in
 from tests.test_browser import ARTIFACTS, seed_school, shot
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -32,6 +32,7 @@ def test_admin_sees_undelivered_emails_with_the_reason_at_390px(live_server, pag
         db.session.remove()
     page.set_viewport_size({"width": 390, "height": 844})
     quick_sign_in(page, data.admin_email, then="/admin/sent_emails/")
+    assert_accessible(page, "sent emails")
     page.get_by_role("link", name="Not delivered: 1").click()
     row = page.locator("table tbody tr").first
     expect(row).to_contain_text("Not delivered yet: retrying")
@@ -39,5 +40,4 @@ def test_admin_sees_undelivered_emails_with_the_reason_at_390px(live_server, pag
     expect(row).to_contain_text(data.teacher_email)
     ARTIFACTS.mkdir(exist_ok=True)
     shot(page, "sent-emails-undelivered-390")
-    overflow = page.evaluate("document.documentElement.scrollWidth")
-    assert overflow <= 390, overflow
+    assert_fits_width(page)

@@ -1,0 +1,141 @@
+/* The back office's controls, for everybody (loaded by templates/admin/mg_base.html):
+   - Flask-Admin's list filters, row checkboxes and search get real <label>s (Flask-Admin gives
+     them only a title, and builds the filter rows in script, hence a MutationObserver);
+   - icon-only links get a name;
+   - every Bootstrap dropdown is a menu button: menu roles, Enter, Space or ArrowDown open it on
+     its first item (Bootstrap then moves with the arrows and closes on Escape or Tab). */
+(function () {
+  var serial = 0;
+
+  function idOf(el, prefix) {
+    if (!el.id) el.id = prefix + '-' + (++serial);
+    return el.id;
+  }
+
+  function named(el) {
+    return el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') ||
+      (el.labels && el.labels.length);
+  }
+
+  function label(el, text) {
+    if (!el || named(el)) return;
+    var tag = document.createElement('label');
+    tag.className = 'sr-only';
+    tag.htmlFor = idOf(el, 'mg-field');
+    tag.textContent = text;
+    el.parentNode.insertBefore(tag, el);
+  }
+
+  function rowName(row) {
+    var cell = row.querySelector('td[class^="col-"], td[class*=" col-"]');
+    return cell ? cell.textContent.replace(/\s+/g, ' ').trim() : '';
+  }
+
+  function labelListControls(root) {
+    root.querySelectorAll('input.action-rowtoggle').forEach(function (box) {
+      label(box, 'Select all rows');
+    });
+    root.querySelectorAll('input.action-checkbox').forEach(function (box, index) {
+      var name = rowName(box.closest('tr'));
+      label(box, name ? 'Select ' + name : 'Select row ' + (index + 1));
+    });
+    root.querySelectorAll('table.filters tr').forEach(function (row) {
+      var remove = row.querySelector('.remove-filter');
+      var name = remove ? remove.textContent.replace(/[\u00d7\s]+/g, ' ').trim() : 'Filter';
+      if (remove && !remove.getAttribute('aria-label')) {
+        remove.setAttribute('role', 'button');
+        remove.setAttribute('aria-label', 'Remove the ' + name + ' filter');
+      }
+      label(row.querySelector('select.filter-op'), name + ': how to compare');
+      row.querySelectorAll('.filter-val').forEach(function (field) {
+        if (field.type !== 'hidden') label(field, name + ': value');
+      });
+      // select2 draws its own focusable box in place of a hidden <select>
+      row.querySelectorAll('.select2-focusser, .select2-input, .select2-search__field')
+        .forEach(function (field) { label(field, name); });
+    });
+    root.querySelectorAll('table.model-list > thead th').forEach(function (th) {
+      if (!th.children.length && !th.textContent.trim()) th.innerHTML = '<span class="sr-only">Actions</span>';
+    });
+    root.querySelectorAll('form input[name="search"]').forEach(function (field) {
+      label(field, field.getAttribute('placeholder') || 'Search');
+    });
+    root.querySelectorAll('a').forEach(function (link) {
+      if (link.textContent.trim() || link.getAttribute('aria-label')) return;
+      if (link.classList.contains('select2-search-choice-close')) {  // a chosen filter value
+        link.setAttribute('aria-label', 'Remove ' + link.parentNode.textContent.trim());
+      } else if (link.querySelector('.fa-times, .glyphicon-remove')) link.setAttribute('aria-label', 'Clear the search');
+      else if (link.getAttribute('title')) link.setAttribute('aria-label', link.getAttribute('title'));
+      else if (link.getAttribute('data-original-title')) link.setAttribute('aria-label', link.getAttribute('data-original-title'));
+    });
+  }
+
+  function menuRoles(root) {
+    root.querySelectorAll('[data-toggle="dropdown"]').forEach(function (toggle) {
+      var menu = toggle.parentNode.querySelector('.dropdown-menu');
+      if (!menu) return;
+      if (toggle.tagName === 'A') toggle.setAttribute('role', 'button');
+      toggle.setAttribute('aria-haspopup', 'menu');
+      if (!toggle.hasAttribute('aria-expanded')) toggle.setAttribute('aria-expanded', 'false');
+      toggle.setAttribute('aria-controls', idOf(menu, 'mg-menu'));
+      menu.setAttribute('role', 'menu');
+      if (!menu.hasAttribute('aria-labelledby') && !menu.hasAttribute('aria-label')) {
+        menu.setAttribute('aria-labelledby', idOf(toggle, 'mg-menu-button'));
+      }
+      menu.querySelectorAll('.dropdown-item').forEach(function (item) {
+        item.setAttribute('role', 'menuitem');
+        for (var el = item.parentNode; el && el !== menu; el = el.parentNode) {
+          el.setAttribute('role', 'none');
+        }
+      });
+      menu.querySelectorAll('.dropdown-header').forEach(function (h) { h.setAttribute('role', 'presentation'); });
+      menu.querySelectorAll('.dropdown-divider').forEach(function (d) { d.setAttribute('role', 'separator'); });
+    });
+  }
+
+  function firstItem(menu) {
+    var items = menu.querySelectorAll('.dropdown-item:not(.disabled):not(:disabled)');
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].offsetParent !== null) return items[i];
+    }
+    return null;
+  }
+
+  function keyboardOpens() {
+    var fromKeyboard = null;
+    document.addEventListener('keydown', function (event) {
+      var toggle = event.target.closest && event.target.closest('[data-toggle="dropdown"]');
+      if (!toggle) return;
+      if (event.key === 'Enter' || event.key === ' ' || event.key === 'ArrowDown') {
+        fromKeyboard = toggle;
+        // A link styled as a toggle does nothing on Space by itself.
+        if (event.key === ' ' && toggle.tagName === 'A') { event.preventDefault(); toggle.click(); }
+      }
+    }, true);
+    document.addEventListener('pointerdown', function () { fromKeyboard = null; }, true);
+    if (!window.jQuery) return;
+    window.jQuery(document).on('shown.bs.dropdown', function (event) {
+      var toggle = event.relatedTarget;
+      if (toggle && toggle === fromKeyboard) {
+        var menu = toggle.parentNode.querySelector('.dropdown-menu');
+        var item = menu && firstItem(menu);
+        if (item) item.focus();
+      }
+      fromKeyboard = null;
+    });
+  }
+
+  function start() {
+    labelListControls(document);
+    menuRoles(document);
+    keyboardOpens();
+    var filters = document.querySelector('table.filters');
+    if (filters && window.MutationObserver) {
+      new MutationObserver(function () { labelListControls(filters); })
+        .observe(filters, {childList: true, subtree: true});
+    }
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
