@@ -58,6 +58,9 @@ class AuditLogView(ScopedModelView):
     # through Flask-Admin's generic export.
     can_export = False
     list_template = "admin/community/audit_list.html"
+
+    def is_visible(self) -> bool:  # a tab of the Community screen, not a menu entry of its own
+        return False
     column_list = ["created_at", "actor", "action", "group_name", "subject_email", "change"]
     column_details_list = column_list
     column_labels = {"created_at": "When", "actor": "Who", "action": "What",

@@ -15,9 +15,10 @@ from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAre
 from mentorgroups.admin.base import AdminAccess
 from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup, utcnow
-from mentorgroups.services import group_members, groups, invitations
+from mentorgroups.services import group_members, groups, invitations, plans
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.tenancy import current_membership
+from mentorgroups.wording import delete_consequences, deleted_message
 
 ROLE_CHOICES = [SelectChoice(value, label) for value, label in GROUP_ROLE_LABELS.items()]
 
@@ -45,10 +46,6 @@ class BulkForm(FlaskForm):
     action = HiddenField()
     url = HiddenField()
     group_id = HiddenField()
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def people_list(users) -> str:
@@ -124,7 +121,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             limit=groups.group_limit(account.plan),
             limit_message=groups.limit_message(account, used),
             is_admin=groups.is_account_admin(current_user, account.id),
-            role_labels=GROUP_ROLE_LABELS,
+            role_labels=GROUP_ROLE_LABELS, usage_text=plans.usage_text(account.plan, used),
         ), status
 
     # ---- the tree ---------------------------------------------------------------------------
@@ -159,6 +156,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         used = groups.group_count(account.id)
         return self.render("admin/groups/form.html", form=form, group=None, account=account,
                            limit_message=groups.limit_message(account, used),
+                           is_admin=groups.is_account_admin(current_user, account.id),
                            used=used, limit=groups.group_limit(account.plan)), status
 
     @expose("/<int:group_id>/manage", methods=("GET", "POST"))
@@ -188,8 +186,10 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                           if pid == group.id)
         staff, members = group_members.group_people(current_user, self.account_id, group.id)
         return self.render("admin/groups/form.html", form=form, group=group,
-                           delete_form=ConfirmForm(), child_count=child_count,
-                           member_count=len(staff) + len(members),
+                           delete_form=ConfirmForm(),
+                           delete_lines=delete_consequences(
+                               child_count, len(staff) + len(members),
+                               group.parent.name if group.parent else None),
                            can_delete=groups.is_account_admin(current_user, self.account_id),
                            ), status
 
@@ -206,10 +206,9 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             db.session.rollback()
             flash(exc.message, "error")
             return redirect(self.get_url(".manage_view", group_id=group_id))
-        flash(f"Group \u201c{result['name']}\u201d deleted: "
-              f"{plural(result['children_moved'], 'nested group')} moved up, "
-              f"{plural(result['memberships_ended'], 'membership')} and "
-              f"{plural(result['invitations_ended'], 'pending invitation')} ended.", "success")
+        flash(deleted_message(result["name"], result["children_moved"],
+                              result["memberships_ended"], result["invitations_ended"]),
+              "success")
         return redirect(self.get_url(".index"))
 
     # ---- members ----------------------------------------------------------------------------
