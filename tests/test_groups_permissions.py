@@ -85,7 +85,7 @@ def test_pages(client, world, who):
             "foreign_admin": {"Foreign group"},
         }[who]
     if statuses[3] == 200:
-        assert [p["name"] for p in client.get(urls[3]).get_json()] == ["Tara Target"]
+        assert [p["name"] for p in client.get(urls[3]).get_json()["people"]] == ["Tara Target"]
 
 
 def post_everything(client, world):

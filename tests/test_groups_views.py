@@ -61,7 +61,7 @@ def test_add_by_search_and_paste_then_roles_and_removal(client):
     group = groups.create_group(admin, account.id, "Coaching")
     db.session.commit()
     client.login(admin.email)
-    people = client.get(f"{BASE}/{group.id}/search?q=mo").get_json()
+    people = client.get(f"{BASE}/{group.id}/search?q=mo").get_json()["people"]
     assert [p["email"] for p in people] == ["mo@hill.test"]
     members_url = f"{BASE}/{group.id}/"
     response = client.post_form(f"{BASE}/{group.id}/add", {
