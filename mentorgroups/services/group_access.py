@@ -38,7 +38,8 @@ def managers_above(account_id: int, group_ids) -> dict[int, list[ManagerAbove]]:
         found, seen, node = [], {gid}, parents.get(gid)
         while node is not None and node not in seen:
             seen.add(node)
-            found.extend(ManagerAbove(name, group_name) for name, group_name in admins.get(node, ()))
+            found.extend(ManagerAbove(name, group_name)
+                         for name, group_name in admins.get(node, ()))
             node = parents.get(node)
         out[gid] = found
     return out
