@@ -55,3 +55,23 @@ def keeps_access_without_role(actor: User, account_id: int, group_id: int) -> bo
             GroupMembership.user_id == actor.id, GroupMembership.role == "group_admin",
             MentorGroup.account_id == account_id, GroupMembership.group_id != group_id)))
     return group_id in subtree_ids(parent_map(account_id), others)
+
+
+def group_roles_of(account_id: int, user_ids) -> dict[int, list[str]]:
+    """Each person's roles in the school's groups, in words ("Mentor of Coaching circle"),
+    staff roles first, in one query for a page of people."""
+    from mentorgroups.models import GROUP_ROLE_LABELS
+
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    order = {"group_admin": 0, "mentor": 1, "member": 2}
+    rows = db.session.execute(
+        select(GroupMembership.user_id, GroupMembership.role, MentorGroup.name)
+        .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
+        .where(MentorGroup.account_id == account_id, GroupMembership.user_id.in_(ids))
+        .order_by(MentorGroup.name)).all()
+    out: dict[int, list[str]] = {}
+    for uid, role, name in sorted(rows, key=lambda r: (order.get(r[1], 3), r[2].lower())):
+        out.setdefault(uid, []).append(f"{GROUP_ROLE_LABELS[role]} of {name}")
+    return out
