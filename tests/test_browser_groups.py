@@ -424,9 +424,10 @@ def test_group_admin_sees_only_their_groups_and_a_learner_gets_403(live_server, 
 
     gina_email, lia_email = seed(live_server.app, build)
     gina = new_page()
-    # She lands where every non-admin lands; the header takes her to her groups.
+    # She lands where every non-admin lands; People > Manage takes her to her groups.
     sign_in(gina, gina_email, then="/paths")
-    follow(gina, gina.get_by_role("link", name="Manage groups"))
+    follow(gina, gina.get_by_role("link", name="People", exact=True))
+    follow(gina, gina.get_by_role("link", name="Manage", exact=True))
     expect(gina).to_have_url(re.compile(r"/admin/community/groups/$"))
     expect(gina.locator(".mg-name")).to_have_text(["Year 7", "Robotics club"])
     expect(gina.locator("body")).not_to_contain_text("Year 8")
