@@ -37,9 +37,18 @@ def favicon():
     return response
 
 
+def local_time(value: datetime) -> str:
+    """A moment in the current school's time zone, as people write it."""
+    from mentorgroups.localtime import as_written
+    from mentorgroups.tenancy import current_account
+
+    return as_written(value, current_account())
+
+
 def init_app(app) -> None:
     app.add_template_filter(waited, "waited")
     app.add_url_rule("/favicon.ico", "favicon", favicon)
+    app.add_template_filter(local_time, "local_time")
 
     for code, (title, message) in ERRORS.items():
         def handler(error, title=title, message=message, code=code):

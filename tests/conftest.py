@@ -118,9 +118,25 @@ def make_app(database_url, shared_app):
         redis = app.extensions.get("mentorgroups.redis")
         if redis is not None:
             redis.close()
+    if apps:
+        reset_limiter_storage()
     with shared_app.app_context():
         empty_tables()
         db.session.remove()
+
+
+def reset_limiter_storage() -> None:
+    """The limiter is one object shared by every app of the run, holding the storage of the
+    app built last: after an app on a private Redis (stopped at the end of its test), give it
+    back the shared app's in-memory storage, or the next invitation's rate check would call
+    a Redis that is gone."""
+    from limits.storage import MemoryStorage
+
+    from mentorgroups.extensions import limiter
+
+    limiter._storage = MemoryStorage()
+    limiter._limiter = type(limiter._limiter)(limiter._storage)
+    limiter._storage_dead = False
 
 
 @pytest.fixture

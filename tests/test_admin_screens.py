@@ -512,7 +512,7 @@ def test_create_a_cohort_with_people(admin_client, s):
         [(s.learner.id, "learner"), (s.teacher.id, "teacher")])
     page = text_of(admin_client.get("/admin/cohorts/"))
     assert "Spring group" in page
-    assert "1 learners, 1 teachers, 0 moderators" in page
+    assert "1 learner, 1 teacher, 0 moderators" in page
 
 
 def test_a_cohort_with_a_forged_path_of_another_school_is_refused(admin_client, s, other):
@@ -638,7 +638,7 @@ def test_a_cohort_name_with_html_is_escaped(admin_client, s):
 
 def test_cohorts_list_counts_people_by_role(admin_client, s):
     page = text_of(admin_client.get("/admin/cohorts/"))
-    assert "2 learners, 1 teachers, 0 moderators" in page
+    assert "2 learners, 1 teacher, 0 moderators" in page
 
 
 # --------------------------------------------------------------------------- Sent emails

@@ -323,8 +323,9 @@ def test_submission_reaches_the_mentor_who_grades_it_and_the_learner_is_told(
     expect(notification_cards(mia).first).not_to_have_class(re.compile(r"\bunread\b"))
     expect(mia.get_by_role("button", name="Mark read")).to_have_count(0)
     expect(mia.get_by_role("button", name="Mark all as read")).to_have_count(0)
-    # Tom's copy of the notification is his own: still unread.
-    assert notifications_of(live_server.app, s.tom_email) == [("submission", told, False)]
+    # Tom's copy says who reviewed it and no longer counts as unread: nobody else need act.
+    assert notifications_of(live_server.app, s.tom_email) == [
+        ("submission", told + " \u00b7 reviewed by Mia Mentor", True)]
 
     # The learner's bell rings; her notification leads to the grade and feedback.
     lia.reload()

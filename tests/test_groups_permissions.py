@@ -85,7 +85,7 @@ def test_pages(client, world, who):
             "foreign_admin": {"Foreign group"},
         }[who]
     if statuses[3] == 200:
-        assert [p["name"] for p in client.get(urls[3]).get_json()] == ["Tara Target"]
+        assert [p["name"] for p in client.get(urls[3]).get_json()["people"]] == ["Tara Target"]
 
 
 def post_everything(client, world):
@@ -171,12 +171,17 @@ def test_group_admins_land_on_their_groups_and_people_has_manage(client, world):
     sign_in(client, world, "group_admin")
     response = client.get("/admin/")
     assert response.status_code == 302 and response.headers["Location"] == f"{BASE}/"
-    assert "Manage groups" in client.get("/paths").get_data(as_text=True)
+    # The way in is the article's: Home > People > Manage (no separate "Manage groups").
+    assert "Manage groups" not in client.get("/paths").get_data(as_text=True)
+    people = client.get("/people/groups").get_data(as_text=True)
+    assert f'href="{BASE}/" data-testid="manage">Manage</a>' in people
     client.post_form("/logout", token_page="/paths")
     sign_in(client, world, "mentor")
     assert client.get("/admin/").status_code == 403
-    assert "Manage groups" not in client.get("/paths").get_data(as_text=True)
+    assert 'data-testid="manage"' not in client.get("/people/groups").get_data(as_text=True)
     client.post_form("/logout", token_page="/paths")
     sign_in(client, world, "admin")
     page = client.get("/admin/people/").get_data(as_text=True)
     assert f'href="{BASE}/"' in page and ">Manage</a>" in page
+    people = client.get("/people/groups").get_data(as_text=True)
+    assert f'href="{BASE}/" data-testid="manage">Manage</a>' in people

@@ -15,6 +15,7 @@ def init_app(app) -> Admin:
     from mentorgroups.admin.groups import GroupsView
     from mentorgroups.admin.learning import CohortView, PathView
     from mentorgroups.admin.people import PeopleView
+    from mentorgroups.admin.plan import PlanView
     from mentorgroups.admin.reports import ReportsView
     from mentorgroups.admin.school import SchoolSettingsView
     from mentorgroups.models import AccountMembership, AuditEvent, Cohort, Path, SentEmail
@@ -30,12 +31,15 @@ def init_app(app) -> Admin:
     admin.add_view(CohortView(Cohort, db, name="Cohorts", endpoint="cohorts"))
     admin.add_view(SentEmailView(SentEmail, db, name="Sent emails",
                                  endpoint="sent_emails"))
-    admin.add_view(GroupsView(name="Groups", category="Community", endpoint="groups",
+    # One Community entry, opening the Community screen (tabs: Groups, Audit log), the
+    # screen People's Manage button opens too.
+    admin.add_view(GroupsView(name="Community", endpoint="groups",
                               url="/admin/community/groups"))
-    admin.add_view(AuditLogView(AuditEvent, db, name="Audit log", category="Community",
-                                endpoint="audit_log", url="/admin/community/audit"))
-    admin.add_view(ReportsView(name="Reports", category="Community", endpoint="reports",
+    admin.add_view(AuditLogView(AuditEvent, db, name="Audit log", endpoint="audit_log",
+                                url="/admin/community/audit"))
+    admin.add_view(ReportsView(name="Reports", endpoint="reports",
                                url="/admin/community/reports"))
+    admin.add_view(PlanView(name="Plan", endpoint="plan", url="/admin/plan"))
     admin.add_view(SchoolSettingsView(name="School settings", endpoint="school_settings",
                                       url="/admin/school"))
     return admin

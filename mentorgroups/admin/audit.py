@@ -1,52 +1,53 @@
-"""Community > Audit log: every change to groups and their people, for account admins."""
+"""Community > Audit log: every change to groups and their people, for account admins, in
+words (services.audit_words): what happened as a sentence, every changed field on its own
+line, groups and people by name."""
 
 from __future__ import annotations
 
+from flask import g
 from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
 from mentorgroups.admin.base import ScopedModelView
-from mentorgroups.models import GROUP_ROLE_LABELS, AuditEvent
-
-ACTION_LABELS = {
-    "group.create": "Created group",
-    "group.edit": "Edited group",
-    "group.nest": "Moved group",
-    "group.delete": "Deleted group",
-    "group.repair": "Repaired tree (moved to top level)",
-    "member.add": "Added person",
-    "member.role": "Changed role",
-    "member.remove": "Removed person",
-}
-
-
-def describe_change(before: dict | None, after: dict | None) -> str:
-    """'name: Old -> New; role: Member -> Mentor', plain text (escaped when shown)."""
-    before, after = before or {}, after or {}
-    parts = []
-    for key in sorted(set(before) | set(after)):
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        if key == "role":
-            old, new = GROUP_ROLE_LABELS.get(old, old), GROUP_ROLE_LABELS.get(new, new)
-        if key in before and key in after:
-            parts.append(f"{key}: {old or '(none)'} \u2192 {new or '(none)'}")
-        elif key in after:
-            parts.append(f"{key}: {new}")
-        else:
-            parts.append(f"{key} was {old}")
-    return "; ".join(parts)
+from mentorgroups.models import AuditEvent
+from mentorgroups.services.audit_words import ACTION_LABELS, describe, group_names
 
 
 def _no_actor(event) -> str:
     return "Operator (groups check)" if event.action == "group.repair" else "(deleted person)"
 
 
-def _change(view, context, model, name):
-    return Markup("<span class='small'>{}</span>").format(
-        describe_change(model.before, model.after))
+def _described(view, context, event):
+    """The event in words, with the names of every group the page's events name by id
+    looked up once for the whole page."""
+    cache = g.setdefault("audit_described", {})
+    if event.id not in cache:
+        rows = context.get("data") or [event]
+        names = group_names(view.account_id, rows)
+        for row in rows:
+            cache[row.id] = describe(row, names)
+        cache.setdefault(event.id, describe(event, group_names(view.account_id, [event])))
+    return cache[event.id]
+
+
+def _what(view, context, model, name):
+    return _described(view, context, model).what
+
+
+def _details(view, context, model, name):
+    lines = _described(view, context, model).details
+    if not lines:
+        return ""
+    return Markup("<ul class='list-unstyled small mb-0'>{}</ul>").format(
+        Markup("").join(Markup("<li>{}</li>").format(line) for line in lines))
+
+
+def _person(view, context, model, name):
+    if model.subject is not None:
+        return Markup("{}<br><span class='text-muted small'>{}</span>").format(
+            model.subject.full_name, model.subject_email or model.subject.email)
+    return model.subject_email or (model.after or model.before or {}).get("email", "")
 
 
 class AuditLogView(ScopedModelView):
@@ -61,10 +62,11 @@ class AuditLogView(ScopedModelView):
     column_list = ["created_at", "actor", "action", "group_name", "subject_email", "change"]
     column_details_list = column_list
     column_labels = {"created_at": "When", "actor": "Who", "action": "What",
-                     "group_name": "Group", "subject_email": "Person", "change": "Before / after"}
+                     "group_name": "Group", "subject_email": "Person", "change": "Details"}
     column_formatters = {
-        "change": _change,
-        "action": lambda v, c, m, n: ACTION_LABELS.get(m.action, m.action),
+        "change": _details,
+        "action": _what,
+        "subject_email": _person,
         "actor": lambda v, c, m, n: m.actor.full_name if m.actor else _no_actor(m),
     }
     column_searchable_list = ["group_name", "subject_email"]
@@ -76,8 +78,12 @@ class AuditLogView(ScopedModelView):
     column_sortable_list = ["created_at", "action", "group_name", "subject_email"]
     column_default_sort = ("created_at", True)
 
+    def is_visible(self) -> bool:  # a tab of the Community screen, not a menu entry of its own
+        return False
+
     def scope(self, query):
         return query.filter(AuditEvent.account_id == self.account_id)
 
     def get_query(self):
-        return super().get_query().options(joinedload(AuditEvent.actor))
+        return super().get_query().options(joinedload(AuditEvent.actor),
+                                           joinedload(AuditEvent.subject))

@@ -108,7 +108,11 @@ class BackOfficeHome(AdminAccess, AdminIndexView):
 
 
 def _datetime(view, value, name) -> str:
-    return value.strftime("%d %b %Y %H:%M UTC")
+    """In the school's time zone, as people write times ("28 Nov 2026, 19:54 JST")."""
+    from mentorgroups.localtime import as_written
+
+    membership = current_membership()
+    return as_written(value, membership.account if membership is not None else None)
 
 
 def _date(view, value, name) -> str:
@@ -120,8 +124,11 @@ class ScopedModelView(AdminAccess, ModelView):
     delete, actions and export. A forged id of another school's row is a 404."""
 
     form_base_class = FlaskForm
-    # Dates read as people write them ("28 Nov 2026 10:54 UTC"), not as Python prints them.
+    # Dates read as people write them, in the school's time zone ("28 Nov 2026, 19:54 JST"),
+    # on the list and the details page alike, not as Python prints them.
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _datetime, date: _date}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _datetime,
+                                     date: _date}
     can_set_page_size = True
     page_size = 50
 

@@ -4,7 +4,7 @@ services.groups and services.group_members."""
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, request
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import ActionsMixin, action
 from flask_admin.helpers import get_redirect_target
@@ -15,9 +15,10 @@ from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAre
 from mentorgroups.admin.base import AdminAccess
 from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup, utcnow
-from mentorgroups.services import group_members, groups, invitations
+from mentorgroups.services import group_access, group_members, groups, invitations, plans
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.tenancy import current_membership
+from mentorgroups.wording import delete_consequences, deleted_message
 
 ROLE_CHOICES = [SelectChoice(value, label) for value, label in GROUP_ROLE_LABELS.items()]
 
@@ -45,10 +46,6 @@ class BulkForm(FlaskForm):
     action = HiddenField()
     url = HiddenField()
     group_id = HiddenField()
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def people_list(users) -> str:
@@ -119,12 +116,15 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         account = current_membership().account
         roots = groups.group_tree(current_user, account.id)
         used = groups.group_count(account.id)
+        rows = groups.flatten(roots)
         return self.render(
-            "admin/groups/index.html", rows=groups.flatten(roots), account=account, used=used,
+            "admin/groups/index.html", rows=rows, account=account, used=used,
+            above=group_access.managers_above(account.id, [n.group.id for n in rows
+                                                           if n.group.parent_id]),
             limit=groups.group_limit(account.plan),
             limit_message=groups.limit_message(account, used),
             is_admin=groups.is_account_admin(current_user, account.id),
-            role_labels=GROUP_ROLE_LABELS,
+            role_labels=GROUP_ROLE_LABELS, usage_text=plans.usage_text(account.plan, used),
         ), status
 
     # ---- the tree ---------------------------------------------------------------------------
@@ -159,6 +159,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         used = groups.group_count(account.id)
         return self.render("admin/groups/form.html", form=form, group=None, account=account,
                            limit_message=groups.limit_message(account, used),
+                           is_admin=groups.is_account_admin(current_user, account.id),
                            used=used, limit=groups.group_limit(account.plan)), status
 
     @expose("/<int:group_id>/manage", methods=("GET", "POST"))
@@ -188,8 +189,10 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                           if pid == group.id)
         staff, members = group_members.group_people(current_user, self.account_id, group.id)
         return self.render("admin/groups/form.html", form=form, group=group,
-                           delete_form=ConfirmForm(), child_count=child_count,
-                           member_count=len(staff) + len(members),
+                           delete_form=ConfirmForm(),
+                           delete_lines=delete_consequences(
+                               child_count, len(staff) + len(members),
+                               group.parent.name if group.parent else None),
                            can_delete=groups.is_account_admin(current_user, self.account_id),
                            ), status
 
@@ -206,10 +209,9 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             db.session.rollback()
             flash(exc.message, "error")
             return redirect(self.get_url(".manage_view", group_id=group_id))
-        flash(f"Group \u201c{result['name']}\u201d deleted: "
-              f"{plural(result['children_moved'], 'nested group')} moved up, "
-              f"{plural(result['memberships_ended'], 'membership')} and "
-              f"{plural(result['invitations_ended'], 'pending invitation')} ended.", "success")
+        flash(deleted_message(result["name"], result["children_moved"],
+                              result["memberships_ended"], result["invitations_ended"]),
+              "success")
         return redirect(self.get_url(".index"))
 
     # ---- members ----------------------------------------------------------------------------
@@ -225,6 +227,9 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             action_form=BulkForm(), actions=actions, actions_confirmation=confirmations,
             role_labels=GROUP_ROLE_LABELS, trail=self._trail(group),
             pending=invitations.pending_for_group(group.id), now=utcnow(),
+            above=group_access.managers_above(self.account_id, [group.id])[group.id],
+            self_keeps_access=group_access.keeps_access_without_role(
+                current_user, self.account_id, group.id),
         )
 
     def _trail(self, group: MentorGroup) -> list[MentorGroup]:
@@ -240,13 +245,13 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
     @expose("/<int:group_id>/search")
     def search_view(self, group_id: int):
         try:
-            people = group_members.search_people(current_user, self.account_id, group_id,
-                                                 request.args.get("q", ""))
+            found = group_members.search_for_adding(current_user, self.account_id, group_id,
+                                                    request.args.get("q", ""))
         except NotFound:
             abort(404)
-        for person in people:
+        for person in found["people"]:
             person["role_label"] = GROUP_ROLE_LABELS.get(person["role"], "")
-        return jsonify(people)
+        return jsonify(found)
 
     @expose("/<int:group_id>/add", methods=("POST",))
     def add_view(self, group_id: int):
@@ -256,7 +261,10 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         try:
             report = group_members.add_members(
                 current_user, self.account_id, group_id, form.role.data,
-                user_ids=request.form.getlist("user_id"), addresses=form.addresses.data)
+                user_ids=request.form.getlist("user_id"),
+                # Addresses picked from the search bar ("Invite ...") join the pasted ones.
+                addresses="\n".join([form.addresses.data or "",
+                                     *request.form.getlist("invite")]))
             db.session.commit()
         except NotFound as exc:
             return self._gone(exc)
@@ -307,7 +315,19 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             return self._back(group_id, exc)
         flash(f"{membership.user.full_name} is now a {GROUP_ROLE_LABELS[membership.role]}.",
               "success")
+        if membership.user_id == current_user.id and group_id not in groups.managed_group_ids(
+                current_user, self.account_id):
+            return self._after_losing(membership)
         return redirect(self.get_url(".members_view", group_id=group_id))
+
+    def _after_losing(self, membership):
+        """A Group Admin who gave up their own role: land where they can still go (their
+        other groups, else their People page), never on a 403."""
+        flash(f"You no longer manage \u201c{membership.group.name}\u201d; its Group Admins "
+              "and the school's admins can give the role back.", "info")
+        if groups.can_use_groups_back_office(current_user, self.account_id):
+            return redirect(self.get_url(".index"))
+        return redirect(url_for("mentor.groups"))
 
     @expose("/<int:group_id>/remove/<int:user_id>", methods=("POST",))
     def remove_view(self, group_id: int, user_id: int):

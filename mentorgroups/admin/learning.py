@@ -15,6 +15,7 @@ from mentorgroups.admin.base import SchoolSelectField, ScopedModelView
 from mentorgroups.extensions import db
 from mentorgroups.models import AccountMembership, Cohort, CohortMembership, Path, Step, User
 from mentorgroups.tenancy import current_membership
+from mentorgroups.wording import cohort_people
 
 COHORT_ROLE_CHOICES = [SelectChoice("learner", "Learner"), SelectChoice("teacher", "Teacher"),
                        SelectChoice("moderator", "Moderator")]
@@ -97,8 +98,7 @@ class PathView(ScopedModelView):
 
 def _cohort_counts(view, context, model, name):
     counts = g.get("cohort_role_counts", {}).get(model.id, {})
-    return (f"{counts.get('learner', 0)} learners, {counts.get('teacher', 0)} teachers, "
-            f"{counts.get('moderator', 0)} moderators")
+    return cohort_people(counts)
 
 
 class CohortView(ScopedModelView):

@@ -50,20 +50,41 @@ def _status_badge(view, context, model, name):
     return Markup('<span class="badge badge-{}">{}</span>').format(css, model.status.title())
 
 
+def _group_roles(view, context, model, name):
+    """'Mentor of Coaching circle' under the school role: the page's people in one query."""
+    from flask import g
+
+    from mentorgroups.services.group_access import group_roles_of
+
+    if "people_group_roles" not in g:
+        rows = context.get("data") or [model]
+        g.people_group_roles = group_roles_of(view.account_id, [m.user_id for m in rows])
+    roles = g.people_group_roles.get(model.user_id)
+    if roles is None and model.user_id not in g.people_group_roles:
+        roles = group_roles_of(view.account_id, [model.user_id]).get(model.user_id)
+    if not roles:
+        return ""
+    shown = roles[:3] + ([f"and {len(roles) - 3} more"] if len(roles) > 3 else [])
+    return Markup("<span class='small'>{}</span>").format(", ".join(shown))
+
+
 class PeopleView(ScopedModelView):
     can_delete = False
     can_view_details = True
     can_export = False  # people data leaves only through the formula-safe Mentor Group reports
-    column_list = ["user.full_name", "user.email", "role", "status", "created_at"]
+    column_list = ["user.full_name", "user.email", "role", "group_roles", "status",
+                   "created_at"]
     column_details_list = column_list
     column_labels = {"user.full_name": "Name", "user.email": "Email", "status": "Access",
-                     "created_at": "Joined"}
+                     "created_at": "Joined", "role": "School role",
+                     "group_roles": "Group roles"}
     column_searchable_list = ["user.full_name", "user.email"]
     column_sortable_list = ["user.full_name", "user.email",
                             "role", "status", "created_at"]
     column_default_sort = ("created_at", True)
     column_filters = ["role", "status"]
-    column_formatters = {"status": _status_badge, "role": lambda v, c, m, n: m.role.title()}
+    column_formatters = {"status": _status_badge, "role": lambda v, c, m, n: m.role.title(),
+                         "group_roles": _group_roles}
     list_template = "admin/people_list.html"
     edit_template = "admin/people_edit.html"
 

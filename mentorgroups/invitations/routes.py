@@ -9,7 +9,7 @@ from mentorgroups.auth.routes import start_session
 from mentorgroups.extensions import db
 from mentorgroups.invitations import bp
 from mentorgroups.services import invitations
-from mentorgroups.services.errors import ServiceError
+from mentorgroups.services.errors import FormErrors, ServiceError
 from mentorgroups.services.invitations import InvitationUnusable
 from mentorgroups.tenancy import SESSION_KEY, switch_account
 
@@ -109,12 +109,15 @@ def join(token: str):
     except ServiceError as exc:
         db.session.rollback()
         invitation = invitations.find(token)
-        field = getattr(form, exc.field or "", None)
-        if field is not None:
-            field.errors = [exc.message]
-            error = None
-        else:
-            error = exc.message
+        # Every field's message at once (FormErrors), or the one a rule gave.
+        messages = exc.errors if isinstance(exc, FormErrors) else {exc.field: exc.message}
+        error = None
+        for name, message in messages.items():
+            field = getattr(form, name or "", None)
+            if field is not None:
+                field.errors = [message]
+            else:
+                error = message
         return _page(invitation, token, join_form=form, error=error, status=422)
     start_session(user)
     return _done(invitation)

@@ -43,7 +43,7 @@ def show(submission_id: int):
     form = ReviewForm()
     # Back where the reviewer came from (a learner's profile card), else to the queue.
     back = safe_next(request.values.get("next")) or url_for("review.queue")
-    status = 200
+    status, unsaved = 200, None
     if form.validate_on_submit():
         try:
             learning.review_submission(current_user, submission.id, form.grade.data,
@@ -59,9 +59,12 @@ def show(submission_id: int):
                 flash(exc.message, "error")
             status = 422
             submission = _submission_or_404(submission_id)
+            if submission.status == "reviewed":
+                # Someone else was first: keep what this reviewer typed on the page, to copy.
+                unsaved = {"grade": form.grade.data or "", "feedback": form.feedback.data or ""}
         else:
             db.session.commit()
             flash(f"Review saved. {submission.user.full_name} has been told.", "success")
             return redirect(back)
     return render_template("review/show.html", submission=submission, form=form,
-                           now=utcnow(), back=back), status
+                           now=utcnow(), back=back, unsaved=unsaved), status

@@ -16,3 +16,12 @@ class NotFound(ServiceError):
 
 class PermissionDenied(ServiceError):
     """The actor may see the thing but not do this to it."""
+
+
+class FormErrors(ServiceError):
+    """Several fields refused at once: `errors` maps each field to its message, so a form can
+    show every one of them together rather than one per try."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors

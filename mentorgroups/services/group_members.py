@@ -245,21 +245,56 @@ def search_people(actor: User, account_id: int, group_id, query: str | None,
     term = " ".join((query or "").split())
     if not term:
         return []
-    pattern = _like(term.lower())
     rows = db.session.execute(
         select(User.id, User.full_name, User.email, GroupMembership.role)
         .join(AccountMembership, AccountMembership.user_id == User.id)
         .outerjoin(GroupMembership, (GroupMembership.user_id == User.id)
                    & (GroupMembership.group_id == group.id))
-        .where(AccountMembership.account_id == account_id,
-               AccountMembership.status == "active",
-               or_(func.lower(User.full_name).like(pattern, escape="\\"),
-                   User.email.like(pattern, escape="\\")))
+        .where(*_matching(account_id, term))
         .order_by(func.lower(User.full_name), User.id)
         .limit(limit)
     ).all()
     return [{"id": uid, "name": name, "email": email, "role": role}
             for uid, name, email, role in rows]
+
+
+def search_for_adding(actor: User, account_id: int, group_id, query: str | None,
+                      limit: int = 20) -> dict:
+    """What the members screen's search bar offers: up to `limit` people of the school, how
+    many more match beyond them, and, when the text is an email address that is nobody's in
+    the school, that address to invite. Whether the address has a personal account elsewhere
+    is never said (the invitation is the same either way)."""
+    people = search_people(actor, account_id, group_id, query, limit=limit + 1)
+    more = 0
+    if len(people) > limit:
+        people = people[:limit]
+        more = _match_count(account_id, query) - limit
+    invite = None
+    term = (query or "").strip()
+    if "@" in term and " " not in term:
+        try:
+            address = clean_email(term)
+        except ServiceError:
+            address = None
+        if address is not None and not any(p["email"] == address for p in people) \
+                and _school_people(account_id, User.email, [address]) == {}:
+            invite = address
+    return {"people": people, "more": max(more, 0), "invite": invite}
+
+
+def _matching(account_id: int, term: str) -> tuple:
+    """People of the school with active access whose name or email contains `term`."""
+    pattern = _like(term.lower())
+    return (AccountMembership.account_id == account_id, AccountMembership.status == "active",
+            or_(func.lower(User.full_name).like(pattern, escape="\\"),
+                User.email.like(pattern, escape="\\")))
+
+
+def _match_count(account_id: int, query: str | None) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User)
+        .join(AccountMembership, AccountMembership.user_id == User.id)
+        .where(*_matching(account_id, " ".join((query or "").split()))))
 
 
 def group_people(actor: User, account_id: int, group_id) -> tuple[list, list]:

@@ -43,3 +43,20 @@ def mark_read(user: User, account_id: int, notification_id: int | None = None) -
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
     return db.session.execute(query.values(read_at=utcnow())).rowcount or 0
+
+
+def settle_submission(submission_id: int, reviewer_name: str) -> int:
+    """A submission was reviewed: every reviewer's notification about it says by whom and
+    stops counting as unread (nobody else needs to act). Runs in the review's transaction."""
+    now = utcnow()
+    suffix = f" \u00b7 reviewed by {reviewer_name}"
+    changed = 0
+    for item in db.session.scalars(select(Notification).where(
+            Notification.kind == "submission",
+            Notification.key.like(f"submission:{submission_id}:user:%"))):
+        if suffix not in item.text:
+            item.text = (item.text + suffix)[:500]
+        if item.read_at is None:
+            item.read_at = now
+        changed += 1
+    return changed

@@ -32,7 +32,7 @@ from mentorgroups.models import (
 )
 from mentorgroups.services import audit, digest_subscriptions
 from mentorgroups.services.accounts import check_password_rules, clean_name, create_user
-from mentorgroups.services.errors import NotFound, ServiceError
+from mentorgroups.services.errors import FormErrors, NotFound, ServiceError
 from mentorgroups.services.groups import group_for_manager
 from mentorgroups.services.permissions import require_account_admin
 
@@ -263,8 +263,15 @@ def accept(user: User, token: str) -> Invitation:
 def accept_with_new_account(token: str, full_name: str, password: str) -> tuple[User, Invitation]:
     """Someone with no personal account: name and password make one, then accept."""
     invitation = find(token, lock=True)
+    errors = {}
+    for check, value in ((clean_name, full_name), (check_password_rules, password)):
+        try:
+            check(value)
+        except ServiceError as exc:
+            errors[exc.field] = exc.message
+    if errors:
+        raise FormErrors(errors)
     name = clean_name(full_name)
-    check_password_rules(password)
     if has_personal_account(invitation):
         raise ServiceError("You already have a personal account: sign in to accept.")
     try:

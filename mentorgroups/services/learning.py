@@ -24,6 +24,7 @@ from mentorgroups.models import (
     utcnow,
 )
 from mentorgroups.services.errors import NotFound, ServiceError
+from mentorgroups.services.inbox import settle_submission
 from mentorgroups.services.permissions import (
     active_membership,
     require_account_admin,
@@ -241,9 +242,11 @@ def review_submission(actor: User, submission_id: int, grade: str | int | None,
         raise NotFound("That submission does not exist or you cannot review it.")
     if submission.status == "reviewed":
         done = submission.review
+        from mentorgroups.localtime import as_written
+
         raise ServiceError(
             f"{done.reviewer.full_name} already reviewed this on "
-            f"{done.created_at:%d %b %Y at %H:%M} UTC."
+            f"{as_written(done.created_at, submission.account)}."
         )
     if not submission.step.requires_review:
         raise ServiceError("This step is not marked for review.")
@@ -265,6 +268,7 @@ def review_submission(actor: User, submission_id: int, grade: str | int | None,
         db.session.rollback()
         raise ServiceError("Someone else reviewed this submission a moment ago.") from None
     stage_job("notify_review", review_id=review.id)
+    settle_submission(submission.id, actor.full_name)
     return review
 
 

@@ -58,6 +58,9 @@ def notify_submission(submission_id: int) -> int:
             account_id=submission.account_id,
         )
         staged += 1
+    if submission.status == "reviewed" and submission.review is not None:
+        # Reviewed before this fan-out ran: the notifications say so from the start.
+        inbox.settle_submission(submission.id, submission.review.reviewer.full_name)
     return staged
 
 

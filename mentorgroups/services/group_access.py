@@ -1,0 +1,77 @@
+"""Who manages a group from above, and whether a Group Admin keeps a group without their own
+role in it: rights flow down the tree, so a nested group's managers include its ancestors'
+Group Admins, and a Group Admin who demotes themselves loses a group unless one of those
+rights (or being an account admin) still covers it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import GroupMembership, MentorGroup, User
+from mentorgroups.services.groups import is_account_admin, parent_map, subtree_ids
+
+
+@dataclass(frozen=True)
+class ManagerAbove:
+    name: str
+    group_name: str  # the ancestor they are Group Admin of
+
+
+def managers_above(account_id: int, group_ids) -> dict[int, list[ManagerAbove]]:
+    """For each group, the Group Admins of the groups above it (nearest first), in two
+    queries for the whole school."""
+    parents = parent_map(account_id)
+    admins: dict[int, list[tuple[str, str]]] = {}
+    for gid, group_name, name in db.session.execute(
+            select(GroupMembership.group_id, MentorGroup.name, User.full_name)
+            .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
+            .join(User, User.id == GroupMembership.user_id)
+            .where(MentorGroup.account_id == account_id,
+                   GroupMembership.role == "group_admin")
+            .order_by(User.full_name)).all():
+        admins.setdefault(gid, []).append((name, group_name))
+    out: dict[int, list[ManagerAbove]] = {}
+    for gid in group_ids:
+        found, seen, node = [], {gid}, parents.get(gid)
+        while node is not None and node not in seen:
+            seen.add(node)
+            found.extend(ManagerAbove(name, group_name)
+                         for name, group_name in admins.get(node, ()))
+            node = parents.get(node)
+        out[gid] = found
+    return out
+
+
+def keeps_access_without_role(actor: User, account_id: int, group_id: int) -> bool:
+    """Whether `actor` could still manage the group if their own role in it were not Group
+    Admin: as an account admin, or as Group Admin of a group above it."""
+    if is_account_admin(actor, account_id):
+        return True
+    others = set(db.session.scalars(
+        select(GroupMembership.group_id).join(MentorGroup).where(
+            GroupMembership.user_id == actor.id, GroupMembership.role == "group_admin",
+            MentorGroup.account_id == account_id, GroupMembership.group_id != group_id)))
+    return group_id in subtree_ids(parent_map(account_id), others)
+
+
+def group_roles_of(account_id: int, user_ids) -> dict[int, list[str]]:
+    """Each person's roles in the school's groups, in words ("Mentor of Coaching circle"),
+    staff roles first, in one query for a page of people."""
+    from mentorgroups.models import GROUP_ROLE_LABELS
+
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    order = {"group_admin": 0, "mentor": 1, "member": 2}
+    rows = db.session.execute(
+        select(GroupMembership.user_id, GroupMembership.role, MentorGroup.name)
+        .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
+        .where(MentorGroup.account_id == account_id, GroupMembership.user_id.in_(ids))
+        .order_by(MentorGroup.name)).all()
+    out: dict[int, list[str]] = {}
+    for uid, role, name in sorted(rows, key=lambda r: (order.get(r[1], 3), r[2].lower())):
+        out.setdefault(uid, []).append(f"{GROUP_ROLE_LABELS[role]} of {name}")
+    return out
