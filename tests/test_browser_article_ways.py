@@ -123,11 +123,11 @@ def test_group_admin_is_warned_before_demoting_themselves_and_lands_on_people(
     item = page.get_by_test_id("staff").locator("li").filter(has_text="Gina Grant")
     item.get_by_test_id("role-menu").click()
     with page.expect_navigation():
-        item.get_by_role("button", name="Member").click()
+        item.get_by_role("menuitem", name="Member").click()
     assert len(page.dialogs) == 1
     assert "You will lose access to manage \u201cCoaching circle\u201d" in page.dialogs[0]
     expect(page).to_have_url(re.compile(r"/people/groups$"))
-    expect(page.get_by_role("alert").filter(has_text="no longer manage")).to_contain_text(
+    expect(page.locator(".flash").filter(has_text="no longer manage")).to_contain_text(
         "You no longer manage \u201cCoaching circle\u201d")
     expect(page.get_by_role("heading", name="You can't open this page")).to_have_count(0)
     shot(page, "06-after-self-demotion")
