@@ -28,6 +28,9 @@ def waited(since: datetime, now: datetime) -> str:
 
 def init_app(app) -> None:
     app.add_template_filter(waited, "waited")
+    from mentorgroups.paging import page_url
+
+    app.add_template_global(page_url, "page_url")
 
     for code, (title, message) in ERRORS.items():
         def handler(error, title=title, message=message, code=code):
