@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, false, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, exists, false, func, literal, select, union_all
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from mentorgroups.extensions import db
@@ -29,6 +29,7 @@ from mentorgroups.models import (
 from mentorgroups.paging import Page, PageRequest, clamp
 from mentorgroups.request_cache import cached
 from mentorgroups.services.errors import NotFound
+from mentorgroups.services.group_members import name_or_email_matches
 from mentorgroups.services.groups import school_parent_map, subtree_ids
 from mentorgroups.services.permissions import active_membership
 
@@ -199,14 +200,6 @@ class Person:
     email: str
 
 
-def _name_or_email(term: str):
-    from mentorgroups.services.group_members import _like
-
-    pattern = _like(term.lower())
-    return or_(func.lower(User.full_name).like(pattern, escape="\\"),
-               User.email.like(pattern, escape="\\"))
-
-
 def group_page(actor: User, account_id: int, group_id,
                request: PageRequest | None = None) -> tuple[MentorGroup, Page]:
     """A mentored group's members, one page at a time (by name, optionally searched by name
@@ -220,7 +213,7 @@ def group_page(actor: User, account_id: int, group_id,
                                           GroupMembership.role == "member"))
               .join(AccountMembership, _active_people(account_id)))
     if request.search:
-        people = people.where(_name_or_email(request.search))
+        people = people.where(name_or_email_matches(request.search))
     total = db.session.scalar(select(func.count()).select_from(people.subquery()))
     request = clamp(request, total)
     page_people = [Person(*row) for row in db.session.execute(
