@@ -19,9 +19,10 @@ def members_screen(cur, ids):
     for roles in (("mentor", "group_admin"), ("member",)):
         _all(cur, "SELECT count(*) FROM group_membership WHERE group_id = %s AND role = ANY(%s)",
              (ids["big_group"], list(roles)))
-        _all(cur, "SELECT u.id, u.full_name, u.email, gm.role, gm.created_at FROM group_membership gm "
-                  "JOIN user_account u ON u.id = gm.user_id WHERE gm.group_id = %s "
-                  "AND gm.role = ANY(%s) ORDER BY lower(u.full_name), u.id LIMIT %s",
+        _all(cur, "SELECT u.id, u.full_name, u.email, gm.role, gm.created_at "
+                  "FROM group_membership gm JOIN user_account u ON u.id = gm.user_id "
+                  "WHERE gm.group_id = %s AND gm.role = ANY(%s) "
+                  "ORDER BY lower(u.full_name), u.id LIMIT %s",
              (ids["big_group"], list(roles), PAGE))
     _all(cur, "SELECT id, email, role, sent_at FROM invitation WHERE group_id = %s "
               "AND status = 'pending' ORDER BY sent_at DESC", (ids["big_group"],))
@@ -108,7 +109,8 @@ def profile_activity(cur, ids):
     learner, school = ids["learner"], ids["school"]
     both = ("SELECT sc.completed_at AS at, 'completed' AS what, st.title, p.title FROM "
             "step_completion sc JOIN step st ON st.id = sc.step_id JOIN path p ON p.id = "
-            f"st.path_id WHERE sc.user_id = %(u)s AND p.account_id = %(a)s AND {_enrolled('%(u)s')} "
+            "st.path_id WHERE sc.user_id = %(u)s AND p.account_id = %(a)s AND "
+            f"{_enrolled('%(u)s')} "
             "AND NOT EXISTS (SELECT 1 FROM submission s WHERE s.user_id = %(u)s AND "
             "s.step_id = st.id) UNION ALL SELECT s.submitted_at, 'submitted', st.title, p.title "
             "FROM submission s JOIN step st ON st.id = s.step_id JOIN path p ON p.id = "

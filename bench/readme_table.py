@@ -47,7 +47,9 @@ def table() -> str:
                 f"{_ms(r['floor_ms'])} | {_ratio(r['app_over_floor'])} |  |  |")
     peaks = ", ".join(f"{mb} MB at {int(k):,} learners"
                       for k, mb in results["peak_worker_rss_mb"].items())
-    lines += ["", f"Peak gunicorn worker memory (VmHWM) after every screen: {peaks}."]
+    lines += ["", f"Peak gunicorn worker memory (VmHWM) after every screen: {peaks}. "
+              f"One HTTP request for a static file from the same worker (no session, no SQL; "
+              f"in every app time, in no floor): {results['http_static_ms']} ms."]
     return "\n".join(lines)
 
 

@@ -20,8 +20,8 @@ from mentorgroups.models import (
     utcnow,
 )
 from mentorgroups.paging import Page, PageRequest, page_request, page_url
-from mentorgroups.services import groups, learning, mentoring
 from mentorgroups.services import group_members as gm
+from mentorgroups.services import groups, learning, mentoring
 from tests.conftest import statements_for
 from tests.factories import _PASSWORD_HASH, make_member, school
 

@@ -284,11 +284,17 @@ def _people_of(group_id: int, roles, request: PageRequest) -> Page:
                    GroupMembership.created_at)
             .join(GroupMembership, GroupMembership.user_id == User.id)
             .where(GroupMembership.group_id == group_id, GroupMembership.role.in_(roles)))
+    return people_page(rows, request, GroupPerson)
+
+
+def people_page(rows, request: PageRequest, make) -> Page:
+    """One page of a query of people (by name; searched by name or email), with the count
+    of the whole: two statements whatever the size. `make` builds an item from a row."""
     if request.search:
         rows = rows.where(name_or_email_matches(request.search))
     total = db.session.scalar(select(func.count()).select_from(rows.subquery()))
     request = clamp(request, total)
-    items = [GroupPerson(*row) for row in db.session.execute(
+    items = [make(*row) for row in db.session.execute(
         rows.order_by(func.lower(User.full_name), User.id)
         .limit(request.size).offset(request.offset))]
     return Page(items, total, request.number, request.size, request.search)

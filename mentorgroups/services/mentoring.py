@@ -29,7 +29,7 @@ from mentorgroups.models import (
 from mentorgroups.paging import Page, PageRequest, clamp
 from mentorgroups.request_cache import cached
 from mentorgroups.services.errors import NotFound
-from mentorgroups.services.group_members import name_or_email_matches
+from mentorgroups.services.group_members import people_page
 from mentorgroups.services.groups import school_parent_map, subtree_ids
 from mentorgroups.services.permissions import active_membership
 
@@ -212,23 +212,18 @@ def group_page(actor: User, account_id: int, group_id,
                                           GroupMembership.group_id == group.id,
                                           GroupMembership.role == "member"))
               .join(AccountMembership, _active_people(account_id)))
-    if request.search:
-        people = people.where(name_or_email_matches(request.search))
-    total = db.session.scalar(select(func.count()).select_from(people.subquery()))
-    request = clamp(request, total)
-    page_people = [Person(*row) for row in db.session.execute(
-        people.order_by(func.lower(User.full_name), User.id)
-        .limit(request.size).offset(request.offset))]
-    ids = [p.id for p in page_people]
+    page = people_page(people, request, Person)
+    ids = [p.id for p in page.items]
     progress = _progress_by_learner(account_id, ids)
     submissions = _submissions_by_learner(account_id, ids)
     rows = []
-    for person in page_people:
+    for person in page.items:
         paths = progress.get(person.id, [])
         waiting, oldest, last = submissions.get(person.id, (0, None, None))
         last = max(filter(None, (last, *(p["last"] for p in paths))), default=None)
         rows.append(MemberRow(person, paths, last, waiting, oldest))
-    return group, Page(rows, total, request.number, request.size, request.search)
+    page.items = rows
+    return group, page
 
 
 def may_view_learner(actor: User, account_id: int, user_id: int) -> bool:
