@@ -40,9 +40,14 @@ lint: install
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
 
+# groups_tree and reports print their tables; digest writes bench/results-digest.json; screens
+# (every screen against its floor and a stock Flask-Admin list, 100,000 and 10,000 learners)
+# writes bench/results.json and regenerates the README's table from both files.
 bench: install
 	$(BIN)/python bench/groups_tree.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/screens.py
 
 # gunicorn, RQ workers and the scheduler under 50 simulated people for 60 s, with Redis
 # restarted and SMTP refusing for 20 s: prints 5xx, latency percentiles and the email tally.

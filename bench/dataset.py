@@ -2,7 +2,8 @@
 
 A school of 100,000 learners (or a tenth of that), 2,005 groups five levels deep, about
 152,000 group memberships (one group of 5,000 members), 2,000,000 step completions and 20,000
-submissions (5,000 waiting), plus a second small school so every query's scoping is real.
+submissions (5,000 waiting), 10,000 notifications and 20,000 audit events, plus a second
+small school so every query's scoping is real.
 
     .venv/bin/python bench/dataset.py [--scale 1.0] [--rebuild]
 """
@@ -66,27 +67,8 @@ def exists(scale: float) -> bool:
         return False
 
 
-def build(scale: float = 1.0, rebuild: bool = False) -> str:
-    """The database URL of the benchmark school, building it first if needed. Two benchmarks
-    started at once build it once: the second waits on an advisory lock, then reuses it."""
-    with psycopg.connect(PG_ADMIN, autocommit=True) as lock:
-        lock.execute("SELECT pg_advisory_lock(hashtext(%s))", (db_name(scale),))
-        if exists(scale) and not rebuild:
-            return sqlalchemy_url(scale)
-        return _build(scale)
-
-
-def _build(scale: float) -> str:
-    learners = int(100_000 * scale)
-    name = db_name(scale)
-    print(f"Building {name}: {learners:,} learners (COPY; once, then reused)", file=sys.stderr)
-    admin = create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-
+def _migrate(scale: float) -> None:
+    """Bring the schema to the code's head (new indexes reach a reused data set)."""
     from flask_migrate import upgrade
 
     from mentorgroups import create_app
@@ -98,6 +80,33 @@ def _build(scale: float) -> str:
         upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
         db.session.remove()
         db.engine.dispose()
+
+
+def build(scale: float = 1.0, rebuild: bool = False) -> str:
+    """The database URL of the benchmark school, building it first if needed, with the
+    extras the screens bench needs (added to an older data set without rebuilding it). Two
+    benchmarks started at once build it once: the second waits on an advisory lock."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(hashtext(%s))", (db_name(scale),))
+        return _build_or_reuse(scale, rebuild)
+
+
+def _build_or_reuse(scale: float, rebuild: bool) -> str:
+    if exists(scale) and not rebuild:
+        _migrate(scale)
+        add_extras(scale)
+        return sqlalchemy_url(scale)
+    learners = int(100_000 * scale)
+    name = db_name(scale)
+    print(f"Building {name}: {learners:,} learners (COPY; once, then reused)", file=sys.stderr)
+    admin = create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    _migrate(scale)
 
     rng = random.Random(20261130)
     password = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
@@ -221,7 +230,56 @@ def _build(scale: float) -> str:
         conn.execute("CREATE TABLE bench_marker (done timestamptz)")
         conn.execute("INSERT INTO bench_marker VALUES (now())")
         conn.execute("ANALYZE")
+    add_extras(scale)
     return sqlalchemy_url(scale)
+
+
+MENTOR = 3  # mentors the 5,000-member group 1 (and one more group)
+NOTIFICATIONS_PER_PERSON = 5000
+AUDIT_EVENTS = 20_000
+
+
+def add_extras(scale: float) -> None:
+    """What the screens bench reads beyond the school itself: 5,000 notifications for the
+    admin and for the mentor of the big group (a tenth unread), and 20,000 audit events.
+    Added once (a marker table says so), also to a data set built before they existed."""
+    name = db_name(scale)
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}") as conn:
+        if conn.execute("SELECT to_regclass('bench_extras')").fetchone()[0] is not None:
+            return
+        rng = random.Random(20261201)
+        people = conn.execute("SELECT count(*) FROM account_membership WHERE account_id = 1"
+                              ).fetchone()[0]
+        n = NOTIFICATIONS_PER_PERSON
+
+        def notes():
+            for who in (1, MENTOR):
+                for i in range(n):
+                    at = NOW - timedelta(minutes=i * 7 + rng.randint(0, 6))
+                    yield (1, who, f"bench-{who}-{i}", "submission",
+                           f"Person {rng.randint(100, 99_999):06d} submitted Step 5 in Path "
+                           f"{rng.randint(1, PATHS):02d} for review", f"/review/{i % 5000 + 1}",
+                           at, None if i < n // 10 else at + timedelta(hours=1))
+        _copy(conn, "notification", ["account_id", "user_id", "key", "kind", "text", "link",
+                                     "created_at", "read_at"], notes(), 2 * n)
+        actions = ["member.add", "member.role", "member.remove", "group.edit"]
+
+        def events():
+            for i in range(AUDIT_EVENTS):
+                action = actions[i % len(actions)]
+                subject = rng.randint(2, people)
+                yield (1, 1, action, i % 2000 + 1, f"Group {i % 2000 + 1:04d}", subject,
+                       f"p{subject}@large.test", None if action == "member.add"
+                       else '{"role": "member"}', '{"role": "mentor"}'
+                       if action != "member.remove" else None,
+                       NOW - timedelta(minutes=i * 3))
+        _copy(conn, "audit_event", ["account_id", "actor_id", "action", "group_id",
+                                    "group_name", "subject_user_id", "subject_email", "before",
+                                    "after", "created_at"], events(), AUDIT_EVENTS)
+        conn.execute("CREATE TABLE bench_extras (done timestamptz)")
+        conn.execute("INSERT INTO bench_extras VALUES (now())")
+        conn.execute("ANALYZE notification")
+        conn.execute("ANALYZE audit_event")
 
 
 def main() -> None:

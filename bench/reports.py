@@ -40,8 +40,34 @@ def make_app():
                        "SESSION_COOKIE_SECURE": False, "RATELIMIT_STORAGE_URI": "memory://"})
 
 
+def _schema_is_current() -> bool:
+    """Whether the reused database has every column the models have (it is built with
+    create_all(), which adds tables but never columns: a school built before a migration
+    would fail the app's queries)."""
+    from sqlalchemy import inspect
+
+    engine = create_engine(DB_URL)
+    try:
+        inspector = inspect(engine)
+        for table in db.metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            if not {c.name for c in table.columns} <= present:
+                return False
+        return True
+    finally:
+        engine.dispose()
+
+
 def ensure_database(rebuild: bool) -> None:
     engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        present = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                              {"n": DB_NAME})
+    if present and not rebuild and not _schema_is_current():
+        print(f"{DB_NAME} predates the current schema: rebuilding it", file=sys.stderr)
+        rebuild = True
     with engine.connect() as conn:
         present = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
                               {"n": DB_NAME})

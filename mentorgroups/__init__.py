@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         invitations,
         learner,
         people,
+        request_cache,
         review,
         tenancy,
         web,
@@ -47,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     tenancy.init_app(app, login_manager)
+    request_cache.init_app(app)
     web.init_app(app)
     load_job_modules()
 

@@ -14,7 +14,9 @@ from collections.abc import Iterable, Iterator
 BOM = "\ufeff"
 FORMULA_TRIGGERS = frozenset("=+-@\t\r|%")
 # First characters that need a closer look: the triggers, and whitespace that may hide one.
-_SUSPECT = FORMULA_TRIGGERS | frozenset(" \n\x0b\x0c\xa0\u2007\u202f\u3000")
+# Every character str.isspace() knows (the last is U+3000), so none can hide a trigger from
+# the first-character test: the information separators U+001C-U+001F included.
+_SUSPECT = FORMULA_TRIGGERS | frozenset(chr(c) for c in range(0x3001) if chr(c).isspace())
 CHUNK_ROWS = 500
 
 

@@ -50,6 +50,10 @@ def init_app(app) -> None:
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.add_template_filter(local_time, "local_time")
 
+    from mentorgroups.paging import page_url
+
+    app.add_template_global(page_url, "page_url")
+
     for code, (title, message) in ERRORS.items():
         def handler(error, title=title, message=message, code=code):
             return render_template("errors/error.html", title=title, message=message), code

@@ -214,7 +214,8 @@ def test_progress_agrees_with_group_page_and_profile_card(hill):
     now = datetime.now(UTC)
     checked = 0
     for group_id in mentoring.mentored_group_ids(hill.mentor, hill.account.id):
-        group, members = mentoring.group_page(hill.mentor, hill.account.id, group_id)
+        group, page = mentoring.group_page(hill.mentor, hill.account.id, group_id)
+        members = page.items
         for member in members:
             mine = [r for r in rows
                     if r["Group"] == group.name and r["Email"] == member.user.email]

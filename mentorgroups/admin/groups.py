@@ -15,6 +15,7 @@ from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAre
 from mentorgroups.admin.base import AdminAccess
 from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup, utcnow
+from mentorgroups.paging import PageRequest, page_request
 from mentorgroups.services import group_access, group_members, groups, invitations, plans
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.tenancy import current_membership
@@ -187,11 +188,10 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                 return redirect(self.get_url(".members_view", group_id=group.id))
         child_count = sum(1 for pid in groups.parent_map(self.account_id).values()
                           if pid == group.id)
-        staff, members = group_members.group_people(current_user, self.account_id, group.id)
         return self.render("admin/groups/form.html", form=form, group=group,
                            delete_form=ConfirmForm(),
                            delete_lines=delete_consequences(
-                               child_count, len(staff) + len(members),
+                               child_count, group_members.member_count(group.id),
                                group.parent.name if group.parent else None),
                            can_delete=groups.is_account_admin(current_user, self.account_id),
                            ), status
@@ -219,7 +219,12 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
     @expose("/<int:group_id>/")
     def members_view(self, group_id: int):
         group = self._group(group_id)
-        staff, members = group_members.group_people(current_user, self.account_id, group.id)
+        members_request = page_request(request.args)
+        staff_request = page_request(request.args, prefix="staff_")
+        staff, members = group_members.group_people(
+            current_user, self.account_id, group.id,
+            PageRequest(staff_request.number, staff_request.size, members_request.search),
+            members_request)
         actions, confirmations = self.get_actions_list()
         return self.render(
             "admin/groups/members.html", group=group, staff=staff, members=members,

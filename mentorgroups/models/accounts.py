@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -95,6 +103,8 @@ class AccountMembership(Base):
     __tablename__ = "account_membership"
     __table_args__ = (
         UniqueConstraint("account_id", "user_id"),
+        # People in the back office: a school's newest first, a page at a time.
+        Index("ix_account_membership_account_created", "account_id", "created_at"),
         CheckConstraint("role IN ('admin', 'staff', 'member')", name="role"),
         CheckConstraint("status IN ('active', 'revoked')", name="status"),
     )

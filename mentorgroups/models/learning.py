@@ -127,6 +127,9 @@ class Submission(Base):
         UniqueConstraint("user_id", "step_id"),
         CheckConstraint("status IN ('pending', 'reviewed')", name="status"),
         Index("ix_submission_account_status", "account_id", "status"),
+        # The review queue: a school's waiting work, oldest first, a page at a time.
+        Index("ix_submission_account_status_submitted", "account_id", "status",
+              "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,10 @@ from mentorgroups.models.base import Base, UTCDateTime, utcnow
 class Notification(Base):
     __tablename__ = "notification"
     __table_args__ = (Index("ix_notification_user_account_read", "user_id", "account_id",
-                            "read_at"),)
+                            "read_at"),
+                      # The notifications list: a person's newest first, a page at a time.
+                      Index("ix_notification_user_account_created", "user_id", "account_id",
+                            "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))

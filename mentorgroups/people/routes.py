@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 
 from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, Notification, utcnow
+from mentorgroups.paging import page_request
 from mentorgroups.people import bp
 from mentorgroups.services import digest_subscriptions, inbox, mentoring
 from mentorgroups.services.errors import NotFound
@@ -30,10 +31,12 @@ def groups():
 @account_required
 def group(group_id: int):
     try:
-        group, rows = mentoring.group_page(current_user, current_account().id, group_id)
+        group, page = mentoring.group_page(current_user, current_account().id, group_id,
+                                           page_request(request.args))
     except NotFound:
         abort(404)
-    return render_template("people/group.html", group=group, rows=rows, now=utcnow(),
+    return render_template("people/group.html", group=group, page=page, rows=page.items,
+                           now=utcnow(),
                            digest_on=digest_subscriptions.is_subscribed(current_user.id,
                                                                         group.id))
 
@@ -45,7 +48,8 @@ def profile(user_id: int):
     if tab not in TABS:
         tab = "paths"
     try:
-        card = mentoring.learner_profile(current_user, current_account().id, user_id)
+        card = mentoring.learner_profile(current_user, current_account().id, user_id, tab,
+                                         page_request(request.args))
     except NotFound:
         abort(404)
     return render_template("people/profile.html", tab=tab, now=utcnow(), **card)
@@ -54,9 +58,10 @@ def profile(user_id: int):
 @bp.route("/notifications")
 @account_required
 def notifications():
-    items = inbox.recent(current_user, current_account().id)
-    return render_template("notifications/list.html", items=items, form=ConfirmForm(),
-                           now=utcnow())
+    page = inbox.notifications_page(current_user, current_account().id,
+                                    page_request(request.args))
+    return render_template("notifications/list.html", page=page, items=page.items,
+                           form=ConfirmForm(), now=utcnow())
 
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])

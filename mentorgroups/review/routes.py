@@ -8,6 +8,7 @@ from wtforms import StringField, TextAreaField
 from mentorgroups.auth.routes import safe_next
 from mentorgroups.extensions import db
 from mentorgroups.models import utcnow
+from mentorgroups.paging import page_request
 from mentorgroups.review import bp
 from mentorgroups.services import learning
 from mentorgroups.services.errors import NotFound, ServiceError
@@ -22,8 +23,8 @@ class ReviewForm(FlaskForm):
 @bp.route("/")
 @account_required
 def queue():
-    items = learning.pending_reviews_for(current_user, current_account().id)
-    return render_template("review/queue.html", items=items, now=utcnow())
+    page = learning.review_queue(current_user, current_account().id, page_request(request.args))
+    return render_template("review/queue.html", page=page, items=page.items, now=utcnow())
 
 
 def _submission_or_404(submission_id: int):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
@@ -18,6 +19,7 @@ from mentorgroups.models import (
     MentorGroup,
     User,
 )
+from mentorgroups.paging import Page, PageRequest, clamp
 from mentorgroups.services import audit, digest_subscriptions
 from mentorgroups.services.accounts import clean_email
 from mentorgroups.services.errors import NotFound, ServiceError
@@ -237,6 +239,13 @@ def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def name_or_email_matches(term: str):
+    """SQL condition: the person's name or email contains the term (any case, literally)."""
+    pattern = _like(term.lower())
+    return or_(func.lower(User.full_name).like(pattern, escape="\\"),
+               User.email.like(pattern, escape="\\"))
+
+
 def search_people(actor: User, account_id: int, group_id, query: str | None,
                   limit: int = 20) -> list[dict]:
     """People of this school with active access whose name or email contains the query, with
@@ -284,10 +293,8 @@ def search_for_adding(actor: User, account_id: int, group_id, query: str | None,
 
 def _matching(account_id: int, term: str) -> tuple:
     """People of the school with active access whose name or email contains `term`."""
-    pattern = _like(term.lower())
     return (AccountMembership.account_id == account_id, AccountMembership.status == "active",
-            or_(func.lower(User.full_name).like(pattern, escape="\\"),
-                User.email.like(pattern, escape="\\")))
+            name_or_email_matches(term))
 
 
 def _match_count(account_id: int, query: str | None) -> int:
@@ -297,14 +304,50 @@ def _match_count(account_id: int, query: str | None) -> int:
         .where(*_matching(account_id, " ".join((query or "").split()))))
 
 
-def group_people(actor: User, account_id: int, group_id) -> tuple[list, list]:
-    """(staff, members) of a group as (membership, user) pairs, each sorted by name."""
+@dataclass(frozen=True)
+class GroupPerson:
+    """What the members screen shows of one person in a group."""
+
+    id: int
+    full_name: str
+    email: str
+    role: str
+    added_at: datetime
+
+
+def _people_of(group_id: int, roles, request: PageRequest) -> Page:
+    rows = (select(User.id, User.full_name, User.email, GroupMembership.role,
+                   GroupMembership.created_at)
+            .join(GroupMembership, GroupMembership.user_id == User.id)
+            .where(GroupMembership.group_id == group_id, GroupMembership.role.in_(roles)))
+    return people_page(rows, request, GroupPerson)
+
+
+def people_page(rows, request: PageRequest, make) -> Page:
+    """One page of a query of people (by name; searched by name or email), with the count
+    of the whole: two statements whatever the size. `make` builds an item from a row."""
+    if request.search:
+        rows = rows.where(name_or_email_matches(request.search))
+    total = db.session.scalar(select(func.count()).select_from(rows.subquery()))
+    request = clamp(request, total)
+    items = [make(*row) for row in db.session.execute(
+        rows.order_by(func.lower(User.full_name), User.id)
+        .limit(request.size).offset(request.offset))]
+    return Page(items, total, request.number, request.size, request.search)
+
+
+def group_people(actor: User, account_id: int, group_id, staff: PageRequest | None = None,
+                 members: PageRequest | None = None) -> tuple[Page, Page]:
+    """(staff, members) of a group, each one page sorted by name (optionally searched by
+    name or email), with the whole count of each: only the page's rows and the columns the
+    screen shows are read."""
     group = group_for_manager(actor, account_id, group_id)
-    rows = db.session.execute(
-        select(GroupMembership, User).join(User, User.id == GroupMembership.user_id)
-        .where(GroupMembership.group_id == group.id)
-        .order_by(func.lower(User.full_name), User.id)
-    ).all()
-    staff = [(m, u) for m, u in rows if m.role in STAFF_ROLES]
-    members = [(m, u) for m, u in rows if m.role not in STAFF_ROLES]
-    return staff, members
+    return (_people_of(group.id, tuple(STAFF_ROLES), staff or PageRequest()),
+            _people_of(group.id, tuple(r for r in GROUP_ROLES if r not in STAFF_ROLES),
+                       members or PageRequest()))
+
+
+def member_count(group_id: int) -> int:
+    """Everybody in the group, staff included."""
+    return db.session.scalar(select(func.count()).select_from(GroupMembership)
+                             .where(GroupMembership.group_id == group_id))

@@ -20,6 +20,7 @@ from mentorgroups.models import (
     MentorGroup,
     User,
 )
+from mentorgroups.request_cache import cached
 from mentorgroups.services import audit
 from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
 from mentorgroups.services.permissions import active_membership
@@ -47,6 +48,12 @@ def parent_map(account_id: int) -> dict[int, int | None]:
     ).all())
 
 
+def school_parent_map(account_id: int) -> dict[int, int | None]:
+    """parent_map(), read once per request: for permission checks and screens. Code that
+    must see the tree after locking it (moves) calls parent_map() itself."""
+    return cached(("parent_map", account_id), lambda: parent_map(account_id))
+
+
 def subtree_ids(parents: dict[int, int | None], roots: set[int]) -> set[int]:
     """The roots and everything below them."""
     children: dict[int | None, list[int]] = defaultdict(list)
@@ -70,11 +77,17 @@ def is_account_admin(actor: User, account_id: int) -> bool:
 
 def managed_group_ids(actor: User, account_id: int) -> set[int]:
     """Groups this person may manage in this school: all of them for an account admin; for a
-    Group Admin the groups they administer and everything below; nothing for anybody else."""
+    Group Admin the groups they administer and everything below; nothing for anybody else.
+    Worked out once per request (a copy is returned: callers may change theirs)."""
+    return set(cached(("managed", actor.id, account_id),
+                      lambda: frozenset(_managed_group_ids(actor, account_id))))
+
+
+def _managed_group_ids(actor: User, account_id: int) -> set[int]:
     membership = active_membership(actor, account_id)
     if membership is None:
         return set()
-    parents = parent_map(account_id)
+    parents = school_parent_map(account_id)
     if membership.role == "admin":
         return set(parents)
     direct = set(db.session.scalars(

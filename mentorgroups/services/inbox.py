@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mentorgroups.extensions import db
 from mentorgroups.models import Notification, User, utcnow
+from mentorgroups.paging import Page, PageRequest, clamp
 
 
 def notify(user_id: int, account_id: int, key: str, kind: str, text: str, link: str) -> bool:
@@ -28,11 +29,16 @@ def unread_count(user: User, account_id: int) -> int:
         Notification.read_at.is_(None)))
 
 
-def recent(user: User, account_id: int, limit: int = 50) -> list[Notification]:
-    return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id,
-                                   Notification.account_id == account_id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+def notifications_page(user: User, account_id: int, request: PageRequest) -> Page:
+    """This person's notifications in this school, newest first, one page, with the count."""
+    mine = (Notification.user_id == user.id, Notification.account_id == account_id)
+    total = db.session.scalar(select(func.count()).select_from(Notification).where(*mine))
+    request = clamp(request, total)
+    items = list(db.session.scalars(
+        select(Notification).where(*mine)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(request.size).offset(request.offset)))
+    return Page(items, total, request.number, request.size)
 
 
 def mark_read(user: User, account_id: int, notification_id: int | None = None) -> int:

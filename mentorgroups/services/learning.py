@@ -4,10 +4,10 @@ progress through paths."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from mentorgroups.extensions import db
 from mentorgroups.jobs import stage_job
@@ -23,6 +23,7 @@ from mentorgroups.models import (
     User,
     utcnow,
 )
+from mentorgroups.paging import Page, PageRequest, clamp
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.services.inbox import settle_submission
 from mentorgroups.services.permissions import (
@@ -209,9 +210,10 @@ def can_review(user: User, submission: Submission) -> bool:
     )
     if role in ("teacher", "moderator"):
         return True
-    from mentorgroups.services.mentoring import followed_learner_ids
+    from mentorgroups.services.mentoring import follows_learner
 
-    return submission.user_id in followed_learner_ids(user, submission.account_id)
+    return bool(db.session.scalar(select(follows_learner(user, submission.account_id,
+                                                         submission.user_id))))
 
 
 def parse_grade(raw: str | int | None, points: int | None) -> int | None:
@@ -279,27 +281,66 @@ def submission_for_reviewer(actor: User, submission_id: int) -> Submission:
     return submission
 
 
-def pending_reviews_for(actor: User, account_id: int) -> list[Submission]:
-    """Everything waiting that this person may review in this school, oldest first."""
+def _reviewable(actor: User, account_id: int):
+    """SQL condition on Submission: waiting in this school, not the person's own, and theirs
+    to review (an admin: all; others: their cohorts' and their groups' learners, checked
+    with EXISTS). None when the person has no access to the school."""
     membership = active_membership(actor, account_id)
     if membership is None:
-        return []
-    query = (
-        select(Submission)
-        .options(selectinload(Submission.user), selectinload(Submission.step)
-                 .selectinload(Step.path), selectinload(Submission.cohort))
-        .where(Submission.account_id == account_id, Submission.status == "pending",
-               Submission.user_id != actor.id)
-        .order_by(Submission.submitted_at)
-    )
-    if membership.role != "admin":
-        from mentorgroups.services.mentoring import followed_learner_ids
+        return None
+    condition = and_(Submission.account_id == account_id, Submission.status == "pending",
+                     Submission.user_id != actor.id)
+    if membership.role == "admin":
+        return condition
+    from mentorgroups.services.mentoring import follows_learner
 
-        taught = select(CohortMembership.cohort_id).where(
-            CohortMembership.user_id == actor.id,
-            CohortMembership.role.in_(("teacher", "moderator")),
-        )
-        followed = followed_learner_ids(actor, account_id)
-        query = query.where(or_(Submission.cohort_id.in_(taught),
-                                Submission.user_id.in_(followed)))
-    return list(db.session.scalars(query))
+    taught = exists().where(CohortMembership.cohort_id == Submission.cohort_id,
+                            CohortMembership.user_id == actor.id,
+                            CohortMembership.role.in_(("teacher", "moderator")))
+    return and_(condition, or_(taught, follows_learner(actor, account_id, Submission.user_id)))
+
+
+def pending_reviews_for(actor: User, account_id: int) -> list[Submission]:
+    """Everything waiting that this person may review in this school, oldest first."""
+    condition = _reviewable(actor, account_id)
+    if condition is None:
+        return []
+    return list(db.session.scalars(
+        select(Submission).where(condition).order_by(Submission.submitted_at, Submission.id)))
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """What the review queue shows of one waiting submission (never its text)."""
+
+    id: int
+    submitted_at: datetime
+    learner: str
+    step: str
+    path: str
+    cohort: str
+
+
+def review_queue(actor: User, account_id: int, request: PageRequest | None = None) -> Page:
+    """The review queue, oldest first, one page, with the count of everything waiting."""
+    request = request or PageRequest()
+    condition = _reviewable(actor, account_id)
+    if condition is None:
+        return Page([], 0, 1, request.size)
+    total = db.session.scalar(select(func.count()).select_from(Submission).where(condition))
+    request = clamp(request, total)
+    # The page's submissions first, then their names: joined the other way round the planner
+    # may hash every person of the school to show fifty of them.
+    page = (select(Submission.id, Submission.submitted_at, Submission.user_id,
+                   Submission.step_id, Submission.cohort_id)
+            .where(condition).order_by(Submission.submitted_at, Submission.id)
+            .limit(request.size).offset(request.offset).subquery())
+    rows = db.session.execute(
+        select(page.c.id, page.c.submitted_at, User.full_name, Step.title, Path.title,
+               Cohort.name)
+        .join(User, User.id == page.c.user_id)
+        .join(Step, Step.id == page.c.step_id)
+        .join(Path, Path.id == Step.path_id)
+        .join(Cohort, Cohort.id == page.c.cohort_id)
+        .order_by(page.c.submitted_at, page.c.id))
+    return Page([QueueRow(*row) for row in rows], total, request.number, request.size)

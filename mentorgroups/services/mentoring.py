@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, case, exists, false, func, literal, select, union_all
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from mentorgroups.extensions import db
 from mentorgroups.models import (
@@ -26,8 +26,11 @@ from mentorgroups.models import (
     Submission,
     User,
 )
+from mentorgroups.paging import Page, PageRequest, clamp
+from mentorgroups.request_cache import cached
 from mentorgroups.services.errors import NotFound
-from mentorgroups.services.groups import parent_map, subtree_ids
+from mentorgroups.services.group_members import people_page
+from mentorgroups.services.groups import school_parent_map, subtree_ids
 from mentorgroups.services.permissions import active_membership
 
 
@@ -57,7 +60,12 @@ def submission_recipients(submission: Submission) -> list[User]:
 
 def mentored_group_ids(actor: User, account_id: int) -> set[int]:
     """Groups whose members this person follows: those they mentor, and those they
-    administer as Group Admin with every group below them."""
+    administer as Group Admin with every group below them. Once per request."""
+    return set(cached(("mentored", actor.id, account_id),
+                      lambda: frozenset(_mentored_group_ids(actor, account_id))))
+
+
+def _mentored_group_ids(actor: User, account_id: int) -> set[int]:
     if active_membership(actor, account_id) is None:
         return set()
     rows = db.session.execute(
@@ -67,17 +75,22 @@ def mentored_group_ids(actor: User, account_id: int) -> set[int]:
     mentoring = {gid for gid, role in rows if role == "mentor"}
     administered = {gid for gid, role in rows if role == "group_admin"}
     if administered:
-        administered = subtree_ids(parent_map(account_id), administered)
+        administered = subtree_ids(school_parent_map(account_id), administered)
     return mentoring | administered
 
 
-def followed_learner_ids(actor: User, account_id: int) -> set[int]:
-    """Members of the groups this person mentors or manages."""
+def follows_learner(actor: User, account_id: int, learner_id):
+    """SQL condition: the learner (a column, or an id) is a member of a group this person
+    mentors or manages. An EXISTS over the group memberships, so the database checks it
+    row by row; the learners are never gathered in Python. (The groups are: a person follows
+    a handful, a Group Admin at most every group of the school.)"""
     group_ids = mentored_group_ids(actor, account_id)
     if not group_ids:
-        return set()
-    return set(db.session.scalars(select(GroupMembership.user_id).where(
-        GroupMembership.group_id.in_(group_ids), GroupMembership.role == "member")))
+        return false()
+    learner_groups = aliased(GroupMembership)
+    return exists().where(learner_groups.user_id == learner_id,
+                          learner_groups.role == "member",
+                          learner_groups.group_id.in_(sorted(group_ids)))
 
 
 # ---- what a mentor sees ------------------------------------------------------------------------
@@ -139,74 +152,151 @@ def mentored_group(actor: User, account_id: int, group_id) -> MentorGroup:
     return db.session.get(MentorGroup, gid)
 
 
-def _progress_by_learner(account_id: int, learners) -> dict[int, dict[int, tuple[int, datetime]]]:
-    """user id -> path id -> (completed steps, last completion), for a subquery of users."""
-    out: dict[int, dict[int, tuple[int, datetime]]] = {}
-    for uid, pid, n, last in db.session.execute(
-            select(StepCompletion.user_id, Step.path_id, func.count(),
+def _progress_by_learner(account_id: int, user_ids: list[int]) -> dict[int, list[dict]]:
+    """user id -> [{"path", "completed", "total", "percent", "last"}] by path title, for
+    the page's learners only: the ids are the page's (at most 100), so the database reads
+    their completions by index instead of joining every completion of the school."""
+    totals = (select(Step.path_id.label("path_id"), func.count().label("total"))
+              .group_by(Step.path_id).subquery())
+    out: dict[int, list[dict]] = {}
+    for uid, pid, title, total, done, last in db.session.execute(
+            select(StepCompletion.user_id, Path.id, Path.title, totals.c.total, func.count(),
                    func.max(StepCompletion.completed_at))
             .join(Step, Step.id == StepCompletion.step_id)
             .join(Path, Path.id == Step.path_id)
-            .where(StepCompletion.user_id.in_(learners), Path.account_id == account_id)
-            .group_by(StepCompletion.user_id, Step.path_id)):
-        out.setdefault(uid, {})[pid] = (n, last)
+            .join(totals, totals.c.path_id == Path.id)
+            .where(StepCompletion.user_id.in_(user_ids), Path.account_id == account_id)
+            .group_by(StepCompletion.user_id, Path.id, Path.title, totals.c.total)
+            .order_by(StepCompletion.user_id, Path.title)):
+        out.setdefault(uid, []).append({
+            "path": PathTitle(pid, title), "completed": done, "total": total,
+            "percent": round(100 * done / total) if total else 0, "last": last})
     return out
 
 
-def _path_totals(account_id: int) -> dict[int, tuple[Path, int]]:
-    return {path.id: (path, n) for path, n in db.session.execute(
-        select(Path, func.count(Step.id)).outerjoin(Step, Step.path_id == Path.id)
-        .where(Path.account_id == account_id).group_by(Path.id))}
-
-
-def _waiting_by_learner(account_id: int, learners) -> dict[int, tuple[int, datetime]]:
-    return {uid: (n, oldest) for uid, n, oldest in db.session.execute(
-        select(Submission.user_id, func.count(), func.min(Submission.submitted_at))
-        .where(Submission.user_id.in_(learners), Submission.account_id == account_id,
-               Submission.status == "pending")
+def _submissions_by_learner(account_id: int, user_ids: list[int]) -> dict[int, tuple]:
+    """user id -> (waiting, oldest waiting, last submitted), one query for the page."""
+    pending = Submission.status == "pending"
+    return {uid: (waiting or 0, oldest, last) for uid, waiting, oldest, last in db.session.execute(
+        select(Submission.user_id, func.sum(case((pending, 1), else_=0)),
+               func.min(case((pending, Submission.submitted_at), else_=None)),
+               func.max(Submission.submitted_at))
+        .where(Submission.user_id.in_(user_ids), Submission.account_id == account_id)
         .group_by(Submission.user_id))}
 
 
-def group_page(actor: User, account_id: int, group_id) -> tuple[MentorGroup, list[MemberRow]]:
-    """A mentored group's members with their paths, progress, last activity and waiting
-    work, in a fixed number of queries whatever the number of members."""
+@dataclass(frozen=True)
+class PathTitle:
+    id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """The columns a list shows of a person."""
+
+    id: int
+    full_name: str
+    email: str
+
+
+def group_page(actor: User, account_id: int, group_id,
+               request: PageRequest | None = None) -> tuple[MentorGroup, Page]:
+    """A mentored group's members, one page at a time (by name, optionally searched by name
+    or email), with their paths, progress, last activity and waiting work computed for that
+    page's members only: the same statements for 10 members or 5,000."""
+    request = request or PageRequest()
     group = mentored_group(actor, account_id, group_id)
-    learners = select(GroupMembership.user_id).where(GroupMembership.group_id == group.id,
-                                                     GroupMembership.role == "member")
-    people = list(db.session.scalars(
-        select(User).join(AccountMembership, _active_people(account_id))
-        .where(User.id.in_(learners)).order_by(func.lower(User.full_name))))
-    progress = _progress_by_learner(account_id, learners)
-    totals = _path_totals(account_id)
-    waiting = _waiting_by_learner(account_id, learners)
-    last_submitted = dict(db.session.execute(
-        select(Submission.user_id, func.max(Submission.submitted_at))
-        .where(Submission.user_id.in_(learners), Submission.account_id == account_id)
-        .group_by(Submission.user_id)).all())
+    people = (select(User.id, User.full_name, User.email)
+              .join(GroupMembership, and_(GroupMembership.user_id == User.id,
+                                          GroupMembership.group_id == group.id,
+                                          GroupMembership.role == "member"))
+              .join(AccountMembership, _active_people(account_id)))
+    page = people_page(people, request, Person)
+    ids = [p.id for p in page.items]
+    progress = _progress_by_learner(account_id, ids)
+    submissions = _submissions_by_learner(account_id, ids)
     rows = []
-    for person in people:
-        paths, last = [], last_submitted.get(person.id)
-        for pid, (done, when) in sorted(progress.get(person.id, {}).items(),
-                                        key=lambda item: totals[item[0]][0].title):
-            path, total = totals[pid]
-            paths.append({"path": path, "completed": done, "total": total,
-                          "percent": round(100 * done / total) if total else 0})
-            last = max(filter(None, (last, when)), default=None)
-        count, oldest = waiting.get(person.id, (0, None))
-        rows.append(MemberRow(person, paths, last, count, oldest))
-    return group, rows
+    for person in page.items:
+        paths = progress.get(person.id, [])
+        waiting, oldest, last = submissions.get(person.id, (0, None, None))
+        last = max(filter(None, (last, *(p["last"] for p in paths))), default=None)
+        rows.append(MemberRow(person, paths, last, waiting, oldest))
+    page.items = rows
+    return group, page
 
 
 def may_view_learner(actor: User, account_id: int, user_id: int) -> bool:
     membership = active_membership(actor, account_id)
     if membership is None:
         return False
-    return membership.role == "admin" or user_id in followed_learner_ids(actor, account_id)
+    if membership.role == "admin":
+        return True
+    return bool(db.session.scalar(select(follows_learner(actor, account_id, user_id))))
 
 
-def learner_profile(actor: User, account_id: int, user_id) -> dict:
-    """The profile card: every path with step-level progress, recent activity, and the
-    learner's items waiting for review."""
+def _enrolled_path(uid: int):
+    """SQL condition: the path (Path.id) is one the learner takes in some cohort."""
+    return exists().where(Cohort.path_id == Path.id, CohortMembership.cohort_id == Cohort.id,
+                          CohortMembership.user_id == uid, CohortMembership.role == "learner")
+
+
+def _path_cards(uid: int, account_id: int) -> list[dict]:
+    """Every path the learner takes, with step-level progress (bounded by one learner's
+    paths and their steps)."""
+    paths = list(db.session.scalars(
+        select(Path).where(Path.account_id == account_id, _enrolled_path(uid))
+        .options(selectinload(Path.steps)).order_by(Path.title)))
+    step_ids = [step.id for path in paths for step in path.steps]
+    completions = {c.step_id: c for c in db.session.scalars(
+        select(StepCompletion).where(StepCompletion.user_id == uid,
+                                     StepCompletion.step_id.in_(step_ids)))}
+    submissions = {s.step_id: s for s in db.session.scalars(
+        select(Submission).where(Submission.user_id == uid, Submission.account_id == account_id,
+                                 Submission.step_id.in_(step_ids))
+        .options(selectinload(Submission.review)))}
+    cards = []
+    for path in paths:
+        steps = [{"step": step, "completion": completions.get(step.id),
+                  "submission": submissions.get(step.id)} for step in path.steps]
+        done = sum(1 for s in steps if s["completion"])
+        cards.append({"path": path, "steps": steps, "completed": done, "total": len(steps),
+                      "percent": round(100 * done / len(steps)) if steps else 0})
+    return cards
+
+
+def activity_page(uid: int, account_id: int, request: PageRequest) -> Page:
+    """The learner's activity, newest first, one page: steps completed and work submitted
+    (a step completed by submitting it is said once, as "submitted"), in the paths they
+    take. Counted and paged by the database."""
+    submitted = exists().where(Submission.user_id == uid, Submission.step_id == Step.id)
+    completed = (select(StepCompletion.completed_at.label("at"),
+                        literal("completed").label("what"), Step.title.label("step"),
+                        Path.title.label("path"))
+                 .join(Step, Step.id == StepCompletion.step_id)
+                 .join(Path, Path.id == Step.path_id)
+                 .where(StepCompletion.user_id == uid, Path.account_id == account_id,
+                        _enrolled_path(uid), ~submitted))
+    sent = (select(Submission.submitted_at.label("at"), literal("submitted").label("what"),
+                   Step.title.label("step"), Path.title.label("path"))
+            .join(Step, Step.id == Submission.step_id)
+            .join(Path, Path.id == Step.path_id)
+            .where(Submission.user_id == uid, Submission.account_id == account_id,
+                   _enrolled_path(uid)))
+    both = union_all(completed, sent).subquery()
+    total = db.session.scalar(select(func.count()).select_from(both))
+    request = clamp(request, total)
+    items = [{"when": at, "what": what, "step": step, "path": path}
+             for at, what, step, path in db.session.execute(
+                 select(both).order_by(both.c.at.desc(), both.c.what, both.c.step)
+                 .limit(request.size).offset(request.offset))]
+    return Page(items, total, request.number, request.size)
+
+
+def learner_profile(actor: User, account_id: int, user_id, tab: str = "paths",
+                    request: PageRequest | None = None) -> dict:
+    """The profile card: the learner's items waiting for review (their count is on every
+    tab), and the tab shown: every path with step-level progress, or one page of activity."""
     try:
         uid = int(user_id)
     except (TypeError, ValueError):
@@ -215,36 +305,16 @@ def learner_profile(actor: User, account_id: int, user_id) -> dict:
     if person is None or active_membership(person, account_id) is None \
             or not may_view_learner(actor, account_id, uid):
         raise NotFound("That person does not exist or is not in a group you mentor.")
-    paths = list(db.session.scalars(
-        select(Path).join(Cohort, Cohort.path_id == Path.id)
-        .join(CohortMembership, CohortMembership.cohort_id == Cohort.id)
-        .where(CohortMembership.user_id == uid, CohortMembership.role == "learner",
-               Path.account_id == account_id)
-        .options(selectinload(Path.steps)).distinct().order_by(Path.title)))
-    completions = {c.step_id: c for c in db.session.scalars(
-        select(StepCompletion).where(StepCompletion.user_id == uid))}
-    submissions = {s.step_id: s for s in db.session.scalars(
-        select(Submission).where(Submission.user_id == uid,
-                                 Submission.account_id == account_id)
-        .options(selectinload(Submission.review)))}
-    path_cards = []
-    for path in paths:
-        steps = [{"step": step, "completion": completions.get(step.id),
-                  "submission": submissions.get(step.id)} for step in path.steps]
-        done = sum(1 for s in steps if s["completion"])
-        path_cards.append({"path": path, "steps": steps, "completed": done,
-                           "total": len(steps),
-                           "percent": round(100 * done / len(steps)) if steps else 0})
-    step_ids = {s["step"].id: (s["step"], card["path"]) for card in path_cards
-                for s in card["steps"]}
-    activity = sorted(
-        [{"when": c.completed_at, "what": "completed", "step": step_ids[c.step_id][0],
-          "path": step_ids[c.step_id][1]} for c in completions.values()
-         if c.step_id in step_ids and c.step_id not in submissions]  # said as "submitted"
-        + [{"when": s.submitted_at, "what": "submitted", "step": step_ids[s.step_id][0],
-            "path": step_ids[s.step_id][1]} for s in submissions.values()
-           if s.step_id in step_ids],
-        key=lambda item: item["when"], reverse=True)[:30]
-    waiting = [s for s in sorted(submissions.values(), key=lambda s: s.submitted_at)
-               if s.status == "pending" and s.step_id in step_ids]
-    return {"person": person, "paths": path_cards, "activity": activity, "waiting": waiting}
+    waiting = list(db.session.scalars(
+        select(Submission).join(Step, Step.id == Submission.step_id)
+        .join(Path, Path.id == Step.path_id)
+        .where(Submission.user_id == uid, Submission.account_id == account_id,
+               Submission.status == "pending", _enrolled_path(uid))
+        .options(joinedload(Submission.step).joinedload(Step.path))
+        .order_by(Submission.submitted_at, Submission.id)))
+    card = {"person": person, "waiting": waiting, "paths": [], "activity": None}
+    if tab == "activity":
+        card["activity"] = activity_page(uid, account_id, request or PageRequest())
+    elif tab != "review":
+        card["paths"] = _path_cards(uid, account_id)
+    return card

@@ -6,19 +6,22 @@ from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import AccountMembership, User
+from mentorgroups.request_cache import cached
 from mentorgroups.services.errors import PermissionDenied
 
 
 def active_membership(user: User | None, account_id: int) -> AccountMembership | None:
+    """The person's active membership of the school (looked up once per request)."""
     if user is None or not getattr(user, "id", None) or not user.active:
         return None
-    return db.session.scalar(
+    user_id = user.id
+    return cached(("membership", user_id, account_id), lambda: db.session.scalar(
         select(AccountMembership).where(
-            AccountMembership.user_id == user.id,
+            AccountMembership.user_id == user_id,
             AccountMembership.account_id == account_id,
             AccountMembership.status == "active",
         )
-    )
+    ))
 
 
 def is_account_admin(user: User | None, account_id: int) -> bool:

@@ -1,0 +1,126 @@
+"""Paging in a real browser (the machine's Chromium through Playwright): the members screen
+in the back office and the mentor's group page, each with 60 members: next page, page size,
+search that keeps paging, and a row action from page 2. Screenshots go to
+test-artifacts/paging-*.png."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import ROOT, quick_sign_in
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"paging-{name}.png"), full_page=True)
+
+
+def seed_school(app) -> dict:
+    """A school with a group of 60 learners (Crowd 0001...0060) mentored by Mia."""
+    from mentorgroups.extensions import db
+    from mentorgroups.services import group_members, groups
+    from tests.factories import make_member, school
+    from tests.test_paging import crowd
+
+    with app.app_context():
+        s = school(plan="complete")
+        mentor = make_member(s.account, "staff", full_name="Mia Mentor")
+        group = groups.create_group(s.admin, s.account.id, "Crowded")
+        group_members.add_members(s.admin, s.account.id, group.id, "mentor",
+                                  user_ids=[mentor.id])
+        db.session.commit()
+        crowd(s, group.id, 60)
+        out = {"group_id": group.id, "admin": s.admin.email, "mentor": mentor.email}
+        db.session.remove()
+    return out
+
+
+def follow(page, target) -> None:
+    with page.expect_navigation():
+        target.click()
+
+
+def test_members_screen_pages_and_searches(live_server, page):
+    s = seed_school(live_server.app)
+    url = f"/admin/community/groups/{s['group_id']}/"
+    quick_sign_in(page, s["admin"], then=url)
+    count = page.get_by_test_id("pager-count")
+    expect(count).to_have_text("1–50 of 60 members")
+    rows = page.get_by_test_id("members").locator("tbody tr")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("Crowd 0001")
+    shot(page, "01-members-first-page")
+
+    follow(page, page.get_by_test_id("pager").get_by_role("link", name="Next"))
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(count).to_have_text("51–60 of 60 members")
+    expect(rows).to_have_count(10)
+    expect(rows.first).to_contain_text("Crowd 0051")
+
+    follow(page, page.get_by_role("link", name="25 per page"))
+    expect(count).to_have_text("1–25 of 60 members")
+    follow(page, page.get_by_role("link", name="Page 3"))
+    expect(count).to_have_text("51–60 of 60 members")
+    expect(page).to_have_url(re.compile(r"per_page=25"))
+
+    # Search: the count is of the matches; paging keeps the search and the size.
+    page.get_by_label("Find people in this group").fill("crowd 00")
+    follow(page, page.get_by_role("button", name="Search"))
+    expect(count).to_have_text("1–25 of 60 members matching “crowd 00”")
+    follow(page, page.get_by_test_id("pager").get_by_role("link", name="Next"))
+    expect(count).to_have_text("26–50 of 60 members matching “crowd 00”")
+    expect(page).to_have_url(re.compile(r"q=crowd\+00"))
+    page.get_by_label("Find people in this group").fill("0042")
+    follow(page, page.get_by_role("button", name="Search"))
+    expect(count).to_have_text("1–1 of 1 members matching “0042”")
+    shot(page, "02-members-search")
+
+    # A row action from a later page still works (the page's one shared form).
+    member = page.get_by_test_id("members").locator("tbody tr").first
+    member.get_by_role("button", name="More for Crowd 0042").click()
+    follow(page, member.get_by_role("button", name="Make mentor"))
+    expect(page.get_by_test_id("staff")).to_contain_text("Crowd 0042")
+    expect(page.get_by_text("Members (59)")).to_be_visible()
+
+
+def test_group_page_pages_and_searches(live_server, page):
+    s = seed_school(live_server.app)
+    quick_sign_in(page, s["mentor"], then=f"/people/groups/{s['group_id']}")
+    count = page.get_by_test_id("pager-count")
+    rows = page.get_by_test_id("members").locator("tbody tr")
+    expect(count).to_have_text("1–50 of 60 members")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("1/4")  # progress computed for the page's rows
+    shot(page, "03-group-page-first")
+
+    follow(page, page.get_by_role("link", name="Page 2"))
+    expect(count).to_have_text("51–60 of 60 members")
+    expect(rows).to_have_count(10)
+    expect(rows.first).to_contain_text("Crowd 0051")
+    expect(rows.first.get_by_test_id("review-icon")).to_be_visible()
+
+    follow(page, page.get_by_role("link", name="100 per page"))
+    expect(count).to_have_text("1–60 of 60 members")
+    expect(rows).to_have_count(60)
+
+    page.get_by_label("Find a member").fill("crowd 005")
+    follow(page, page.get_by_role("button", name="Search"))
+    expect(count).to_have_text("1–10 of 10 members matching “crowd 005”")
+    expect(rows).to_have_count(10)
+    shot(page, "04-group-page-search")
+    follow(page, page.get_by_role("link", name="Clear"))
+    expect(count).to_have_text("1–60 of 60 members")  # the size is kept, the search gone
+
+    # At phone width the pager stays usable.
+    page.set_viewport_size({"width": 390, "height": 800})
+    expect(page.get_by_test_id("pager")).to_be_visible()
+    shot(page, "05-group-page-390")
