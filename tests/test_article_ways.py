@@ -135,7 +135,7 @@ def test_make_mentor_is_confirmed_like_the_role_menu(client):
     db.session.commit()
     client.login(admin.email)
     page = client.get(f"{BASE}/{year7.id}/").get_data(as_text=True)
-    confirms = dict(re.findall(r'action="[^"]*/role/(\d+)" class="mg-role-form" '
+    confirms = dict(re.findall(r'formaction="[^"]*/role/(\d+)"[^>]*'
                                r'data-confirm="([^"]*role to Mentor\?)"', page))
     # The member's "Make mentor" and the staff role menu ask the same question.
     assert confirms[str(lia.id)].replace("&#39;", "'") == "Change Lia Learner's role to Mentor?"
