@@ -87,7 +87,7 @@ def test_members_screen_pages_and_searches(live_server, page):
     # A row action from a later page still works (the page's one shared form).
     member = page.get_by_test_id("members").locator("tbody tr").first
     member.get_by_role("button", name="More for Crowd 0042").click()
-    follow(page, member.get_by_role("button", name="Make mentor"))
+    follow(page, member.get_by_role("menuitem", name="Make mentor"))
     expect(page.get_by_test_id("staff")).to_contain_text("Crowd 0042")
     expect(page.get_by_text("Members (59)")).to_be_visible()
 
