@@ -17,6 +17,7 @@ from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup, utcnow
 from mentorgroups.services import group_members, groups, invitations
 from mentorgroups.services.errors import NotFound, ServiceError
+from mentorgroups.services.permissions import is_account_admin
 from mentorgroups.tenancy import current_membership
 
 ROLE_CHOICES = [SelectChoice(value, label) for value, label in GROUP_ROLE_LABELS.items()]
@@ -86,7 +87,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
 
     def _parent_choices(self, group: MentorGroup | None):
         choices = []
-        if groups.is_account_admin(current_user, self.account_id):
+        if is_account_admin(current_user, self.account_id):
             choices.append(SelectChoice("", "No parent (top level)"))
         names = {g.id: g for g in groups.allowed_parents(current_user, self.account_id, group)}
         parents = groups.parent_map(self.account_id)
@@ -120,7 +121,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             "admin/groups/index.html", rows=groups.flatten(roots), account=account, used=used,
             limit=groups.group_limit(account.plan),
             limit_message=groups.limit_message(account, used),
-            is_admin=groups.is_account_admin(current_user, account.id),
+            is_admin=is_account_admin(current_user, account.id),
             role_labels=GROUP_ROLE_LABELS,
         ), status
 
@@ -187,7 +188,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         return self.render("admin/groups/form.html", form=form, group=group,
                            delete_form=ConfirmForm(), child_count=child_count,
                            member_count=len(staff) + len(members),
-                           can_delete=groups.is_account_admin(current_user, self.account_id),
+                           can_delete=is_account_admin(current_user, self.account_id),
                            ), status
 
     @expose("/<int:group_id>/delete", methods=("POST",))

@@ -21,7 +21,7 @@ from mentorgroups.models import (
 )
 from mentorgroups.services import audit
 from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
-from mentorgroups.services.permissions import active_membership
+from mentorgroups.services.permissions import active_membership, is_account_admin
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
@@ -60,11 +60,6 @@ def subtree_ids(parents: dict[int, int | None], roots: set[int]) -> set[int]:
         seen.add(gid)
         stack.extend(children.get(gid, ()))
     return seen
-
-
-def is_account_admin(actor: User, account_id: int) -> bool:
-    membership = active_membership(actor, account_id)
-    return membership is not None and membership.role == "admin"
 
 
 def managed_group_ids(actor: User, account_id: int) -> set[int]:
