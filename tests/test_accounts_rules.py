@@ -71,3 +71,67 @@ def test_signing_in_with_nothing_typed_finds_nobody(app):
     assert accounts.authenticate("nobody@river.test", None) is None
     assert accounts.authenticate("s@river.test", None) is None
     assert accounts.authenticate("s@river.test", "long-enough-1").email == "s@river.test"
+
+
+@pytest.fixture
+def w(app):
+    from tests.two_schools import two_schools
+
+    return two_schools()
+
+
+def test_a_person_of_another_school_is_added_with_their_own_account(w):
+    added = accounts.add_person(w.ada, w.river.id, "HUGO@hill.test", None, "staff")
+    db.session.commit()
+    assert (added.user_id, added.role, added.status) == (w.hugo.id, "staff", "active")
+    assert w.hugo.full_name == "Hugo Hill"  # their name stays theirs
+    with pytest.raises(ServiceError, match="already in this school"):
+        accounts.add_person(w.ada, w.river.id, "hugo@hill.test", None, "member")
+    with pytest.raises(ServiceError, match="had their access revoked"):
+        accounts.add_person(w.ada, w.river.id, "rita@river.test", None, "member")
+
+
+def test_a_new_person_added_without_a_name_is_asked_for_one(w):
+    with pytest.raises(ServiceError, match="Enter a name"):
+        accounts.add_person(w.ada, w.river.id, "new@river.test", None, "member", "long-enough-1")
+
+
+def test_the_last_active_admin_of_a_school_stays_admin(w):
+    from tests.two_schools import membership
+
+    old = accounts.add_person(w.ada, w.river.id, "old@river.test", "Old Admin", "admin",
+                              "long-enough-1")
+    accounts.set_membership_status(w.ada, old, "revoked")
+    db.session.commit()
+    ada = membership(w.ada, w.river)
+    # Hal admins Hillside, Old Admin's access is revoked, Tess is staff: none of them count.
+    with pytest.raises(ServiceError, match="at least one admin"):
+        accounts.change_account_role(w.ada, ada, "staff")
+    accounts.change_account_role(w.ada, ada, "admin")  # no change: allowed
+    accounts.change_account_role(w.ada, old, "staff")  # a revoked admin: allowed
+    accounts.change_account_role(w.ada, membership(w.tess, w.river), "member")
+    db.session.commit()
+    assert (ada.role, old.role, membership(w.tess, w.river).role) == ("admin", "staff", "member")
+    with pytest.raises(ServiceError, match="Unknown role 'owner'"):
+        accounts.change_account_role(w.ada, membership(w.tess, w.river), "owner")
+    assert membership(w.tess, w.river).role == "member"
+
+
+def test_access_is_revoked_and_restored_by_another_admin_never_by_oneself(w):
+    from tests.two_schools import membership
+
+    bea = accounts.add_person(w.ada, w.river.id, "bea@river.test", "Bea Admin", "admin",
+                              "long-enough-1")
+    ada = membership(w.ada, w.river)
+    accounts.set_membership_status(w.ada, ada, "active")  # restoring oneself: a no-op, allowed
+    with pytest.raises(ServiceError, match="your own access"):
+        accounts.set_membership_status(w.ada, ada, "revoked")
+    accounts.set_membership_status(w.ada, bea, "revoked")  # another admin: allowed
+    accounts.set_membership_status(w.ada, bea, "revoked")  # twice: still fine
+    with pytest.raises(ServiceError, match="Unknown status 'paused'"):
+        accounts.set_membership_status(w.ada, membership(w.tess, w.river), "paused")
+    db.session.commit()
+    assert (ada.status, bea.status, membership(w.tess, w.river).status) == (
+        "active", "revoked", "active")
+    accounts.set_membership_status(w.ada, bea, "active")
+    assert bea.status == "active"

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from mentorgroups.extensions import db
-from mentorgroups.models import SentEmail
+from mentorgroups.models import SentEmail, utcnow
 from mentorgroups.services.email import deliver_email
 
 
@@ -19,3 +19,22 @@ def test_a_failed_send_removes_only_its_own_claim(make_app, smtp_server):
         assert rows == [("earlier", "sent")]
         assert deliver_email("failing", "b@school.test", "Failing", "again").status == "sent"
     assert [m["to"] for m in smtp_server.messages] == [["a@school.test"], ["b@school.test"]]
+
+
+def test_a_claim_made_by_another_run_between_look_and_insert_is_refused(app):
+    """Two runs look, find no row, and both insert: the unique key lets one win; the other
+    raises EmailInFlight (and is retried) instead of sending a second email."""
+    from sqlalchemy import event
+
+    from mentorgroups.services.email import EmailInFlight
+
+    def other_run_claims_first(session, flush_context, instances):
+        with db.engine.begin() as conn:
+            conn.execute(SentEmail.__table__.insert().values(
+                idempotency_key="raced", recipient="a@school.test", subject="s", body="b",
+                status="sending", created_at=utcnow()))
+
+    event.listen(db.session, "before_flush", other_run_claims_first, once=True)
+    with pytest.raises(EmailInFlight, match="claimed by another run"):
+        deliver_email("raced", "a@school.test", "Subject", "body")
+    assert db.session.scalars(select(SentEmail.status)).all() == ["sending"]

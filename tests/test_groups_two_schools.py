@@ -30,3 +30,48 @@ def test_the_back_office_is_for_this_school_s_admins_and_group_admins(w):
     assert groups.can_use_groups_back_office(w.gus, w.river.id)
     assert not groups.can_use_groups_back_office(w.meg, w.river.id)
     assert not groups.can_use_groups_back_office(w.ada, w.hill.id)
+
+
+def test_being_group_admin_at_one_school_shows_nothing_at_the_other(w):
+    from mentorgroups.extensions import db
+    from mentorgroups.services import group_members as gm
+
+    gm.change_role(w.hal, w.hill.id, w.hill_group.id, w.sam.id, "group_admin")
+    db.session.commit()
+    assert groups.is_group_admin_anywhere(w.sam, w.hill.id)
+    assert not groups.is_group_admin_anywhere(w.sam, w.river.id)
+    assert groups.managed_group_ids(w.sam, w.river.id) == set()
+    assert groups.is_group_admin_anywhere(w.gus, w.river.id)
+    assert not groups.is_group_admin_anywhere(w.meg, w.river.id)
+
+
+def test_each_school_is_held_to_its_own_plan(w):
+    from mentorgroups.extensions import db
+    from mentorgroups.services.errors import ServiceError
+
+    w.hill.plan = "starter"  # Hillside has its one group; Riverside is on Complete
+    db.session.commit()
+    with pytest.raises(ServiceError, match="Your Starter plan includes 1 group and this school "
+                                           "has 1"):
+        groups.create_group(w.hal, w.hill.id, "Second")
+    db.session.rollback()
+    assert groups.create_group(w.ada, w.river.id, "Third").account_id == w.river.id
+    w.hill.plan = "essentials"
+    assert groups.limit_message(w.hill, 5).startswith("Your Essentials plan includes 5 groups")
+    assert groups.limit_message(w.hill, 4) is None
+
+
+def test_names_and_descriptions_are_tidied_and_limited(w):
+    from mentorgroups.services.errors import NotFound, ServiceError
+
+    with pytest.raises(ServiceError, match="Give the group a name"):
+        groups.clean_group_name(None)
+    assert groups.clean_description(None) == ""
+    assert groups.clean_description("  Weekly calls  ") == "Weekly calls"
+    with pytest.raises(ServiceError, match="at most 2,000 characters"):
+        groups.clean_description("x" * 2001)
+    group = groups.create_group(w.ada, w.river.id, "Described", "For the debaters")
+    assert group.description == "For the debaters"
+    for garbage in ("abc", None, "1.5"):
+        with pytest.raises(NotFound):
+            groups.group_for_manager(w.ada, w.river.id, garbage)
