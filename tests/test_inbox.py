@@ -24,8 +24,8 @@ def keys(notes):
 
 
 def test_one_notification_per_key(w):
-    assert not inbox.notify(w.sam.id, w.river.id, key="r1", kind="submission", text="again",
-                            link="/x")
+    assert inbox.notify(w.sam.id, w.river.id, key="r1", kind="submission", text="again",
+                        link="/x") is False
     assert inbox.unread_count(w.sam, w.river.id) == 2
     assert inbox.notify(w.sam.id, w.river.id, key="r3", kind="review", text="x" * 600,
                         link="/x")
@@ -53,3 +53,25 @@ def test_marking_read_touches_only_that_person_in_that_school(w):
     assert inbox.mark_read(w.sam, w.river.id) == 1  # "mark all read": the other one
     assert (inbox.unread_count(w.sam, w.river.id), inbox.unread_count(w.sam, w.hill.id),
             inbox.unread_count(w.meg, w.river.id)) == (0, 1, 1)
+
+
+def test_a_notification_made_by_a_concurrent_run_meanwhile_is_not_made_twice(w):
+    """Two runs of one job both find no row and both insert: the savepoint lets one win and
+    the other answer False without breaking the job's transaction."""
+    from sqlalchemy import event, func, select
+
+    from mentorgroups.models import Notification, utcnow
+
+    def other_run_first(session, flush_context, instances):
+        with db.engine.begin() as conn:
+            conn.execute(Notification.__table__.insert().values(
+                user_id=w.meg.id, account_id=w.river.id, key="raced", kind="submission",
+                text="first", link="/r", created_at=utcnow()))
+
+    event.listen(db.session, "before_flush", other_run_first, once=True)
+    assert inbox.notify(w.meg.id, w.river.id, key="raced", kind="submission", text="second",
+                        link="/r") is False
+    db.session.commit()
+    texts = db.session.scalars(select(Notification.text).where(Notification.key == "raced"))
+    assert list(texts) == ["first"]
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 5

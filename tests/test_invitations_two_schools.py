@@ -160,3 +160,87 @@ def test_a_person_revoked_after_joining_cannot_rejoin_through_an_old_link(w):
         GroupMembership.group_id == w.chess.id, GroupMembership.user_id == lee.id)) is None
     assert db.session.scalar(select(AccountMembership.status).where(
         AccountMembership.user_id == lee.id)) == "revoked"
+
+
+def test_an_invitation_no_longer_pending_is_never_revived(w):
+    kim = invitations.invite(w.ada, w.river.id, w.coaching, "Kim@New.test", "mentor")
+    assert kim is pending(w.coaching, "kim@new.test") and kim.role == "mentor"
+    assert invitations.revoke(w.ada, w.river.id, kim.id) is kim
+    db.session.commit()
+    assert invitations.pending_for_group(w.coaching.id) == []
+    again = invitations.invite(w.ada, w.river.id, w.coaching, "kim@new.test", "member")
+    db.session.commit()
+    assert again.id != kim.id and snapshot(kim)[3] == "revoked"
+    assert [i.id for i in invitations.pending_for_group(w.coaching.id)] == [again.id]
+
+
+def test_deleting_a_group_leaves_its_accepted_invitations_accepted(w):
+    kim = pending(w.coaching, "kim@new.test")
+    lee = invite(w.ada, w.river, w.coaching, "lee@new.test", "member")
+    invitations.accept_with_new_account(link(lee), "Lee Lane", "long-enough-1")
+    db.session.commit()
+    result = groups.delete_group(w.ada, w.river.id, w.coaching.id)
+    db.session.commit()
+    assert result["invitations_ended"] == 1
+    assert (snapshot(kim)[3], snapshot(lee)[3]) == ("revoked", "accepted")
+
+
+@pytest.mark.parametrize("which", ["garbage", "missing", "other school", "group gone"])
+def test_an_invitation_outside_the_school_is_not_found(w, which):
+    hill_kim = pending(w.hill_group, "kim@new.test")
+    river_kim = pending(w.coaching, "kim@new.test")
+    if which == "group gone":  # a row from before group deletion ended its invitations
+        river_kim.group_id = None
+        db.session.commit()
+    invitation_id = {"garbage": "12x", "missing": 10_000_000, "other school": hill_kim.id,
+                     "group gone": river_kim.id}[which]
+    for action in (invitations.revoke, invitations.resend):
+        with pytest.raises(NotFound, match="^That invitation does not exist.$"):
+            action(w.ada, w.river.id, invitation_id)
+        db.session.rollback()
+    assert snapshot(hill_kim)[3] == "pending"
+
+
+@pytest.mark.parametrize("token", [None, "", "x" * 101])
+def test_an_empty_or_overlong_link_is_refused_before_any_lookup(w, token):
+    with pytest.raises(invitations.InvitationUnusable,
+                       match="^This invitation link is not valid.$") as info:
+        invitations.find(token)
+    assert info.value.reason == "forged"
+
+
+def test_a_pending_invitation_whose_group_is_gone_reads_as_withdrawn(w):
+    kim = pending(w.coaching, "kim@new.test")
+    token = link(kim)
+    kim.group_id = None
+    db.session.commit()
+    with pytest.raises(invitations.InvitationUnusable) as info:
+        invitations.find(token)
+    assert info.value.reason == "revoked"
+
+
+def test_the_link_page_names_the_role(w):
+    assert invitations.role_label(pending(w.coaching, "kim@new.test")) == "Member"
+    assert invitations.role_label(pending(w.hill_group, "kim@new.test")) == "Mentor"
+
+
+def test_an_account_made_meanwhile_for_the_address_is_not_made_twice(w):
+    """Two tabs: the person creates their account in one while the other is submitting."""
+    from sqlalchemy import event
+
+    from mentorgroups.models import User
+
+    token = link(pending(w.coaching, "kim@new.test"))
+
+    def other_tab_first(session, flush_context, instances):
+        with db.engine.begin() as conn:
+            conn.execute(User.__table__.insert().values(
+                email="kim@new.test", full_name="Kim (other tab)", password_hash="x",
+                active=True))
+
+    event.listen(db.session, "before_flush", other_tab_first, once=True)
+    with pytest.raises(ServiceError, match="already have a personal account: sign in"):
+        invitations.accept_with_new_account(token, "Kim Kay", "long-enough-1")
+    assert db.session.scalars(select(User.full_name).where(
+        User.email == "kim@new.test")).all() == ["Kim (other tab)"]
+    assert snapshot(pending(w.coaching, "kim@new.test"))[3] == "pending"
