@@ -105,3 +105,10 @@ def test_search_and_lists_stay_inside_the_school_and_the_group(w):
     assert [u.full_name for _, u in members] == ["Lia Learner"]
     assert [u.full_name for _, u in staff] == ["Dee Deactivated", "Fay Fellow",
                                                "Gus GroupAdmin", "Meg Mentor", "Rita Revoked"]
+
+
+def test_a_report_with_only_added_people_or_only_unknown_ids(w):
+    added = gm.add_members(w.ada, w.river.id, w.chess.id, "member", user_ids=[w.eve.id])
+    assert [u.id for u in added.added] == [w.eve.id] and added.invited == [] and added.changed
+    unknown = gm.add_members(w.ada, w.river.id, w.chess.id, "member", user_ids=["x", "y"])
+    assert unknown.not_in_account == ["x", "y"] and not unknown.changed

@@ -75,3 +75,20 @@ def test_names_and_descriptions_are_tidied_and_limited(w):
     for garbage in ("abc", None, "1.5"):
         with pytest.raises(NotFound):
             groups.group_for_manager(w.ada, w.river.id, garbage)
+
+
+def test_people_without_access_here_create_no_groups(w):
+    from mentorgroups.services.errors import PermissionDenied
+
+    for person, parent in [(w.rita, None), (w.rita, w.coaching.id), (w.dee, w.coaching.id),
+                           (w.hal, None)]:
+        with pytest.raises(PermissionDenied, match="not an active member"):
+            groups.create_group(person, w.river.id, "Mine", "", parent)
+
+
+def test_an_edit_hands_back_the_group(w):
+    same = groups.update_group(w.ada, w.river.id, w.chess.id, "Chess club", "")
+    assert same is w.chess  # nothing changed: the group as it is
+    renamed = groups.update_group(w.ada, w.river.id, w.chess.id, "Chess and go", "Boards")
+    assert renamed is w.chess and (renamed.name, renamed.description) == ("Chess and go",
+                                                                          "Boards")
