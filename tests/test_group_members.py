@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import GroupMembership, Invitation, User
+from mentorgroups.paging import PageRequest
 from mentorgroups.services import group_members as gm
 from mentorgroups.services.errors import NotFound, ServiceError
 from tests.two_schools import two_schools
@@ -102,9 +103,16 @@ def test_search_and_lists_stay_inside_the_school_and_the_group(w):
     assert [p["name"] for p in by_address] == ["Una Unrelated"]
     assert gm.search_people(w.ada, w.river.id, w.coaching.id, None) == []
     staff, members = gm.group_people(w.ada, w.river.id, w.coaching.id)
-    assert [u.full_name for _, u in members] == ["Lia Learner"]
-    assert [u.full_name for _, u in staff] == ["Dee Deactivated", "Fay Fellow",
-                                               "Gus GroupAdmin", "Meg Mentor", "Rita Revoked"]
+    assert [(p.full_name, p.role) for p in members.items] == [("Lia Learner", "member")]
+    assert [(p.full_name, p.role) for p in staff.items] == [
+        ("Dee Deactivated", "mentor"), ("Fay Fellow", "mentor"), ("Gus GroupAdmin", "group_admin"),
+        ("Meg Mentor", "mentor"), ("Rita Revoked", "mentor")]
+    assert (staff.total, members.total) == (5, 1)
+    staff, members = gm.group_people(w.ada, w.river.id, w.coaching.id,
+                                     staff=PageRequest(search="river.test", size=2),
+                                     members=PageRequest(search="olu"))
+    assert [p.full_name for p in staff.items] == ["Dee Deactivated", "Fay Fellow"]
+    assert staff.total == 5 and (members.items, members.total) == ([], 0)  # Olu: not here
 
 
 def test_a_report_with_only_added_people_or_only_unknown_ids(w):

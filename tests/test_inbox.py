@@ -3,6 +3,7 @@
 import pytest
 
 from mentorgroups.extensions import db
+from mentorgroups.paging import PageRequest
 from mentorgroups.services import inbox
 from tests.two_schools import two_schools
 
@@ -19,6 +20,10 @@ def w(app):
     return w
 
 
+def recent(user, account_id, **request):
+    return inbox.notifications_page(user, account_id, PageRequest(**request)).items
+
+
 def keys(notes):
     return [n.key for n in notes]
 
@@ -30,22 +35,29 @@ def test_one_notification_per_key(w):
     assert inbox.notify(w.sam.id, w.river.id, key="r3", kind="review", text="x" * 600,
                         link="/x")
     db.session.commit()
-    assert len(inbox.recent(w.sam, w.river.id)[0].text) == 500
+    assert len(recent(w.sam, w.river.id)[0].text) == 500
 
 
 def test_each_school_and_person_sees_their_own(w):
-    assert keys(inbox.recent(w.sam, w.river.id)) == ["r2", "r1"]  # newest first
-    assert keys(inbox.recent(w.sam, w.hill.id)) == ["h1"]
-    assert keys(inbox.recent(w.meg, w.river.id)) == ["m1"]
-    assert keys(inbox.recent(w.sam, w.river.id, limit=1)) == ["r2"]
+    assert keys(recent(w.sam, w.river.id)) == ["r2", "r1"]  # newest first
+    assert keys(recent(w.sam, w.hill.id)) == ["h1"]
+    assert keys(recent(w.meg, w.river.id)) == ["m1"]
+    assert keys(recent(w.lia, w.river.id)) == []
+    first = inbox.notifications_page(w.sam, w.river.id, PageRequest(size=1))
+    assert (keys(first.items), first.total, first.number) == (["r2"], 2, 1)
+    second = inbox.notifications_page(w.sam, w.river.id, PageRequest(number=2, size=1))
+    assert (keys(second.items), second.total, second.number) == (["r1"], 2, 2)
+    past = inbox.notifications_page(w.sam, w.river.id, PageRequest(number=9, size=1))
+    assert (keys(past.items), past.number) == (["r1"], 2)  # past the end: the last page
+    assert inbox.notifications_page(w.sam, w.hill.id, PageRequest()).total == 1
     assert (inbox.unread_count(w.sam, w.river.id), inbox.unread_count(w.sam, w.hill.id),
             inbox.unread_count(w.meg, w.river.id), inbox.unread_count(w.lia, w.river.id)) == (
         2, 1, 1, 0)
 
 
 def test_marking_read_touches_only_that_person_in_that_school(w):
-    r1 = inbox.recent(w.sam, w.river.id)[1]
-    meg_note = inbox.recent(w.meg, w.river.id)[0]
+    r1 = recent(w.sam, w.river.id)[1]
+    meg_note = recent(w.meg, w.river.id)[0]
     assert inbox.mark_read(w.sam, w.river.id, meg_note.id) == 0  # not hers to mark
     assert inbox.mark_read(w.sam, w.river.id, r1.id) == 1
     assert inbox.mark_read(w.sam, w.river.id, r1.id) == 0  # already read

@@ -23,6 +23,15 @@ from tests.two_schools import membership, two_schools
 LINK = re.compile(r"/invitations/([A-Za-z0-9_-]+)")
 
 
+OUTBOX: list = []
+
+
+@pytest.fixture(autouse=True)
+def _outbox(mail_outbox):
+    global OUTBOX
+    OUTBOX = mail_outbox
+
+
 @pytest.fixture
 def w(app):
     """The two schools, and Kim invited to Riverside's "Coaching" as Member and to Hillside's
@@ -47,9 +56,13 @@ def pending(group, email) -> Invitation:
 
 
 def link(invitation) -> str:
+    """The token in this send's email as it went out (the stored copy hides it)."""
     sent = db.session.scalar(select(SentEmail).where(
         SentEmail.idempotency_key == f"invitation:{invitation.id}:{invitation.nonce}"))
-    return LINK.search(sent.body).group(1)
+    assert not LINK.search(sent.body) and "[link hidden]" in sent.body
+    [message] = [m for m in OUTBOX if m.msgId == sent.message_id]
+    assert message.recipients == [invitation.email]
+    return LINK.search(message.body).group(1)
 
 
 def snapshot(invitation):

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.jobs.outbox import push_to_queue, stage_job
+from mentorgroups.jobs.queues import rq_job_id
 from mentorgroups.models import OutboxJob
 
 
@@ -35,29 +36,44 @@ def test_pushing_enqueues_only_the_rows_asked_for(make_app, redis_url):
         db.session.commit()
         assert push_to_queue(app, [asked.id]) == 1
         db.session.expire_all()
-        assert [db.session.get(OutboxJob, r.id).status for r in rows] == [
-            "done", "enqueued", "staged"]
+        assert [(db.session.get(OutboxJob, r.id).status, db.session.get(OutboxJob, r.id).pushes)
+                for r in rows] == [("done", 0), ("enqueued", 1), ("staged", 0)]
+        assert db.session.get(OutboxJob, asked.id).enqueued_at is not None
         conn = Redis.from_url(redis_url)
-        assert Job.exists(f"outbox-{asked.id}", connection=conn)
-        assert not Job.exists(f"outbox-{done.id}", connection=conn)
-        assert not Job.exists(f"outbox-{left.id}", connection=conn)
+        job = Job.fetch(rq_job_id(asked.id, 1), connection=conn)
+        assert (tuple(job.args), job.origin) == ((asked.id, 1), "notifications")
+        for row in (done, left):
+            assert not any(Job.exists(rq_job_id(row.id, push), connection=conn)
+                           for push in (0, 1))
+        assert push_to_queue(app, [asked.id]) == 0  # already enqueued: not pushed twice
+        db.session.expire_all()
+        assert db.session.get(OutboxJob, asked.id).pushes == 1
         conn.close()
 
 
 @pytest.mark.redis
-def test_a_row_the_worker_finished_first_stays_done(make_app, redis_url):
-    """RQ may run the job before the web process marks the row 'enqueued': 'done' wins."""
+def test_only_a_waiting_row_is_ever_pushed(make_app, redis_url):
+    """The row is flipped to 'enqueued' before RQ sees it, so a row that is done, running,
+    already enqueued or given up is never pushed again (nor its status touched)."""
+    from redis import Redis
+    from rq.job import Job
+
     app = make_app(REDIS_URL=redis_url)
     with app.app_context():
-        row = OutboxJob(name="notify_submission", queue="notifications",
-                        payload={"submission_id": 10_000_000}, status="done")
-        db.session.add(row)
+        rows = [OutboxJob(name="notify_submission", queue="notifications",
+                          payload={"submission_id": 10_000_000}, status=status, pushes=1)
+                for status in ("done", "running", "enqueued", "dead")]
+        db.session.add_all(rows)
         db.session.flush()
         db.session.info.pop("mentorgroups.outbox_ids", None)
         db.session.commit()
-        assert push_to_queue(app, [row.id]) == 1
+        assert push_to_queue(app, [r.id for r in rows]) == 0
         db.session.expire_all()
-        assert db.session.get(OutboxJob, row.id).status == "done"
+        assert [(db.session.get(OutboxJob, r.id).status, db.session.get(OutboxJob, r.id).pushes)
+                for r in rows] == [("done", 1), ("running", 1), ("enqueued", 1), ("dead", 1)]
+        conn = Redis.from_url(redis_url)
+        assert not any(Job.exists(rq_job_id(r.id, 2), connection=conn) for r in rows)
+        conn.close()
 
 
 def test_the_sweep_uses_the_current_app_when_given_none(app):
@@ -74,23 +90,25 @@ def test_the_sweep_uses_the_current_app_when_given_none(app):
     assert db.session.get(OutboxJob, row.id).status == "done"  # the submission is gone: 0 sent
 
 
-def test_the_sweep_leaves_rows_younger_than_the_stale_age(make_app):
+def test_the_sweep_runs_only_rows_whose_next_attempt_is_due(app):
     from datetime import timedelta
 
     from mentorgroups.jobs.outbox import sweep
     from mentorgroups.models import utcnow
 
-    app = make_app(OUTBOX_STALE_SECONDS=120)
-    with app.app_context():
-        old, fresh = (OutboxJob(name="notify_submission", queue="notifications",
-                                payload={"submission_id": 10_000_000}, status="staged",
-                                created_at=utcnow() - timedelta(seconds=age))
-                      for age in (300, 5))
-        db.session.add_all([old, fresh])
-        db.session.flush()
-        db.session.info.pop("mentorgroups.outbox_ids", None)
-        db.session.commit()
-        assert sweep(app) == 1
-        db.session.expire_all()
-        assert (db.session.get(OutboxJob, old.id).status,
-                db.session.get(OutboxJob, fresh.id).status) == ("done", "staged")
+    now = utcnow()
+    due, later, retry_later, dead = (
+        OutboxJob(name="notify_submission", queue="notifications",
+                  payload={"submission_id": 10_000_000}, status=status, attempts=attempts,
+                  next_attempt_at=now + timedelta(seconds=offset))
+        for status, attempts, offset in [("staged", 0, -300), ("staged", 0, 300),
+                                         ("failed", 1, 300), ("dead", 3, -300)])
+    db.session.add_all([due, later, retry_later, dead])
+    db.session.flush()
+    db.session.info.pop("mentorgroups.outbox_ids", None)
+    db.session.commit()
+    assert sweep() == 1
+    db.session.expire_all()
+    assert [(db.session.get(OutboxJob, r.id).status, db.session.get(OutboxJob, r.id).attempts)
+            for r in (due, later, retry_later, dead)] == [
+        ("done", 1), ("staged", 0), ("failed", 1), ("dead", 3)]

@@ -21,6 +21,12 @@ def names(users):
     return sorted(u.full_name for u in users)
 
 
+def followed(actor, account_id) -> set[int]:
+    """Everybody (of any school) the person follows in this school, by the EXISTS check."""
+    return set(db.session.scalars(select(User.id).where(
+        mentoring.follows_learner(actor, account_id, User.id))))
+
+
 def submit(w, who, step=1):
     submission = learning.submit_for_review(who, w.river.id, w.essay.steps[step].id, "work")
     db.session.commit()
@@ -58,7 +64,7 @@ def test_a_fellow_mentor_s_work_goes_to_the_cohort_not_to_the_other_mentors(w):
     submission = submit(w, w.fay)
     assert names(mentoring.submission_recipients(submission)) == ["Mo Moderator",
                                                                  "Tess Teacher"]
-    assert w.fay.id not in mentoring.followed_learner_ids(w.meg, w.river.id)
+    assert w.fay.id not in followed(w.meg, w.river.id)
     assert not learning.can_review(w.meg, submission)
     assert learning.pending_reviews_for(w.meg, w.river.id) == []
     assert learning.can_review(w.tess, submission)
@@ -67,9 +73,9 @@ def test_a_fellow_mentor_s_work_goes_to_the_cohort_not_to_the_other_mentors(w):
 def test_a_mentor_at_hillside_follows_nobody_at_riverside_where_they_learn(w):
     submission = submit(w, w.lia)
     assert mentoring.mentored_group_ids(w.sam, w.hill.id) == {w.hill_group.id}
-    assert mentoring.followed_learner_ids(w.sam, w.hill.id) == {w.lia.id}
+    assert followed(w.sam, w.hill.id) == {w.lia.id}
     assert mentoring.mentored_group_ids(w.sam, w.river.id) == set()
-    assert mentoring.followed_learner_ids(w.sam, w.river.id) == set()
+    assert followed(w.sam, w.river.id) == set()
     assert mentoring.mentor_home(w.sam, w.river.id) == ([], [])
     assert not learning.can_review(w.sam, submission)
     assert learning.pending_reviews_for(w.sam, w.river.id) == []
@@ -82,7 +88,7 @@ def test_revoked_and_deactivated_mentors_follow_nobody(w):
     for gone in (w.rita, w.dee):
         assert mentoring.mentored_group_ids(gone, w.river.id) == set()
         assert not mentoring.may_view_learner(gone, w.river.id, w.lia.id)
-    assert mentoring.followed_learner_ids(w.meg, w.river.id) == {w.lia.id}
+    assert followed(w.meg, w.river.id) == {w.lia.id}
 
 
 def test_the_profile_card_shows_only_this_school_s_paths_the_person_takes(w):
@@ -126,8 +132,9 @@ def test_the_group_page_shows_this_school_s_progress_only(w):
     learning.complete_step(w.lia, w.river.id, w.essay.steps[0].id)
     learning.complete_step(w.lia, w.hill.id, w.hill_maths.steps[0].id)
     db.session.commit()
-    group, rows = mentoring.group_page(w.meg, w.river.id, w.coaching.id)
-    assert group.id == w.coaching.id
+    group, page = mentoring.group_page(w.meg, w.river.id, w.coaching.id)
+    assert group.id == w.coaching.id and page.total == 1
+    rows = page.items
     assert [(r.user.full_name, [(p["path"].title, p["completed"], p["total"]) for p in r.paths])
             for r in rows] == [("Lia Learner", [("Essay writing", 1, 4)])]
     for garbage in ("abc", None, w.chess.id, w.hill_group.id):
@@ -148,7 +155,8 @@ def test_the_group_page_counts_this_school_s_waiting_work_and_activity(w):
     hill.submitted_at = first.submitted_at + timedelta(days=3)  # later, but at Hillside
     done.submitted_at = first.submitted_at - timedelta(days=1)
     db.session.commit()
-    _, rows = mentoring.group_page(w.meg, w.river.id, w.coaching.id)
+    _, page = mentoring.group_page(w.meg, w.river.id, w.coaching.id)
+    rows = page.items
     from mentorgroups.models import StepCompletion
 
     latest_here = db.session.scalar(select(func.max(StepCompletion.completed_at)).where(
@@ -178,7 +186,13 @@ def test_the_card_shows_what_she_takes_here_and_only_her_own_activity(w):
     db.session.commit()
     card = mentoring.learner_profile(w.meg, w.river.id, w.lia.id)
     assert [c["path"].title for c in card["paths"]] == ["Essay writing"]
-    assert [(a["what"], a["step"].title) for a in card["activity"]] == [
-        ("submitted", "Step 2"), ("completed", "Step 1")]
-    assert [s.id for s in card["waiting"]] == [essay_work.id]
+    assert [s.id for s in card["waiting"]] == [essay_work.id] and card["activity"] is None
+    card = mentoring.learner_profile(w.meg, w.river.id, w.lia.id, tab="activity")
+    assert [(a["what"], a["step"], a["path"]) for a in card["activity"].items] == [
+        ("submitted", "Step 2", "Essay writing"), ("completed", "Step 1", "Essay writing")]
+    assert card["activity"].total == 2 and card["paths"] == []
+    assert [s.id for s in card["waiting"]] == [essay_work.id]  # on every tab
+    card = mentoring.learner_profile(w.meg, w.river.id, w.lia.id, tab="review")
+    assert ([s.id for s in card["waiting"]], card["paths"], card["activity"]) == (
+        [essay_work.id], [], None)
     assert mentoring.may_view_learner(w.una, w.river.id, w.lia.id) is False

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from mentorgroups.extensions import db
-from mentorgroups.models import Invitation, Notification, SentEmail, User
+from mentorgroups.models import Invitation, Notification, OutboxJob, SentEmail, User
 from mentorgroups.services import accounts, invitations, learning, notifications
 from mentorgroups.services import group_members as gm
 from tests.two_schools import membership, two_schools
@@ -33,14 +33,29 @@ def test_the_submission_job_counts_what_it_sent_and_skips_a_vanished_submission(
     submission = learning.submit_for_review(w.lia, w.river.id, w.essay.steps[1].id, "work")
     db.session.flush()
     assert notifications.notify_submission(submission.id) == 4  # Meg, Fay, Tess, Mo
-    assert notifications.notify_submission(submission.id) == 4  # again: nothing new sent
-    assert db.session.scalar(select(func.count()).select_from(SentEmail)) == 4
+    assert notifications.notify_submission(submission.id) == 4  # again: staged, sent once
+    reviewers = sorted(p.email for p in (w.meg, w.fay, w.tess, w.mo))
+    staged = list(db.session.scalars(select(OutboxJob.payload).where(
+        OutboxJob.name == "send_email")))
+    assert sorted(p["recipient"] for p in staged) == sorted(reviewers * 2)
+    assert len({p["key"] for p in staged}) == 4  # one key per reviewer
+    assert db.session.scalar(select(func.count()).select_from(SentEmail)) == 0  # not yet
+    db.session.commit()  # the staged email jobs run now (in-process)
+    assert sorted(db.session.scalars(select(SentEmail.recipient))) == reviewers
+    assert set(db.session.scalars(select(SentEmail.status))) == {"logged"}
+    told = db.session.scalars(select(Notification.user_id).where(
+        Notification.kind == "submission"))
+    assert sorted(told) == sorted(p.id for p in (w.meg, w.fay, w.tess, w.mo))
     assert notifications.notify_submission(10_000_000) == 0
 
 
 def test_the_learner_hears_of_a_review_with_grade_and_feedback(w):
     review = reviewed(w, w.lia)
     notifications.notify_review(review.id)
+    db.session.commit()  # the staged email job runs now (in-process)
+    assert emails_to(w.lia) == {"Lia Learner": 1}
+    assert list(db.session.scalars(select(SentEmail.recipient).where(
+        SentEmail.idempotency_key.like("review:%")))) == [w.lia.email]  # nobody else
     email = db.session.scalar(select(SentEmail).where(SentEmail.recipient == w.lia.email))
     assert "Grade: 7 of 10" in email.body and "Well argued" in email.body
     assert "http://127.0.0.1:5000/paths/" in email.body
@@ -51,6 +66,8 @@ def test_the_learner_hears_of_a_review_with_grade_and_feedback(w):
 def test_a_review_without_grade_says_no_grade(w):
     review = reviewed(w, w.lia, grade="", feedback="See my notes")
     notifications.notify_review(review.id)
+    db.session.commit()  # the staged email job runs now (in-process)
+    assert emails_to(w.lia) == {"Lia Learner": 1}
     body = db.session.scalar(select(SentEmail.body).where(SentEmail.recipient == w.lia.email))
     assert "Grade" not in body and "See my notes" in body
 
