@@ -18,6 +18,7 @@ from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup, utcnow
 from mentorgroups.paging import PageRequest, page_request
 from mentorgroups.services import group_access, group_members, groups, invitations, plans
 from mentorgroups.services.errors import NotFound, ServiceError
+from mentorgroups.services.permissions import is_account_admin
 from mentorgroups.tenancy import current_membership
 from mentorgroups.wording import delete_consequences, deleted_message
 
@@ -84,7 +85,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
 
     def _parent_choices(self, group: MentorGroup | None):
         choices = []
-        if groups.is_account_admin(current_user, self.account_id):
+        if is_account_admin(current_user, self.account_id):
             choices.append(SelectChoice("", "No parent (top level)"))
         names = {g.id: g for g in groups.allowed_parents(current_user, self.account_id, group)}
         parents = groups.parent_map(self.account_id)
@@ -124,7 +125,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                                                            if n.group.parent_id]),
             limit=groups.group_limit(account.plan),
             limit_message=groups.limit_message(account, used),
-            is_admin=groups.is_account_admin(current_user, account.id),
+            is_admin=is_account_admin(current_user, account.id),
             role_labels=GROUP_ROLE_LABELS, usage_text=plans.usage_text(account.plan, used),
         ), status
 
@@ -160,7 +161,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         used = groups.group_count(account.id)
         return self.render("admin/groups/form.html", form=form, group=None, account=account,
                            limit_message=groups.limit_message(account, used),
-                           is_admin=groups.is_account_admin(current_user, account.id),
+                           is_admin=is_account_admin(current_user, account.id),
                            used=used, limit=groups.group_limit(account.plan)), status
 
     @expose("/<int:group_id>/manage", methods=("GET", "POST"))
@@ -193,7 +194,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                            delete_lines=delete_consequences(
                                child_count, group_members.member_count(group.id),
                                group.parent.name if group.parent else None),
-                           can_delete=groups.is_account_admin(current_user, self.account_id),
+                           can_delete=is_account_admin(current_user, self.account_id),
                            ), status
 
     @expose("/<int:group_id>/delete", methods=("POST",))

@@ -223,10 +223,8 @@ def set_membership_status(actor: User, membership: AccountMembership, status: st
     if status not in ("active", "revoked"):
         raise ServiceError(f"Unknown status {status!r}.")
     if status == "revoked" and membership.user_id == actor.id:
+        # The actor is an active admin and may not revoke themselves, so the school keeps one.
         raise ServiceError("You cannot revoke your own access.")
-    if status == "revoked" and membership.role == "admin" and membership.status == "active" \
-            and _active_admin_count(membership.account_id) <= 1:
-        raise ServiceError("A school needs at least one admin: make someone else admin first.")
     if status == "revoked" and membership.status != "revoked":
         membership.user.end_sessions()  # signed in anywhere: out at the next click
     membership.status = status

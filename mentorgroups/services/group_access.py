@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import GroupMembership, MentorGroup, User
-from mentorgroups.services.groups import is_account_admin, parent_map, subtree_ids
+from mentorgroups.services.groups import parent_map, subtree_ids
+from mentorgroups.services.permissions import is_account_admin
 
 
 @dataclass(frozen=True)

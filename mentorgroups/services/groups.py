@@ -23,7 +23,7 @@ from mentorgroups.models import (
 from mentorgroups.request_cache import cached
 from mentorgroups.services import audit
 from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
-from mentorgroups.services.permissions import active_membership
+from mentorgroups.services.permissions import active_membership, is_account_admin
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
@@ -68,11 +68,6 @@ def subtree_ids(parents: dict[int, int | None], roots: set[int]) -> set[int]:
         seen.add(gid)
         stack.extend(children.get(gid, ()))
     return seen
-
-
-def is_account_admin(actor: User, account_id: int) -> bool:
-    membership = active_membership(actor, account_id)
-    return membership is not None and membership.role == "admin"
 
 
 def managed_group_ids(actor: User, account_id: int) -> set[int]:

@@ -1,0 +1,89 @@
+"""The bell: one notification per key, counted and marked read per person and per school."""
+
+import pytest
+
+from mentorgroups.extensions import db
+from mentorgroups.paging import PageRequest
+from mentorgroups.services import inbox
+from tests.two_schools import two_schools
+
+
+@pytest.fixture
+def w(app):
+    w = two_schools()
+    # Sam, a learner at Riverside and a mentor at Hillside, hears from both schools.
+    for key, school, user in [("r1", w.river, w.sam), ("r2", w.river, w.sam),
+                              ("h1", w.hill, w.sam), ("m1", w.river, w.meg)]:
+        assert inbox.notify(user.id, school.id, key=key, kind="submission",
+                            text=f"note {key}", link=f"/review/{key}")
+    db.session.commit()
+    return w
+
+
+def recent(user, account_id, **request):
+    return inbox.notifications_page(user, account_id, PageRequest(**request)).items
+
+
+def keys(notes):
+    return [n.key for n in notes]
+
+
+def test_one_notification_per_key(w):
+    assert inbox.notify(w.sam.id, w.river.id, key="r1", kind="submission", text="again",
+                        link="/x") is False
+    assert inbox.unread_count(w.sam, w.river.id) == 2
+    assert inbox.notify(w.sam.id, w.river.id, key="r3", kind="review", text="x" * 600,
+                        link="/x")
+    db.session.commit()
+    assert len(recent(w.sam, w.river.id)[0].text) == 500
+
+
+def test_each_school_and_person_sees_their_own(w):
+    assert keys(recent(w.sam, w.river.id)) == ["r2", "r1"]  # newest first
+    assert keys(recent(w.sam, w.hill.id)) == ["h1"]
+    assert keys(recent(w.meg, w.river.id)) == ["m1"]
+    assert keys(recent(w.lia, w.river.id)) == []
+    first = inbox.notifications_page(w.sam, w.river.id, PageRequest(size=1))
+    assert (keys(first.items), first.total, first.number) == (["r2"], 2, 1)
+    second = inbox.notifications_page(w.sam, w.river.id, PageRequest(number=2, size=1))
+    assert (keys(second.items), second.total, second.number) == (["r1"], 2, 2)
+    past = inbox.notifications_page(w.sam, w.river.id, PageRequest(number=9, size=1))
+    assert (keys(past.items), past.number) == (["r1"], 2)  # past the end: the last page
+    assert inbox.notifications_page(w.sam, w.hill.id, PageRequest()).total == 1
+    assert (inbox.unread_count(w.sam, w.river.id), inbox.unread_count(w.sam, w.hill.id),
+            inbox.unread_count(w.meg, w.river.id), inbox.unread_count(w.lia, w.river.id)) == (
+        2, 1, 1, 0)
+
+
+def test_marking_read_touches_only_that_person_in_that_school(w):
+    r1 = recent(w.sam, w.river.id)[1]
+    meg_note = recent(w.meg, w.river.id)[0]
+    assert inbox.mark_read(w.sam, w.river.id, meg_note.id) == 0  # not hers to mark
+    assert inbox.mark_read(w.sam, w.river.id, r1.id) == 1
+    assert inbox.mark_read(w.sam, w.river.id, r1.id) == 0  # already read
+    assert inbox.unread_count(w.sam, w.river.id) == 1
+    assert inbox.mark_read(w.sam, w.river.id) == 1  # "mark all read": the other one
+    assert (inbox.unread_count(w.sam, w.river.id), inbox.unread_count(w.sam, w.hill.id),
+            inbox.unread_count(w.meg, w.river.id)) == (0, 1, 1)
+
+
+def test_a_notification_made_by_a_concurrent_run_meanwhile_is_not_made_twice(w):
+    """Two runs of one job both find no row and both insert: the savepoint lets one win and
+    the other answer False without breaking the job's transaction."""
+    from sqlalchemy import event, func, select
+
+    from mentorgroups.models import Notification, utcnow
+
+    def other_run_first(session, flush_context, instances):
+        with db.engine.begin() as conn:
+            conn.execute(Notification.__table__.insert().values(
+                user_id=w.meg.id, account_id=w.river.id, key="raced", kind="submission",
+                text="first", link="/r", created_at=utcnow()))
+
+    event.listen(db.session, "before_flush", other_run_first, once=True)
+    assert inbox.notify(w.meg.id, w.river.id, key="raced", kind="submission", text="second",
+                        link="/r") is False
+    db.session.commit()
+    texts = db.session.scalars(select(Notification.text).where(Notification.key == "raced"))
+    assert list(texts) == ["first"]
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 5

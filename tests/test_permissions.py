@@ -1,0 +1,62 @@
+"""Account-level checks: deactivated and revoked people are members of no school."""
+
+import pytest
+from sqlalchemy import func, select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import StepCompletion, Submission
+from mentorgroups.services import accounts, learning
+from mentorgroups.services.errors import PermissionDenied
+from mentorgroups.services.permissions import (
+    active_membership,
+    is_account_admin,
+    require_account_admin,
+    require_active_member,
+)
+from tests.two_schools import membership, two_schools
+
+
+@pytest.fixture
+def w(app):
+    return two_schools()
+
+
+def test_a_deactivated_account_is_a_member_of_no_school(w):
+    assert active_membership(w.meg, w.river.id).role == "staff"
+    assert active_membership(w.dee, w.river.id) is None
+    with pytest.raises(PermissionDenied):
+        require_active_member(w.dee, w.river.id)
+    assert active_membership(None, w.river.id) is None
+
+
+def test_revoked_access_counts_in_its_school_only(w):
+    assert active_membership(w.rita, w.river.id) is None
+    assert active_membership(w.rita, w.hill.id).role == "staff"
+    assert require_active_member(w.rita, w.hill.id).account_id == w.hill.id
+    with pytest.raises(PermissionDenied):
+        require_active_member(w.rita, w.river.id)
+
+
+def test_account_admins_are_admins_of_their_own_school(w):
+    assert is_account_admin(w.ada, w.river.id)
+    assert not is_account_admin(w.ada, w.hill.id)
+    assert not is_account_admin(w.meg, w.river.id)
+    assert require_account_admin(w.hal, w.hill.id).user_id == w.hal.id
+    with pytest.raises(PermissionDenied):
+        require_account_admin(w.hal, w.river.id)
+    with pytest.raises(PermissionDenied):
+        require_account_admin(w.meg, w.river.id)
+
+
+def test_a_learner_whose_access_was_revoked_can_neither_complete_nor_submit(w):
+    accounts.set_membership_status(w.ada, membership(w.lia, w.river), "revoked")
+    db.session.commit()
+    with pytest.raises(PermissionDenied):
+        learning.complete_step(w.lia, w.river.id, w.essay.steps[0].id)
+    with pytest.raises(PermissionDenied):
+        learning.submit_for_review(w.lia, w.river.id, w.essay.steps[1].id, "late work")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(StepCompletion)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+    # at Hillside, where her access stands, she still learns
+    assert learning.complete_step(w.lia, w.hill.id, w.hill_maths.steps[0].id).user_id == w.lia.id
