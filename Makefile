@@ -8,7 +8,7 @@ DEV    := MENTORGROUPS_DEV=1
 PORT     ?= 5000
 BASE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test test-sqlite test-postgresql install lint clean bench soak
+.PHONY: run test test-sqlite test-postgresql install lint clean bench mutation soak
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,8 @@ bench: install
 # restarted and SMTP refusing for 20 s: prints 5xx, latency percentiles and the email tally.
 soak: install
 	$(BIN)/python bench/soak.py
+
+# Mutation testing of services/ and jobs/ (SQLite, niced: it is CPU heavy). One module or a few:
+# make mutation MODULES="mentoring invitations". Writes mutation/report.json.
+mutation: install
+	nice -n 19 $(BIN)/python -m mutation.run $(MODULES)

@@ -14,6 +14,7 @@ from mentorgroups.models import (
     AccountMembership,
     DigestDelivery,
     DigestRun,
+    DigestSubscription,
     OutboxJob,
     SentEmail,
     StepCompletion,
@@ -492,3 +493,27 @@ def test_preview_week_covers_the_seven_days_before_today(s):
     week = preview_week(s.account, utc(2026, 11, 28, 12))
     assert week.start == utc(2026, 11, 21) and week.end == utc(2026, 11, 28)
     assert date(2026, 11, 28).isocalendar().week == int(week.key[-2:])
+
+
+def test_becoming_a_member_writes_no_switch_and_only_staff_changes_flip_it(s):
+    """A switch row exists only for people who were staff: adding a Member or moving between
+    Mentor and Group Admin writes nothing new."""
+    rows = lambda: count(DigestSubscription)  # noqa: E731
+    before = rows()
+    newcomer = make_member(s.account, "member", full_name="Nia")
+    gm.add_members(s.admin, s.account.id, s.coaching.id, "member", user_ids=[newcomer.id])
+    assert rows() == before
+    gm.change_role(s.admin, s.account.id, s.coaching.id, s.mentor.id, "group_admin")
+    assert rows() == before and digest_subscriptions.is_subscribed(s.mentor.id, s.coaching.id)
+
+
+def test_an_unsubscribe_link_for_a_deleted_group_or_person_is_refused(s):
+    from mentorgroups.services.errors import NotFound
+
+    gone_group = digest_subscriptions.unsubscribe_token(s.mentor.id, [999_999])
+    with pytest.raises(NotFound, match="not valid any more"):
+        digest_subscriptions.unsubscribe(gone_group)
+    gone_person = digest_subscriptions.unsubscribe_token(999_999, [s.coaching.id])
+    with pytest.raises(NotFound, match="not valid any more"):
+        digest_subscriptions.unsubscribe(gone_person)
+    assert digest_subscriptions.is_subscribed(s.mentor.id, s.coaching.id)
