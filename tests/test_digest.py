@@ -517,3 +517,22 @@ def test_an_unsubscribe_link_for_a_deleted_group_or_person_is_refused(s):
     with pytest.raises(NotFound, match="not valid any more"):
         digest_subscriptions.unsubscribe(gone_person)
     assert digest_subscriptions.is_subscribed(s.mentor.id, s.coaching.id)
+
+
+def test_school_settings_service_checks_each_value_and_the_actor(s):
+    from mentorgroups.services import school_settings
+    from mentorgroups.services.errors import PermissionDenied, ServiceError
+
+    account = school_settings.update(s.admin, s.account.id, "Asia/Tokyo", 2, 9)
+    assert account is s.account and (account.time_zone, account.digest_weekday,
+                                     account.digest_hour) == ("Asia/Tokyo", 2, 9)
+    for zone, weekday, hour, field in (("Mars/Olympus", 0, 8, "time_zone"),
+                                       ("UTC", 7, 8, "digest_weekday"),
+                                       ("UTC", 0, 24, "digest_hour")):
+        with pytest.raises(ServiceError) as refused:
+            school_settings.update(s.admin, s.account.id, zone, weekday, hour)
+        assert refused.value.field == field
+    with pytest.raises(PermissionDenied):
+        school_settings.update(s.mentor, s.account.id, "UTC", 0, 8)
+    assert (s.account.time_zone, s.account.digest_weekday, s.account.digest_hour) == (
+        "Asia/Tokyo", 2, 9)
