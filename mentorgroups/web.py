@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import wraps
 from pathlib import Path
 
-from flask import Response, current_app, render_template
+from flask import Response, current_app, make_response, render_template
 
 ERRORS = {
     400: ("Something was wrong with that request",
@@ -43,6 +44,20 @@ def local_time(value: datetime) -> str:
     from mentorgroups.tenancy import current_account
 
     return as_written(value, current_account())
+
+
+def secret_in_url(view):
+    """For pages whose URL carries a secret (an invitation, password or unsubscribe token):
+    the browser never hands the URL on in a Referer header, and nothing caches the page."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        response = make_response(view(*args, **kwargs))
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return wrapped
 
 
 def init_app(app) -> None:

@@ -15,6 +15,7 @@ from mentorgroups.extensions import db, limiter
 from mentorgroups.services import passwords
 from mentorgroups.services.errors import ServiceError
 from mentorgroups.tenancy import current_membership
+from mentorgroups.web import secret_in_url
 
 SENT = ("If {email} has a Mentor Groups account, we've sent it a link to choose a new "
         "password. It works once, for an hour. Check your spam folder if it doesn't arrive.")
@@ -44,7 +45,15 @@ def _field_error(form, exc: ServiceError) -> None:
         flash(exc.message, "error")
 
 
+def _signed_in_anew(user, message: str):
+    """After a password is set: a fresh session (the old ones ended), and home."""
+    start_session(user)
+    flash(message, "success")
+    return redirect(home_for(current_membership()))
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@secret_in_url
 @limiter.limit(lambda: "30/minute", methods=["POST"],
                error_message="Too many requests from here. Wait a minute and try again.")
 def forgot_password():
@@ -70,6 +79,7 @@ def forgot_password():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@secret_in_url
 def reset_password(token: str):
     try:
         link = passwords.find(token)
@@ -87,16 +97,15 @@ def reset_password(token: str):
             db.session.rollback()
             _field_error(form, exc)
         else:
-            start_session(user)
-            flash("Your password is set. Any other sessions of yours have been signed out.",
-                  "success")
-            return redirect(home_for(current_membership()))
+            return _signed_in_anew(user, "Your password is set. Any other sessions of yours "
+                                         "have been signed out.")
     status = 422 if form.errors else 200
     return render_template("auth/reset.html", form=form, email=link.email,
                            setup=link.purpose == "setup"), status
 
 
 @bp.route("/password/change", methods=["GET", "POST"])
+@secret_in_url
 @login_required
 def change_password():
     form = ChangePasswordForm()
@@ -110,18 +119,7 @@ def change_password():
             db.session.rollback()
             _field_error(form, exc)
         else:
-            start_session(user)
-            flash("Your password is changed. Your other sessions have been signed out.",
-                  "success")
-            return redirect(home_for(current_membership()))
+            return _signed_in_anew(user, "Your password is changed. Your other sessions have "
+                                         "been signed out.")
     status = 422 if form.errors else 200
     return render_template("auth/change_password.html", form=form), status
-
-
-@bp.after_request
-def no_referrer(response):
-    """Reset links carry their token in the URL: never hand it on, never cache the page."""
-    if request.path.startswith("/password/"):
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-    return response

@@ -9,6 +9,7 @@ from mentorgroups.extensions import csrf, db
 from mentorgroups.services import digest_subscriptions, digests
 from mentorgroups.services.errors import NotFound
 from mentorgroups.tenancy import account_required, current_account
+from mentorgroups.web import secret_in_url
 
 
 class SwitchForm(FlaskForm):
@@ -47,6 +48,7 @@ def _site_links() -> dict:
 
 
 @bp.route("/digest/unsubscribe/<token>", methods=["GET", "POST"])
+@secret_in_url
 @csrf.exempt  # the signed token is the authority; mail clients post RFC 8058 one-click
 def unsubscribe(token: str):
     """Without signing in: GET asks, POST (the button, or a mail client's one-click
@@ -64,11 +66,3 @@ def unsubscribe(token: str):
                                message=exc.message), 404
     return render_template("digests/unsubscribe.html", person=person, groups=groups,
                            done=done, token=token)
-
-
-@bp.after_request
-def no_referrer(response):
-    if request.path.startswith("/digest/unsubscribe/"):
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-    return response

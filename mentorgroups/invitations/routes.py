@@ -12,6 +12,7 @@ from mentorgroups.services import invitations
 from mentorgroups.services.errors import FormErrors, ServiceError
 from mentorgroups.services.invitations import InvitationUnusable
 from mentorgroups.tenancy import SESSION_KEY, switch_account
+from mentorgroups.web import secret_in_url
 
 
 class AcceptForm(FlaskForm):
@@ -59,6 +60,7 @@ def _page(invitation, token: str, join_form=None, error=None, status=None):
 
 
 @bp.route("/<token>", methods=["GET"])
+@secret_in_url
 def show(token: str):
     try:
         invitation = invitations.find(token)
@@ -68,6 +70,7 @@ def show(token: str):
 
 
 @bp.route("/<token>/accept", methods=["POST"])
+@secret_in_url
 def accept(token: str):
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=url_for("invitations.show", token=token)))
@@ -89,6 +92,7 @@ def accept(token: str):
 
 
 @bp.route("/<token>/join", methods=["POST"])
+@secret_in_url
 def join(token: str):
     form = JoinForm()
     if not form.validate_on_submit():
@@ -121,11 +125,3 @@ def join(token: str):
         return _page(invitation, token, join_form=form, error=error, status=422)
     start_session(user)
     return _done(invitation)
-
-
-@bp.after_request
-def referrer_policy(response):
-    """The token is in the URL: never hand it on in a Referer header or a cache."""
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response

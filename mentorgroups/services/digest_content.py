@@ -30,6 +30,7 @@ from mentorgroups.models import (
 )
 from mentorgroups.services.digest_weeks import DigestWeek
 from mentorgroups.services.groups import parent_map, subtree_ids
+from mentorgroups.services.mentoring import active_people
 from mentorgroups.web import waited
 
 PENDING_SHOWN = 25
@@ -121,11 +122,6 @@ class Digest:
         return not any(section.has_content for section in self.sections)
 
 
-def _active(account_id: int):
-    return and_(AccountMembership.user_id == User.id, AccountMembership.account_id == account_id,
-                AccountMembership.status == "active", User.active.is_(True))
-
-
 @dataclass
 class Subscribers:
     """user id -> (name, email, subscribed group ids), with their staff roles and the tree."""
@@ -142,7 +138,7 @@ def subscribers(account_id: int, user_ids=None) -> Subscribers:
                     User.email)
              .join(MentorGroup, MentorGroup.id == DigestSubscription.group_id)
              .join(User, User.id == DigestSubscription.user_id)
-             .join(AccountMembership, _active(account_id))
+             .join(AccountMembership, active_people(account_id))
              .where(MentorGroup.account_id == account_id, DigestSubscription.subscribed.is_(True)))
     if user_ids is not None:
         query = query.where(DigestSubscription.user_id.in_(list(user_ids)))
@@ -205,7 +201,7 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
             select(GroupMembership.group_id, GroupMembership.user_id, User.full_name)
             .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
             .join(User, User.id == GroupMembership.user_id)
-            .join(AccountMembership, _active(account.id))
+            .join(AccountMembership, active_people(account.id))
             .where(MentorGroup.account_id == account.id, GroupMembership.role == "member")):
         members_of[gid].add(uid)
         member_names[uid] = name

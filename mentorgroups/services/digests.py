@@ -164,11 +164,13 @@ def send_week(account: Account, week: DigestWeek, now: datetime | None = None,
             update(DigestDelivery)
             .where(DigestDelivery.id.in_(chunk.values()), DigestDelivery.status == "claimed")
             .values(status="staged").returning(DigestDelivery.id)))
+        rows = {row.id: row for row in db.session.scalars(
+            select(DigestDelivery).where(DigestDelivery.id.in_(mine)))} if mine else {}
         for uid, delivery_id in chunk.items():
             if delivery_id not in mine:
                 continue  # another sender has it
             digest = digests.get(uid)
-            row = db.session.get(DigestDelivery, delivery_id)
+            row = rows[delivery_id]
             if digest is None or digest.is_empty:
                 row.status = "skipped"  # nothing to say, or no longer following anybody
                 counts["skipped"] += 1

@@ -6,10 +6,7 @@ membership however many times it is clicked at once."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-from base64 import urlsafe_b64encode
 from datetime import timedelta
 
 from flask import current_app
@@ -35,6 +32,7 @@ from mentorgroups.services.accounts import check_password_rules, clean_name, cre
 from mentorgroups.services.errors import FormErrors, NotFound, ServiceError
 from mentorgroups.services.groups import group_for_manager
 from mentorgroups.services.permissions import require_account_admin
+from mentorgroups.tokens import hash_token, signed_token
 
 
 class InvitationUnusable(ServiceError):
@@ -50,13 +48,7 @@ class RateLimited(ServiceError):
 
 
 def make_token(nonce: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, f"invitation:{nonce}".encode(), hashlib.sha256).digest()
-    return urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return signed_token("invitation", nonce)
 
 
 def _new_link(invitation: Invitation) -> None:

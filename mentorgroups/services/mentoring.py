@@ -34,7 +34,7 @@ from mentorgroups.services.groups import school_parent_map, subtree_ids
 from mentorgroups.services.permissions import active_membership
 
 
-def _active_people(account_id: int):
+def active_people(account_id: int):
     return and_(AccountMembership.user_id == User.id,
                 AccountMembership.account_id == account_id,
                 AccountMembership.status == "active", User.active.is_(True))
@@ -53,7 +53,7 @@ def submission_recipients(submission: Submission) -> list[User]:
         CohortMembership.cohort_id == submission.cohort_id,
         CohortMembership.role.in_(("teacher", "moderator")))
     return list(db.session.scalars(
-        select(User).join(AccountMembership, _active_people(submission.account_id))
+        select(User).join(AccountMembership, active_people(submission.account_id))
         .where(User.id.in_(mentors.union(teachers)), User.id != submission.user_id)
         .order_by(User.id)))
 
@@ -211,7 +211,7 @@ def group_page(actor: User, account_id: int, group_id,
               .join(GroupMembership, and_(GroupMembership.user_id == User.id,
                                           GroupMembership.group_id == group.id,
                                           GroupMembership.role == "member"))
-              .join(AccountMembership, _active_people(account_id)))
+              .join(AccountMembership, active_people(account_id)))
     page = people_page(people, request, Person)
     ids = [p.id for p in page.items]
     progress = _progress_by_learner(account_id, ids)

@@ -9,10 +9,7 @@ is stored (the token is an HMAC of a nonce under the app's secret, as for invita
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-from base64 import urlsafe_b64encode
 from datetime import timedelta
 
 from flask import current_app
@@ -25,6 +22,7 @@ from mentorgroups.models import PasswordLink, User, normalize_email, utcnow
 from mentorgroups.services.accounts import check_password_rules, user_by_email
 from mentorgroups.services.email import deliver_email
 from mentorgroups.services.errors import ServiceError
+from mentorgroups.tokens import hash_token, signed_token
 
 
 class LinkUnusable(ServiceError):
@@ -36,13 +34,7 @@ class TooManyRequests(ServiceError):
 
 
 def make_token(nonce: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, f"password:{nonce}".encode(), hashlib.sha256).digest()
-    return urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return signed_token("password", nonce)
 
 
 def _ttl(purpose: str) -> timedelta:

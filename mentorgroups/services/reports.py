@@ -47,7 +47,7 @@ from mentorgroups.models import (
 )
 from mentorgroups.services.errors import NotFound
 from mentorgroups.services.learning import Progress
-from mentorgroups.services.mentoring import _active_people
+from mentorgroups.services.mentoring import active_people
 from mentorgroups.services.permissions import require_account_admin
 
 YIELD_PER = 5000
@@ -285,7 +285,7 @@ def _members(account: Account, now: datetime) -> Report:
         .select_from(GroupMembership)
         .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
         .join(User, User.id == GroupMembership.user_id)
-        .join(AccountMembership, _active_people(account.id))
+        .join(AccountMembership, active_people(account.id))
         .outerjoin(adder, adder.id == GroupMembership.added_by_id)
         .where(MentorGroup.account_id == account.id))
     revoked = exists().where(AccountMembership.account_id == account.id,
@@ -364,7 +364,7 @@ def group_mentors(account_id: int) -> dict[int, str]:
             select(GroupMembership.group_id, User.full_name)
             .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
             .join(User, User.id == GroupMembership.user_id)
-            .join(AccountMembership, _active_people(account_id))
+            .join(AccountMembership, active_people(account_id))
             .where(MentorGroup.account_id == account_id, GroupMembership.role == "mentor")
             .order_by(func.lower(User.full_name), User.id)):
         out.setdefault(gid, []).append(name)
@@ -412,7 +412,7 @@ def _progress(account: Account, now: datetime) -> Report:
         .select_from(GroupMembership)
         .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
         .join(User, User.id == GroupMembership.user_id)
-        .join(AccountMembership, _active_people(account.id))
+        .join(AccountMembership, active_people(account.id))
         .join(done, done.c.user_id == GroupMembership.user_id)
         .join(Path, Path.id == done.c.path_id)
         .outerjoin(work, and_(work.c.user_id == done.c.user_id,
