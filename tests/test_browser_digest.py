@@ -92,3 +92,46 @@ def test_group_options_switch_and_preview(browser, live_server):
         assert f"- {name}" in email_text
     expect(page.get_by_test_id("digest-totals")).to_contain_text("2 waiting for review")
     page.context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_settings_password_and_unsubscribe_screens_fit_and_pass_axe(new_page, live_server,
+                                                                    width):
+    """The screens these issues added that no other browser test shows: School settings,
+    Change password and the digest's unsubscribe page, on a desktop and on a phone."""
+    ids = seed(live_server.app, build_school)
+    with live_server.app.test_request_context():
+        from mentorgroups.services.digest_subscriptions import unsubscribe_token
+
+        token = unsubscribe_token(ids["mentor_id"], [ids["group_id"]])
+    admin = new_page()
+    admin.set_viewport_size({"width": width, "height": 844})
+    quick_sign_in(admin, admin_email(live_server.app, ids["account_id"]), then="/admin/school/")
+    expect(admin.get_by_label("Time zone")).to_be_visible()
+    mentor = new_page()
+    mentor.set_viewport_size({"width": width, "height": 844})
+    quick_sign_in(mentor, "mo@hill.test", then="/password/change")
+    expect(mentor.locator("h1")).to_have_text("Change your password")
+    visitor = new_page()
+    visitor.set_viewport_size({"width": width, "height": 844})
+    visitor.goto(f"/digest/unsubscribe/{token}")
+    expect(visitor.locator("h1")).to_have_text("Stop the weekly digest?")
+    for page, name in ((admin, "school-settings"), (mentor, "change-password"),
+                       (visitor, "unsubscribe")):
+        assert_accessible(page, name)
+        assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth"), name
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"digest-{name}-{width}.png"), full_page=True)
+
+
+def admin_email(app, account_id: int) -> str:
+    from sqlalchemy import select
+
+    from mentorgroups.extensions import db
+    from mentorgroups.models import AccountMembership, User
+
+    with app.app_context():
+        email = db.session.scalar(select(User.email).join(AccountMembership).where(
+            AccountMembership.account_id == account_id, AccountMembership.role == "admin"))
+        db.session.remove()
+    return email
