@@ -168,8 +168,22 @@ class Controller:
             return None
         return data
 
+    def _import_measured(self) -> None:
+        """Import every measured module here, before any child is forked: a module the test
+        files do not import themselves (the app imports it when a fixture builds it) would
+        otherwise have no live function object in this process to patch."""
+        import importlib
+
+        for module in self.plan["modules"]:
+            name = module[:-3].replace("/", ".").removesuffix(".__init__")
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001 - said, then left to the fresh import
+                self._say(f"could not import {name} before forking: {exc}")
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
+        self._import_measured()
         items = {item.nodeid: item for item in session.items}
         order = list(items)
         base = self._baseline(list(items.values()))
