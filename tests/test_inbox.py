@@ -87,3 +87,38 @@ def test_a_notification_made_by_a_concurrent_run_meanwhile_is_not_made_twice(w):
     texts = db.session.scalars(select(Notification.text).where(Notification.key == "raced"))
     assert list(texts) == ["first"]
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 5
+
+
+def test_a_review_settles_every_reviewers_notification_of_that_submission_only(w):
+    """Submission 7 told Sam and Meg (Meg had already read hers); submission 17's notification,
+    and a review notification that mentions submission 7 in its key, stay as they are."""
+    from datetime import timedelta
+
+    from mentorgroups.models import Notification, utcnow
+
+    read_earlier = utcnow() - timedelta(hours=3)
+    for user, key, kind in [(w.sam, "submission:7:user:1", "submission"),
+                            (w.meg, "submission:7:user:2", "submission"),
+                            (w.sam, "submission:17:user:1", "submission"),
+                            (w.lia, "submission:7:user:3", "review")]:
+        inbox.notify(user.id, w.river.id, key=key, kind=kind, text=f"Work {key}", link="/r")
+    db.session.flush()
+
+    def note(key):
+        return db.session.query(Notification).filter_by(key=key).one()
+
+    note("submission:7:user:2").read_at = read_earlier
+    db.session.flush()
+
+    assert inbox.settle_submission(7, "Rae Reviewer") == 2
+    assert note("submission:7:user:1").text == "Work submission:7:user:1 \u00b7 reviewed by Rae Reviewer"
+    assert note("submission:7:user:1").read_at is not None
+    assert note("submission:7:user:2").read_at == read_earlier  # read before: keeps its time
+    assert note("submission:17:user:1").text == "Work submission:17:user:1"
+    assert note("submission:17:user:1").read_at is None
+    assert note("submission:7:user:3").text == "Work submission:7:user:3"
+    assert note("submission:7:user:3").read_at is None
+
+    # settled again (a retried job): the words are not repeated
+    assert inbox.settle_submission(7, "Rae Reviewer") == 2
+    assert note("submission:7:user:1").text == "Work submission:7:user:1 \u00b7 reviewed by Rae Reviewer"
