@@ -74,10 +74,6 @@ class MemberProgress:
     def no_progress(self) -> bool:
         return not any(p.done_last_week for p in self.paths)
 
-    @property
-    def last_activity(self) -> datetime | None:
-        return max((p.last_activity for p in self.paths), default=None)
-
 
 @dataclass
 class GroupSection:
