@@ -20,6 +20,9 @@ def damaged_schools():
     ids["Below"] = groups.create_group(admin, school.id, "Below", parent_id=ids["Twelve"]).id
     ids["Alone"] = groups.create_group(admin, school.id, "Alone", parent_id=ids["Sound"]).id
     ids["Theirs"] = groups.create_group(other_admin, other.id, "Theirs").id
+    # Names a repaired group may keep: a nested group's, and another school's top-level one.
+    ids["TWELVE"] = groups.create_group(admin, school.id, "TWELVE", parent_id=ids["Sound"]).id
+    ids["their Stray"] = groups.create_group(other_admin, other.id, "Stray").id
     db.session.commit()
     for group, parent in (("Twelve", "Thirteen"), ("Thirteen", "Twelve"), ("Alone", "Alone"),
                           ("Stray", "Theirs")):
@@ -59,6 +62,10 @@ def test_check_reports_then_repairs_cycles_and_foreign_parents(app, client):
     assert after["Twelve"] is None and after["Thirteen"] == ids["Twelve"]
     assert after["Alone (2)"] is None and after["Stray"] is None
     assert after["Below"] == ids["Twelve"] and after["Sound"] is None
+    # Only this school's top-level names count: "Twelve" beside a nested "TWELVE", "Stray"
+    # beside the other school's top-level "Stray", keep their names.
+    assert sorted(after) == ["ALONE", "Alone (2)", "Below", "Sound", "Stray", "TWELVE",
+                             "Thirteen", "Twelve"]
     events = db.session.scalars(select(AuditEvent).where(
         AuditEvent.account_id == school.id, AuditEvent.action == "group.repair")
         .order_by(AuditEvent.group_id)).all()
