@@ -131,3 +131,66 @@ def test_an_invitation_no_longer_pending_is_not_emailed(w, how):
     assert notifications.send_invitation(invitation.id, invitation.nonce) is False
     assert db.session.scalar(select(func.count()).select_from(SentEmail)) == 0
 
+
+
+def test_a_learner_revoked_here_but_active_at_a_school_she_joined_first_is_not_told(w):
+    """Kit joined Hillside before Riverside: her Hillside membership is the older row, and it
+    must not stand in for the revoked Riverside one."""
+    from mentorgroups.models import CohortMembership
+    from tests.factories import make_member
+
+    kit = make_member(w.hill, "member", full_name="Kit Keen", email="kit@hill.test")
+    make_member(w.river, "member", user=kit)
+    w.spring.memberships.append(CohortMembership(user=kit, role="learner"))
+    db.session.commit()
+    review = reviewed(w, kit)
+    db.session.commit()
+    db.session.execute(delete(Notification))
+    db.session.execute(delete(SentEmail))
+    accounts.set_membership_status(w.ada, membership(kit, w.river), "revoked")
+    db.session.commit()
+    notifications.notify_review(review.id)
+    db.session.commit()
+    assert emails_to(kit) == {"Kit Keen": 0}
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+def test_work_reviewed_before_the_fan_out_ran_is_announced_as_reviewed(w):
+    """Tess reviewed Lia's work before the notification job ran: every reviewer's note says
+    so and none of them is unread; a pending submission's notes are left unread."""
+    pending = learning.submit_for_review(w.sam, w.river.id, w.essay.steps[1].id, "draft")
+    review = reviewed(w, w.lia)
+    db.session.commit()
+    db.session.execute(delete(Notification))
+    db.session.commit()
+
+    notifications.notify_submission(review.submission.id)
+    notifications.notify_submission(pending.id)
+    db.session.commit()
+    notes = {(n.key.split(":")[1], n.user_id): n for n in db.session.scalars(
+        select(Notification).where(Notification.kind == "submission"))}
+    done = [n for (sid, _), n in notes.items() if sid == str(review.submission.id)]
+    waiting = [n for (sid, _), n in notes.items() if sid == str(pending.id)]
+    # Lia's mentors and her cohort's teacher and moderator; Sam has no mentor at Riverside
+    assert sorted(n.user_id for n in done) == sorted(p.id for p in (w.meg, w.fay, w.tess, w.mo))
+    assert sorted(n.user_id for n in waiting) == sorted(p.id for p in (w.tess, w.mo))
+    assert all(n.text.endswith(" \u00b7 reviewed by Tess Teacher") and n.read_at is not None
+               for n in done)
+    assert all("reviewed by" not in n.text and n.read_at is None for n in waiting)
+
+
+def test_a_school_invitation_is_emailed_and_a_group_invitation_whose_group_is_gone_is_not(w):
+    school = invitations.invite_to_school(w.ada, w.river.id, "kim@new.test", "staff")
+    gm.add_members(w.ada, w.river.id, w.coaching.id, "member", addresses="lou@new.test")
+    db.session.commit()
+    group_invitation = db.session.scalar(select(Invitation).where(
+        Invitation.email == "lou@new.test"))
+    db.session.execute(delete(SentEmail))
+    db.session.execute(update(Invitation).where(Invitation.id == group_invitation.id)
+                       .values(group_id=None))
+    db.session.commit()
+    db.session.expire_all()
+    assert notifications.send_invitation(school.id, school.nonce) is True
+    assert notifications.send_invitation(group_invitation.id, group_invitation.nonce) is False
+    assert db.session.scalars(select(SentEmail.subject)).all() == [
+        "Ada Admin invited you to join Riverside Academy"]
