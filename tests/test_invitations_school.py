@@ -187,7 +187,7 @@ def test_inviting_again_after_a_withdrawal_makes_a_new_invitation(w):
     assert [(a[0], a[1], a[2]) for a in log] == [
         ("invitation.send", w.ada.id, ""), ("invitation.revoke", w.ada.id, ""),
         ("invitation.send", w.ada.id, "")]
-    assert log[1][4]["email"] == "pia@new.test"
+    assert log[1][4] == {"email": "pia@new.test", "school role": "staff"}  # what was withdrawn
     with pytest.raises(ServiceError,
                        match="^The invitation to pia@new.test was already revoked.$"):
         invitations.resend(w.ada, w.river.id, first.id)

@@ -165,8 +165,10 @@ def resend(actor: User, account_id: int, invitation_id) -> Invitation:
 def revoke(actor: User, account_id: int, invitation_id) -> Invitation:
     invitation = _pending(actor, account_id, invitation_id)
     invitation.status = "revoked"
+    role = ({"school role": invitation.account_role} if invitation.to_school
+            else {"role": invitation.role})
     audit.record(actor, account_id, "invitation.revoke", invitation.group,
-                 before={"email": invitation.email, "role": invitation.role})
+                 before={"email": invitation.email, **role})
     db.session.flush()
     return invitation
 
