@@ -29,6 +29,16 @@ def test_a_deactivated_account_is_a_member_of_no_school(w):
     assert active_membership(None, w.river.id) is None
 
 
+def test_a_visitor_who_is_not_signed_in_is_a_member_of_no_school(w):
+    from flask_login import AnonymousUserMixin
+
+    from mentorgroups.models import User
+
+    assert active_membership(AnonymousUserMixin(), w.river.id) is None
+    assert is_account_admin(AnonymousUserMixin(), w.river.id) is False
+    assert active_membership(User(email="new@river.test", active=True), w.river.id) is None
+
+
 def test_revoked_access_counts_in_its_school_only(w):
     assert active_membership(w.rita, w.river.id) is None
     assert active_membership(w.rita, w.hill.id).role == "staff"
