@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
 
 from mentorgroups.extensions import db
 from mentorgroups.jobs import ops
-from mentorgroups.models import OutboxJob, SentEmail, utcnow
+from mentorgroups.models import OutboxJob, utcnow
+from tests.outbox_rows import email_of as email
+from tests.outbox_rows import outbox_row as job
+from tests.outbox_rows import statuses
 
 STALE = 600  # OUTBOX_STALE_SECONDS: ten minutes late counts as stuck
 HORIZON = 3600
@@ -22,21 +24,6 @@ def ops_app(make_app):
     app = make_app(OUTBOX_STALE_SECONDS=STALE, JOB_RETRY_HORIZON_SECONDS=HORIZON)
     with app.app_context():
         yield app
-
-
-def job(status: str, now, created: int = 0, due: int = 0, lease: int | None = None,
-        pushed: int | None = None, **extra) -> OutboxJob:
-    """An outbox row as the outbox leaves it; times in seconds relative to `now` (negative:
-    in the past). Inserted directly, so committing does not run it."""
-    values = dict(name="send_email", queue="default", payload={}, status=status, errors=[],
-                  attempts=0, pushes=0 if pushed is None else 1,
-                  created_at=now + timedelta(seconds=created),
-                  next_attempt_at=now + timedelta(seconds=due),
-                  locked_until=None if lease is None else now + timedelta(seconds=lease),
-                  enqueued_at=None if pushed is None else now + timedelta(seconds=pushed))
-    values.update(extra)
-    outbox_id = db.session.execute(insert(OutboxJob).values(**values)).inserted_primary_key[0]
-    return db.session.get(OutboxJob, outbox_id)
 
 
 def test_stuck_jobs_are_expired_leases_and_rows_late_by_more_than_the_stale_time(ops_app):
@@ -115,26 +102,12 @@ def test_backlog_of_an_idle_outbox_is_all_zero(ops_app):
                                 "stuck": 0, "dead": 0, "failed": 0}
 
 
-def email(outbox: OutboxJob, to: str, status: str) -> SentEmail:
-    row = SentEmail(idempotency_key=f"{outbox.id}:{to}", outbox_job_id=outbox.id, recipient=to,
-                    subject="Lia Learner submitted Step 2", body="...", status=status,
-                    attempts=1)
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
 @pytest.fixture
 def dispatched(monkeypatch):
     """The ids each retry hands to the runner (RQ or in-process), in order."""
     calls = []
     monkeypatch.setattr(ops, "dispatch", lambda ids: calls.append(list(ids)))
     return calls
-
-
-def statuses(*rows) -> list[str]:
-    db.session.expire_all()
-    return [db.session.get(type(row), row.id).status for row in rows]
 
 
 def test_retrying_one_dead_job_re_drives_only_it_and_only_its_undelivered_emails(
