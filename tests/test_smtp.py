@@ -105,8 +105,9 @@ def test_the_message_id_is_the_same_for_every_send_of_one_email_at_the_senders_d
     assert [str(m["Message-ID"]) for m in relay.messages] == [expected]
 
 
-@pytest.mark.parametrize("sender", [None, "", "Mentor Groups <no-reply@>"],
-                         ids=["no sender", "empty sender", "no domain"])
+@pytest.mark.parametrize("sender", [None, "", "Mentor Groups <no-reply@>",
+                                    "Mentor Groups <no-reply>"],
+                         ids=["no sender", "empty sender", "no domain", "no at sign"])
 def test_without_a_sender_domain_the_message_id_uses_mentorgroups_invalid(make_app, sender):
     app = make_app(MAIL_DEFAULT_SENDER=sender)
     with app.app_context():

@@ -32,7 +32,8 @@ def stable_message_id(key: str) -> str:
     """The same Message-ID for every send of one idempotency key, so a resend after a crash
     (the one case where a receiver may get two copies) is recognisably the same message."""
     sender = current_app.config.get("MAIL_DEFAULT_SENDER") or ""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "mentorgroups.invalid"
+    _, at, domain = parseaddr(sender)[1].rpartition("@")
+    domain = domain if at and domain else "mentorgroups.invalid"
     digest = hashlib.sha256(key.encode()).hexdigest()[:40]
     return f"<{digest}@{domain}>"
 
