@@ -25,6 +25,16 @@ def outbox_row(status: str, now: datetime, created: int = 0, due: int = 0,
     return db.session.get(OutboxJob, outbox_id)
 
 
+def add_unpushed(*rows) -> list[int]:
+    """Rows added through the session as a crash before the after-commit push (or a worker)
+    would leave them: committed, not pushed, not run in-process. Their ids."""
+    db.session.add_all(rows)
+    db.session.flush()
+    db.session.info.pop("mentorgroups.outbox_ids", None)
+    db.session.commit()
+    return [row.id for row in rows]
+
+
 def email_of(outbox: OutboxJob, to: str, status: str) -> SentEmail:
     """An email record written by the job of `outbox` (one of its recipients)."""
     row = SentEmail(idempotency_key=f"{outbox.id}:{to}", outbox_job_id=outbox.id, recipient=to,

@@ -2,6 +2,7 @@
 alone, a race lost between look and update sends nothing, and the retry keeps the message's
 identity and the job it belongs to."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -49,9 +50,9 @@ def test_retrying_one_failed_email_leaves_the_other_failed_emails_alone(app, mai
     assert [m.recipients for m in mail_outbox] == [["first@school.test"]]
 
 
-def _between_look_and_update(change):
-    """Run `change` in another connection just before the claim's UPDATE."""
-
+@contextmanager
+def another_run_between_look_and_update(**change):
+    """`change` made by another connection just before this run's claiming UPDATE."""
     done = []
 
     def hook(orm_execute_state):
@@ -62,19 +63,23 @@ def _between_look_and_update(change):
                     SentEmail.__table__.c.idempotency_key == "raced").values(**change))
 
     event.listen(db.session, "do_orm_execute", hook)
-    return lambda: event.remove(db.session, "do_orm_execute", hook)
+    try:
+        yield
+    finally:
+        event.remove(db.session, "do_orm_execute", hook)
+
+
+def refused_as_claimed_elsewhere():
+    with pytest.raises(EmailInFlight, match="claimed by another run"):
+        deliver_email("raced", "raced@school.test", "Raced", "body")
 
 
 def test_a_slow_first_run_that_finished_meanwhile_wins(app, mail_outbox):
     """The first run's claim had expired, but it got its email out and marked it sent (same
     attempt) just before this run's update: this run must not send a second copy."""
     earlier("raced", status="sending", claimed_until=utcnow() - timedelta(seconds=1))
-    stop = _between_look_and_update({"status": "sent", "claimed_until": None})
-    try:
-        with pytest.raises(EmailInFlight, match="claimed by another run"):
-            deliver_email("raced", "raced@school.test", "Raced", "body")
-    finally:
-        stop()
+    with another_run_between_look_and_update(status="sent", claimed_until=None):
+        refused_as_claimed_elsewhere()
     assert mail_outbox == []
     assert state("raced") == ("sent", 1)
 
@@ -83,12 +88,8 @@ def test_a_retry_that_another_run_made_and_failed_meanwhile_wins(app, mail_outbo
     """Another run took and failed the retry (attempt 2) between this run's look and update:
     this run's view (attempt 1) is stale, so it sends nothing."""
     earlier("raced")
-    stop = _between_look_and_update({"attempts": 2})
-    try:
-        with pytest.raises(EmailInFlight, match="claimed by another run"):
-            deliver_email("raced", "raced@school.test", "Raced", "body")
-    finally:
-        stop()
+    with another_run_between_look_and_update(attempts=2):
+        refused_as_claimed_elsewhere()
     assert mail_outbox == []
     assert state("raced") == ("failed", 2)
 

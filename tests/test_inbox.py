@@ -111,7 +111,8 @@ def test_a_review_settles_every_reviewers_notification_of_that_submission_only(w
     db.session.flush()
 
     assert inbox.settle_submission(7, "Rae Reviewer") == 2
-    assert note("submission:7:user:1").text == "Work submission:7:user:1 \u00b7 reviewed by Rae Reviewer"
+    settled = "Work submission:7:user:1 \u00b7 reviewed by Rae Reviewer"
+    assert note("submission:7:user:1").text == settled
     assert note("submission:7:user:1").read_at is not None
     assert note("submission:7:user:2").read_at == read_earlier  # read before: keeps its time
     assert note("submission:17:user:1").text == "Work submission:17:user:1"
@@ -121,4 +122,4 @@ def test_a_review_settles_every_reviewers_notification_of_that_submission_only(w
 
     # settled again (a retried job): the words are not repeated
     assert inbox.settle_submission(7, "Rae Reviewer") == 2
-    assert note("submission:7:user:1").text == "Work submission:7:user:1 \u00b7 reviewed by Rae Reviewer"
+    assert note("submission:7:user:1").text == settled

@@ -18,6 +18,7 @@ from mentorgroups.jobs.outbox import SWEEP_BATCH, push_to_queue, repush_lost, st
 from mentorgroups.jobs.queues import enqueue_outbox_job, rq_job_id
 from mentorgroups.models import OutboxJob, utcnow
 from tests.conftest import free_port
+from tests.outbox_rows import add_unpushed
 
 GONE = {"submission_id": 10_000_000}  # a submission that is gone: the job sends nothing
 
@@ -31,13 +32,7 @@ def job(status="staged", attempts=0, pushes=0, due_in=-60, enqueued_ago=None):
                      else now - timedelta(seconds=enqueued_ago))
 
 
-def add(*rows):
-    """Rows as a crash before the after-commit push would leave them."""
-    db.session.add_all(rows)
-    db.session.flush()
-    db.session.info.pop("mentorgroups.outbox_ids", None)
-    db.session.commit()
-    return [row.id for row in rows]
+add = add_unpushed
 
 
 def rows(*ids):

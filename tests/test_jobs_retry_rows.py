@@ -16,6 +16,7 @@ from mentorgroups.extensions import db
 from mentorgroups.jobs import retry
 from mentorgroups.jobs.retry import expire_leases, horizon, record_failure
 from mentorgroups.models import OutboxJob, SentEmail
+from tests.outbox_rows import add_unpushed
 
 NOW = datetime(2030, 5, 6, 12, 0, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -31,13 +32,7 @@ def jobs_app(make_app, monkeypatch):
         yield app
 
 
-def add(*rows):
-    """Rows written as a worker left them (the outbox's after-commit push not involved)."""
-    db.session.add_all(rows)
-    db.session.flush()
-    db.session.info.pop("mentorgroups.outbox_ids", None)
-    db.session.commit()
-    return [row.id for row in rows]
+add = add_unpushed
 
 
 def running(attempts=1, errors=(), created_at=NOW - timedelta(minutes=10),
