@@ -32,7 +32,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from mentorgroups.extensions import db
 from mentorgroups.models import Account, MentorGroup, StepCompletion, Submission
@@ -347,3 +347,32 @@ def test_a_week_key_that_is_no_week_is_refused_clearly(w):
         week_by_key(w.river, "2026-W4")
     assert week_by_key(w.river, "2026-W53").send_at == utc(2026, 12, 28, 8)
     assert date(2026, 12, 28).isocalendar()[:2] == (2026, 53)
+
+
+def test_pending_work_whose_completions_are_gone_still_gets_its_mentor_a_digest(w):
+    """Olu's completions went with a deleted cohort (the database cascades them) while his
+    submission, made in his new cohort, still waits: Olga is still told."""
+    db.session.execute(delete(StepCompletion).where(StepCompletion.user_id == w.olu.id))
+    db.session.commit()
+    olga = digests_of(w.river, user_ids=[w.olga.id])[0]
+    section = olga.sections[0]
+    assert (section.pending_total, section.anyone_started) == (1, False)
+    assert olga.is_empty is False
+    assert section_lines(olga)[:3] == [
+        "== Chess club ==", "Pending review (1)",
+        "- Olu Other: Step 2 in Essay writing, waiting 13 days [STALE]"]
+
+
+def test_a_group_admin_role_in_another_school_never_widens_a_digest(w):
+    """Damage `flask groups check` repairs: Coaching left under Hillside's group, where Meg
+    is a Group Admin. At Riverside Meg is still only Coaching's mentor: Juniors (Jo) stays
+    out of her digest."""
+    gm.change_role(w.hal, w.hill.id, w.hill_group.id, w.meg.id, "group_admin")
+    db.session.execute(update(MentorGroup).where(MentorGroup.id == w.coaching.id)
+                       .values(parent_id=w.hill_group.id))
+    db.session.commit()
+    meg = digests_of(w.river, user_ids=[w.meg.id])[0]
+    assert section_lines(meg) == [
+        "== Coaching ==", "Pending review (1)", LIA_WAITS, *COACHING_MEMBERS,
+        "Stop the digest for Coaching",
+    ]

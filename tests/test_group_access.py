@@ -123,3 +123,15 @@ def test_group_roles_are_listed_staff_roles_first(w):
 def test_an_empty_page_of_people_has_no_group_roles(w):
     assert group_roles_of(w.river.id, []) == {}
     assert group_roles_of(w.river.id, iter(())) == {}
+
+
+def test_a_group_left_under_another_schools_group_is_managed_by_nobody_from_there(w):
+    """Damage `flask groups check` repairs: a Riverside group whose parent is Hillside's
+    group. Hillside's Group Admin must not be named as managing it from above."""
+    gm.change_role(w.hal, w.hill.id, w.hill_group.id, w.hugo.id, "group_admin")
+    stray = groups.create_group(w.ada, w.river.id, "Stray")
+    db.session.commit()
+    db.session.execute(text("UPDATE mentor_group SET parent_id = :parent WHERE id = :id"),
+                       {"parent": w.hill_group.id, "id": stray.id})
+    db.session.commit()
+    assert managers_above(w.river.id, [stray.id]) == {stray.id: []}

@@ -194,3 +194,20 @@ def test_a_school_invitation_is_emailed_and_a_group_invitation_whose_group_is_go
     assert notifications.send_invitation(group_invitation.id, group_invitation.nonce) is False
     assert db.session.scalars(select(SentEmail.subject)).all() == [
         "Ada Admin invited you to join Riverside Academy"]
+
+
+def test_a_learner_made_teacher_before_the_fan_out_is_not_told_of_her_own_work(w):
+    """Lia submits as a learner; before the notification job runs, an admin makes her a
+    teacher of that cohort. Her own work is announced to the others only."""
+    from mentorgroups.models import CohortMembership
+
+    submission = learning.submit_for_review(w.lia, w.river.id, w.essay.steps[1].id, "work")
+    db.session.flush()
+    db.session.execute(update(CohortMembership).where(
+        CohortMembership.cohort_id == w.spring.id, CohortMembership.user_id == w.lia.id)
+        .values(role="teacher"))
+    db.session.flush()
+    assert notifications.notify_submission(submission.id) == 4
+    told = db.session.scalars(select(Notification.user_id).where(
+        Notification.kind == "submission"))
+    assert sorted(told) == sorted(p.id for p in (w.meg, w.fay, w.tess, w.mo))

@@ -106,8 +106,9 @@ def test_the_message_id_is_the_same_for_every_send_of_one_email_at_the_senders_d
 
 
 @pytest.mark.parametrize("sender", [None, "", "Mentor Groups <no-reply@>",
-                                    "Mentor Groups <no-reply>"],
-                         ids=["no sender", "empty sender", "no domain", "no at sign"])
+                                    "Mentor Groups <no-reply>", '"no-reply@"'],
+                         ids=["no sender", "empty sender", "no domain", "no at sign",
+                              "quoted, no domain"])
 def test_without_a_sender_domain_the_message_id_uses_mentorgroups_invalid(make_app, sender):
     app = make_app(MAIL_DEFAULT_SENDER=sender)
     with app.app_context():
