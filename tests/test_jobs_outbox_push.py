@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from mentorgroups.extensions import db
 from mentorgroups.jobs import outbox, queues
-from mentorgroups.jobs.outbox import push_to_queue, repush_lost, stage_job, sweep
+from mentorgroups.jobs.outbox import push_to_queue, repush_lost, sweep
 from mentorgroups.models import OutboxJob, utcnow
 from tests.conftest import free_port
 from tests.outbox_rows import fresh, outbox_row
@@ -165,17 +165,3 @@ def test_while_redis_is_down_the_sweep_pushes_nothing_and_says_so(make_app):
 
         assert sweep() == 0
         assert state(row) == [("staged", 0)]
-
-
-def test_a_job_staged_before_a_rolled_back_savepoint_still_runs_at_commit(app):
-    kept = stage_job("notify_submission", submission_id=10_000_000)
-    db.session.flush()
-    savepoint = db.session.begin_nested()
-    undone = stage_job("notify_submission", submission_id=10_000_001)
-    db.session.flush()
-    undone_id = undone.id
-    savepoint.rollback()
-    db.session.commit()  # runs in-process: the submission is gone, so it sends nothing
-
-    assert state(kept) == [("done", 0)]
-    assert db.session.get(OutboxJob, undone_id) is None
