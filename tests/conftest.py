@@ -9,9 +9,11 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 
 from mentorgroups import create_app
@@ -23,6 +25,37 @@ PG_ADMIN_URL = os.environ.get("MG_TEST_PG_ADMIN", "postgresql+psycopg://postgres
 # One database per test run, so runs side by side (and a killed run) never collide.
 PG_TEST_DB = f"mentorgroups_test_{os.getpid()}"
 TEST_REDIS_URL = os.environ.get("MG_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+# CI runs the modules that deal in dates again with the clock moved a year ahead and a year
+# back (MG_TEST_CLOCK_SHIFT_DAYS=365 / -365): a test that only passes near the day it was
+# written fails there, not on some later morning.
+CLOCK_SHIFT_DAYS = int(os.environ.get("MG_TEST_CLOCK_SHIFT_DAYS") or 0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shifted_clock():
+    """With MG_TEST_CLOCK_SHIFT_DAYS=N every test of the run sees today + N days, ticking (this
+    process only: the app, its threads and live servers; not worker subprocesses, so the
+    shifted runs leave out the drills and browser tests)."""
+    if not CLOCK_SHIFT_DAYS:
+        yield None
+        return
+    moved = datetime.now(UTC) + timedelta(days=CLOCK_SHIFT_DAYS)
+    with time_machine.travel(moved, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def clock(request):
+    """A frozen clock for the whole test (time_machine): every timestamp the test or the app
+    writes, creation times included, is the clock's, whatever the real date. It starts at the
+    module's CLOCK_START (a moment, or a function of nothing); `clock.move_to(moment)` moves
+    it, `clock.shift(timedelta)` moves it on. Fixtures that build a scene take `clock` first,
+    so the scene is built at CLOCK_START."""
+    start = getattr(request.module, "CLOCK_START", None)
+    if start is None:
+        raise RuntimeError(f"{request.module.__name__} uses `clock` without CLOCK_START")
+    with time_machine.travel(start() if callable(start) else start, tick=False) as traveller:
+        yield traveller
 
 
 def free_port() -> int:

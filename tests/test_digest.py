@@ -36,10 +36,16 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+SEND = utc(2026, 11, 30, 8, 0)  # Monday 30 Nov 08:00 London (GMT)
+NOW = SEND + timedelta(minutes=5)
+CLOCK_START = SEND - timedelta(days=3)  # the school opens on the Friday before the send
+
+
 @pytest.fixture
-def s(app):
-    """Hill School (Europe/London, Monday 08:00): Coaching with a mentor, a Group Admin and
-    three members; Data analysts nested below it with one member; a path of 4 steps."""
+def s(app, clock):
+    """Hill School (Europe/London, Monday 08:00), opened on Friday 27 Nov: Coaching with a
+    mentor, a Group Admin and three members; Data analysts nested below it with one member;
+    a path of 4 steps. The test then runs at NOW, five minutes after Monday's send time."""
     account = make_account(name="Hill School", plan="complete")
     account.time_zone = "Europe/London"
     admin = make_member(account, "admin", full_name="Ada Admin")
@@ -56,6 +62,7 @@ def s(app):
     gm.add_members(admin, account.id, coaching.id, "member", user_ids=[ann.id, bob.id, cid.id])
     gm.add_members(admin, account.id, analysts.id, "member", user_ids=[dee.id])
     db.session.commit()
+    clock.move_to(NOW)
     return type("S", (), dict(account=account, admin=admin, mentor=mentor, boss=boss, ann=ann,
                               bob=bob, cid=cid, dee=dee, path=path, cohort=cohort,
                               coaching=coaching, analysts=analysts))
@@ -69,10 +76,6 @@ def complete(s, person, position: int, at: datetime, submit: bool = False):
         db.session.add(Submission(account_id=s.account.id, user_id=person.id, step_id=step.id,
                                   cohort_id=s.cohort.id, content="work", submitted_at=at))
     db.session.commit()
-
-
-SEND = utc(2026, 11, 30, 8, 0)  # Monday 30 Nov 08:00 London (GMT)
-NOW = SEND + timedelta(minutes=5)
 
 
 def digest_of(s, person, now=NOW):

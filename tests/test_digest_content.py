@@ -50,6 +50,7 @@ def utc(*args) -> datetime:
 
 SEND = utc(2026, 11, 30, 8, 0)  # Monday 30 Nov 08:00 UTC: the week of 23-29 Nov
 NOW = SEND + timedelta(minutes=5)
+CLOCK_START = utc(2026, 11, 1, 9)  # both schools open on 1 November; the tests run at NOW
 
 
 def _group(admin, account, name, parent=None, **roles):
@@ -74,7 +75,7 @@ def _work(account, cohort, person, path, done: dict[int, tuple[datetime, str | N
 
 
 @pytest.fixture
-def w(app):
+def w(app, clock):
     river = make_account(name="Riverside Academy", plan="complete")
     hill = make_account(name="Hillside College", plan="complete")
     p = {}
@@ -131,6 +132,7 @@ def w(app):
     _work(hill, hill_term, p["hana"], hill_maths, {1: (utc(2026, 11, 27, 12), None),
                                                    2: (utc(2026, 11, 28, 12), "pending")})
     db.session.commit()
+    clock.move_to(NOW)
     return SimpleNamespace(river=river, hill=hill, essay=essay, spring=spring, coaching=coaching,
                            juniors=juniors, chess=chess, hill_group=hill_group, **p)
 

@@ -13,7 +13,7 @@ from mentorgroups.extensions import db
 from mentorgroups.models import DigestDelivery
 from mentorgroups.services import digest_subscriptions, digests
 from mentorgroups.services.digest_weeks import latest_due_week
-from tests.test_digest import NOW, complete, s  # noqa: F401  (fixture)
+from tests.test_digest import CLOCK_START, NOW, complete, s  # noqa: F401  (fixture, clock)
 from tests.test_worker_redis import run_worker
 
 pytestmark = pytest.mark.redis

@@ -35,6 +35,7 @@ def utc(*args) -> datetime:
 SEND = utc(2024, 12, 2, 8, 0)  # Monday 2 Dec 2024, 08:00 in London (GMT)
 NOW = SEND + timedelta(minutes=5)
 WEEK, LAST_WEEK = "2024-W49", "2024-W48"
+CLOCK_START = NOW  # every test runs five minutes after the send time
 
 
 def count(model, *where) -> int:
@@ -79,7 +80,7 @@ def school(name: str, group: str, mentors: list[str], learner: str):
 
 
 @pytest.fixture
-def hill(app):
+def hill(app, clock):
     """Hill School: Mo, Kim and Max are Mentors of Coaching; Ann waits for review."""
     return school("Hill School", "Coaching", ["Mo", "Kim", "Max"], "Ann")
 
