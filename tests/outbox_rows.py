@@ -1,14 +1,17 @@
 """Outbox rows and email records in the states the outbox leaves them in, for the job tests.
-Rows are inserted directly (not through the session), so committing does not run them."""
+Rows are inserted directly (not through the session), so committing does not run them.
+And, for the tests that go through the whole stack, a learner's submission (the cause that
+stages the emails to her reviewers) and its email jobs as they stand."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, update
 
 from mentorgroups.extensions import db
-from mentorgroups.models import OutboxJob, SentEmail
+from mentorgroups.models import OutboxJob, SentEmail, utcnow
+from mentorgroups.services import learning
 
 
 def outbox_row(status: str, now: datetime, created: int = 0, due: int = 0,
@@ -55,3 +58,28 @@ def statuses(*rows) -> list[str]:
 def fresh(model, row_id: int):
     db.session.rollback()
     return db.session.get(model, row_id, populate_existing=True)
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def submit(s, text="my work"):
+    """The school's learner submits step 2 for review (committed: its jobs run)."""
+    submission = learning.submit_for_review(s.learner, s.account.id, s.path.steps[1].id, text)
+    db.session.commit()
+    return submission
+
+
+def email_jobs() -> list[OutboxJob]:
+    """The email jobs, read afresh, oldest first."""
+    db.session.expire_all()
+    return list(db.session.scalars(
+        select(OutboxJob).where(OutboxJob.name == "send_email").order_by(OutboxJob.id)))
+
+
+def make_due(*where) -> None:
+    """Make the rows matching `where` due a second ago."""
+    db.session.execute(update(OutboxJob).where(*where).values(
+        next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()

@@ -1,43 +1,21 @@
-"""Job plumbing without Redis: staged with the cause, run in-process after commit, one email
-job per recipient, the outbox row deciding every retry, leases, dead rows and re-driving."""
+"""Job plumbing without Redis: staged with the cause (nothing when the cause is rolled back),
+run in-process after commit, one email job per recipient (one failing holds back no other), a
+job run twice sending one email, an email still in flight, and the lease outlasting the SMTP
+budget. When a failed job runs again, dies or is re-driven: test_jobs_retry.py."""
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from mentorgroups.extensions import db
-from mentorgroups.jobs.ops import backlog, list_jobs, retry_jobs
 from mentorgroups.jobs.outbox import sweep
-from mentorgroups.jobs.retry import backoff_seconds
 from mentorgroups.jobs.runner import run_outbox_job
 from mentorgroups.models import Notification, OutboxJob, SentEmail, utcnow
 from mentorgroups.services import learning
 from mentorgroups.services.email import EmailInFlight, deliver_email
-from tests.conftest import free_port
 from tests.factories import make_member, school
-
-
-def count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def submit(s, text="my work"):
-    submission = learning.submit_for_review(s.learner, s.account.id, s.path.steps[1].id, text)
-    db.session.commit()
-    return submission
-
-
-def email_jobs():
-    db.session.expire_all()
-    return list(db.session.scalars(
-        select(OutboxJob).where(OutboxJob.name == "send_email").order_by(OutboxJob.id)))
-
-
-def make_due(*where):
-    db.session.execute(update(OutboxJob).where(*where).values(
-        next_attempt_at=utcnow() - timedelta(seconds=1)))
-    db.session.commit()
+from tests.outbox_rows import count, email_jobs, make_due, submit
 
 
 def test_in_process_job_runs_after_commit_and_records_the_email(app):
@@ -72,35 +50,6 @@ def test_running_a_job_twice_sends_one_email_with_a_stable_message_id(make_app, 
     assert message_id.endswith("@localhost>") and len(message_id) > 40
 
 
-def test_smtp_failure_is_recorded_and_the_sweep_retries_when_due(make_app, smtp_server,
-                                                                 caplog):
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nothing listens there
-    with app.app_context():
-        s = school()
-        submit(s)  # the request still succeeds
-        assert count(Notification) == 1  # the bell does not wait for the email
-        [job] = email_jobs()
-        assert (job.status, job.attempts) == ("failed", 1)
-        assert job.next_attempt_at > utcnow()
-        assert len(job.errors) == 1 and "refused" in job.errors[0]["error"].lower()
-        email = db.session.scalar(select(SentEmail))
-        assert email.status == "failed" and "refused" in email.last_error.lower()
-        assert "the sweep will retry it" in caplog.text
-        assert sweep(app) == 0  # not due yet
-        app.config["MAIL_PORT"] = smtp_server.port
-        from mentorgroups.extensions import mail
-
-        mail.init_app(app)
-        make_due(OutboxJob.id == job.id)
-        assert sweep(app) == 1
-        [job] = email_jobs()
-        assert (job.status, job.attempts, job.last_error) == ("done", 2, None)
-        assert len(job.errors) == 1  # the history keeps the failed attempt
-        email = db.session.scalar(select(SentEmail).execution_options(populate_existing=True))
-        assert (email.status, email.attempts, email.last_error) == ("sent", 2, None)
-    assert len(smtp_server.messages) == 1
-
-
 def test_one_failing_email_holds_back_no_other_reviewer(make_app, smtp_server):
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
     with app.app_context():
@@ -125,53 +74,6 @@ def test_one_failing_email_holds_back_no_other_reviewer(make_app, smtp_server):
         assert [job.status for job in email_jobs()] == ["done", "done"]
     assert sorted(m["to"][0] for m in smtp_server.messages) == sorted(
         ["second@school.test", teacher_email])
-
-
-def test_backoff_grows_exponentially_with_jitter_and_is_capped():
-    config = {"JOB_RETRY_BASE_SECONDS": 10, "JOB_RETRY_MAX_SECONDS": 600}
-    for attempt, full in ((1, 10), (2, 20), (3, 40), (6, 320), (7, 600), (30, 600)):
-        delays = [backoff_seconds(attempt, config) for _ in range(200)]
-        assert all(full / 2 <= d <= full for d in delays)
-        assert max(delays) - min(delays) > full / 10  # jittered
-
-
-def test_past_the_horizon_a_job_is_dead_and_can_be_re_driven(make_app, smtp_server):
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), JOB_RETRY_HORIZON_SECONDS=0)
-    with app.app_context():
-        s = school()
-        submit(s)
-        [job] = email_jobs()
-        assert job.status == "dead"
-        assert db.session.scalar(select(SentEmail.status)) == "dead"
-        assert [row.id for row in list_jobs("dead")] == [job.id]
-        assert backlog()["dead"] == 1
-        assert sweep(app) == 0  # a dead row is never picked up by itself
-        app.config.update(MAIL_PORT=smtp_server.port, JOB_RETRY_HORIZON_SECONDS=3600)
-        from mentorgroups.extensions import mail
-
-        mail.init_app(app)
-        assert retry_jobs(all_dead=True) == [job.id]
-        [job] = email_jobs()
-        assert (job.status, job.attempts, len(job.errors)) == ("done", 2, 1)
-        assert job.give_up_at > utcnow() + timedelta(minutes=59)
-        assert db.session.scalar(select(SentEmail.status)) == "sent"
-    assert len(smtp_server.messages) == 1
-
-
-def test_an_expired_lease_makes_the_row_due_at_the_next_sweep(app):
-    s = school()
-    submit(s)
-    [job] = email_jobs()
-    db.session.execute(update(OutboxJob).where(OutboxJob.id == job.id).values(
-        status="running", locked_until=utcnow() - timedelta(seconds=1)))
-    db.session.execute(update(SentEmail).values(status="failed"))
-    db.session.commit()
-    assert [row.id for row in list_jobs("stuck")] == [job.id]
-    assert sweep(app) == 1
-    [job] = email_jobs()
-    assert (job.status, job.attempts) == ("done", 2)
-    assert "lease expired" in job.errors[0]["error"]
-    assert count(SentEmail) == 1
 
 
 def test_a_live_claim_defers_the_retry_to_its_expiry_and_a_stale_one_is_taken_over(app):

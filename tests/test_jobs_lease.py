@@ -1,92 +1,145 @@
-"""A job's lease, seen from the row: how long a claim lasts, what happens when the row was
-taken back (or taken again) while the job ran, and how RQ's copy of a push is recognised and
-judged lost."""
+"""A job's lease, seen from the row: a run claims its row and holds it JOB_LEASE_SECONDS while
+the job works, marks only its own row done (with the job's writes), and commits nothing once
+the row was taken back (or taken again) meanwhile; and how RQ's copy of a push is recognised
+and judged lost."""
+
+from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from mentorgroups.extensions import db
 from mentorgroups.jobs import registry
 from mentorgroups.jobs.queues import enqueue_outbox_job, parse_rq_job_id, rq_job_id, rq_job_lost
-from mentorgroups.jobs.runner import claim, run_outbox_job
-from mentorgroups.models import Account, OutboxJob, utcnow
+from mentorgroups.jobs.runner import claim, current_outbox_id, run_outbox_job
+from mentorgroups.models import OutboxJob, SentEmail, utcnow
+from tests.outbox_rows import fresh, outbox_row
 
-
-def row(status="staged", attempts=0, pushes=0, name="lease_probe", **payload) -> OutboxJob:
-    job = OutboxJob(name=name, queue="default", payload=payload, status=status,
-                    attempts=attempts, pushes=pushes)
-    db.session.add(job)
-    db.session.flush()
-    db.session.info.pop("mentorgroups.outbox_ids", None)  # not pushed: run by hand here
-    db.session.commit()
-    return job
-
-
-def state(job_id):
-    db.session.expire_all()
-    job = db.session.get(OutboxJob, job_id)
-    return job.status, job.attempts
+LEASE = 300
 
 
 @pytest.fixture
-def probe(app):
-    """A job that opens a school, and meanwhile has its row changed by `meanwhile`
-    (what a sweep or another worker would do while it runs)."""
-    calls = []
-
-    def lease_probe(meanwhile=None, **_):
-        db.session.add(Account(name="Probe school", slug=f"probe-{len(calls)}", plan="trial"))
-        if meanwhile:
-            with db.engine.begin() as conn:
-                conn.execute(update(OutboxJob).where(OutboxJob.name == "lease_probe")
-                             .values(**meanwhile))
-        calls.append(meanwhile)
-
-    registry.JOBS["lease_probe"] = registry.JobSpec(name="lease_probe", queue="default",
-                                                    func=lease_probe)
-    yield calls
-    registry.JOBS.pop("lease_probe", None)
+def runner_app(make_app):
+    app = make_app(JOB_LEASE_SECONDS=LEASE)
+    with app.app_context():
+        yield app
 
 
-def probe_events() -> int:
-    """The schools the probe opened and kept."""
-    from sqlalchemy import func, select
+@pytest.fixture
+def test_job():
+    """Registers `test_only_job`, whose body is whatever the test sets as `.body`."""
+    saved = dict(registry.JOBS)
+    holder = {"body": lambda **payload: None, "seen": []}
 
-    return db.session.scalar(select(func.count()).select_from(Account).where(
-        Account.name == "Probe school"))
+    @registry.job("test_only_job")
+    def test_only_job(**payload):
+        holder["seen"].append(payload)
+        holder["body"](**payload)
+
+    yield holder
+    registry.JOBS.clear()
+    registry.JOBS.update(saved)
 
 
-def test_a_claim_holds_the_row_for_the_configured_lease(app):
-    job = row()
+def staged(**extra) -> int:
+    row = outbox_row("staged", utcnow(), name="test_only_job", **extra)
+    db.session.commit()
+    return row.id
+
+
+def elsewhere(outbox_id: int, **values) -> None:
+    """What another process (the sweep, another worker) commits meanwhile."""
+    with db.engine.begin() as conn:
+        conn.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(**values))
+
+
+def sends_an_email_while(happens=lambda: None):
+    """A job body that records an email (its own write), after `happens` happened."""
+    def body():
+        happens()
+        db.session.add(SentEmail(idempotency_key="lease-test", recipient="lia@example.test",
+                                 subject="Your step was reviewed", body="...", status="sent"))
+    return body
+
+
+def emails_kept() -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(SentEmail))
+
+
+def test_a_running_job_holds_its_row_for_job_lease_seconds_and_lets_go_when_done(runner_app,
+                                                                                  test_job):
+    """A worker first claims the row for one attempt: it is 'running', held for the
+    configured lease (300 s here), seen as such by everybody while the job works; done, the
+    row keeps no lease."""
+    claimed = staged()
     before = utcnow()
-    assert claim(job.id, None) == ("lease_probe", {}, 1)
-    db.session.expire_all()
-    held = db.session.get(OutboxJob, job.id)
-    lease = timedelta(seconds=app.config["JOB_LEASE_SECONDS"])
+    assert claim(claimed, None) == ("test_only_job", {}, 1)
+    held = fresh(OutboxJob, claimed)
+    lease = timedelta(seconds=runner_app.config["JOB_LEASE_SECONDS"])
     assert (held.status, held.attempts) == ("running", 1)
     assert before + lease <= held.locked_until <= utcnow() + lease
 
+    outbox_id = staged()
+    seen_meanwhile = []
 
-def test_a_finished_job_marks_its_own_row_done_and_no_other(app, probe):
-    job = row()
-    other = row(status="running", attempts=1, name="someone_elses")  # another worker's
-    assert run_outbox_job(job.id) == "done"
-    assert state(job.id) == ("done", 1)
-    assert state(other.id) == ("running", 1)
-    assert probe_events() == 1
+    def body():
+        with db.engine.connect() as conn:
+            seen_meanwhile.append(conn.execute(
+                select(OutboxJob.status, OutboxJob.attempts, OutboxJob.locked_until)
+                .where(OutboxJob.id == current_outbox_id.get())).one())
+
+    test_job["body"] = body
+    before = utcnow()
+    assert run_outbox_job(outbox_id) == "done"
+    after = utcnow()
+
+    [(status, attempts, lease_end)] = seen_meanwhile
+    assert (status, attempts) == ("running", 1)
+    assert before + timedelta(seconds=LEASE) <= lease_end <= after + timedelta(seconds=LEASE)
+    row = fresh(OutboxJob, outbox_id)
+    assert (row.status, row.attempts, row.locked_until) == ("done", 1, None)
+
+
+def test_a_finished_job_marks_its_own_row_done_and_no_other(runner_app, test_job):
+    """Another worker's row, running meanwhile, stays running; the job's own email is kept."""
+    other_worker = outbox_row("running", utcnow(), lease=LEASE, attempts=1,
+                              name="test_only_job")
+    db.session.commit()
+    outbox_id = staged()
+    test_job["body"] = sends_an_email_while()
+
+    assert run_outbox_job(outbox_id) == "done"
+
+    mine, others = fresh(OutboxJob, outbox_id), fresh(OutboxJob, other_worker.id)
+    assert (mine.status, mine.attempts) == ("done", 1)
+    assert (others.status, others.attempts) == ("running", 1)
+    assert emails_kept() == 1
 
 
 @pytest.mark.parametrize("meanwhile, after", [
-    ({"status": "failed"}, ("failed", 1)),  # the sweep took the expired lease back
-    ({"attempts": 2}, ("running", 2)),  # ... and another worker took it again
-])
-def test_a_job_that_outlived_its_lease_keeps_none_of_its_writes(app, probe, meanwhile, after):
-    job = row(meanwhile=meanwhile)
-    assert run_outbox_job(job.id) == "lease lost"
-    assert state(job.id) == after
-    assert probe_events() == 0  # rolled back: the attempt that holds the row decides
+    # the sweep took the expired lease back
+    (lambda: {"status": "failed", "locked_until": None, "last_error": "lease expired"},
+     ("failed", 1, None)),
+    # ... and another worker took it again
+    (lambda: {"status": "running", "attempts": 2,
+              "locked_until": utcnow() + timedelta(minutes=5)},
+     ("running", 2, None)),
+], ids=["taken_back_by_the_sweep", "taken_again_by_another_worker"])
+def test_a_job_that_outlived_its_lease_keeps_none_of_its_writes(runner_app, test_job,
+                                                              meanwhile, after):
+    """The attempt that holds the row decides: the late run's email is rolled back and the
+    row is left as the sweep (or the other worker) made it."""
+    outbox_id = staged()
+    test_job["body"] = sends_an_email_while(lambda: elsewhere(outbox_id, **meanwhile()))
+
+    assert run_outbox_job(outbox_id) == "lease lost"
+
+    row = fresh(OutboxJob, outbox_id)
+    assert (row.status, row.attempts, row.finished_at) == after
+    assert emails_kept() == 0
 
 
 def test_rq_job_ids_name_the_row_and_the_push():
