@@ -68,4 +68,8 @@ def create_app(config: dict | None = None) -> Flask:
         if not app.config.get("MAIL_SUPPRESS_SEND") else "recorded and logged (no MAIL_SERVER)"
     )
     app.logger.info("Jobs: %s. Email: %s.", mode, mail_mode)
+    if app.config.get("PERIODIC_TASKS_IN_PROCESS"):
+        from mentorgroups.scheduler import start_in_process
+
+        app.extensions["mentorgroups.periodic"] = start_in_process(app)
     return app

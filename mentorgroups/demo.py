@@ -31,9 +31,11 @@ from mentorgroups.services.errors import ServiceError
 DEMO_SLUG = "demo-school"
 DEMO_PASSWORD = "demo-pass-1"
 DEMO_LOGINS = [
-    ("admin@demo.test", "account admin"),
-    ("mentor@demo.test", "staff (teaches a cohort)"),
-    ("learner@demo.test", "member (learner)"),
+    ("admin@demo.test", "account admin: the back office, Group Admin of Coaching circle"),
+    ("mentor@demo.test", "staff: mentors Coaching circle, teaches cohorts; reviews at /review/"),
+    ("teacher@demo.test", "staff: teaches cohorts, mentors Data analysts and Writers' room"),
+    ("learner@demo.test", "learner: one step before a step marked for review"),
+    ("sam@demo.test", "learner with work waiting for review (Coaching circle)"),
 ]
 
 PATHS = [
@@ -116,8 +118,9 @@ def seed_demo() -> bool:
     mentor = person("mentor@demo.test", "Morgan Mentor", "staff")
     teacher = person("teacher@demo.test", "Taylor Teacher", "staff")
     learner = person("learner@demo.test", "Lee Learner", "member")
-    learners = [learner]
-    for i in range(39):
+    waiting = person("sam@demo.test", "Sam Rivera", "member")
+    learners = [learner, waiting]
+    for i in range(38):
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
         email = f"{first}.{last}".lower().replace("'", "") + f"{i}@demo.test"
         learners.append(person(email, f"{first} {last}", "member"))
@@ -147,6 +150,8 @@ def seed_demo() -> bool:
             cohort.memberships.append(CohortMembership(user=person_, role="learner"))
             if person_ is learner and p_index == 0:
                 done = 4  # stops just before a review step, so the demo can submit one
+            elif person_ is waiting and p_index == 0:
+                done = 6  # past the first review step, whose work waits for a mentor
             else:
                 done = rng.choice([0, 1, 2, 3, 4, 5, 6, len(steps)])
             start = now - timedelta(days=21)
@@ -161,7 +166,7 @@ def seed_demo() -> bool:
                                 f"reflection on what I learned.",
                         submitted_at=at, status="pending")
                     db.session.add(submission)
-                    if rng.random() < 0.55:
+                    if rng.random() < 0.55 and person_ is not waiting:
                         submission.status = "reviewed"
                         reviewer = rng.choice(reviewers)
                         grade = rng.randint(step.points // 2, step.points) if step.points else None

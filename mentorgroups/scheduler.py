@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,14 +44,14 @@ TASKS: list[PeriodicTask] = [
     PeriodicTask("mentor-digest", 300, _digest_tick),
 ]
 
-_last_run: dict[str, float] = {}
-
-
-def run_once(app, now: float) -> None:
+def run_once(app, now: float, last_run: dict[str, float] | None = None) -> None:
+    """Run every task that is due at `now` (monotonic seconds), given when each last ran
+    (`last_run`, updated; every task is due without it)."""
+    last_run = {} if last_run is None else last_run
     for task in TASKS:
-        if now - _last_run.get(task.name, float("-inf")) < task.period(app):
+        if now - last_run.get(task.name, float("-inf")) < task.period(app):
             continue
-        _last_run[task.name] = now
+        last_run[task.name] = now
         with app.app_context():
             try:
                 result = task.run()
@@ -59,9 +60,37 @@ def run_once(app, now: float) -> None:
                 log.exception("task %s failed; it runs again next period", task.name)
 
 
-def run_forever(app, tick: float = 5.0) -> None:
+def run_forever(app, tick: float = 5.0, stop: threading.Event | None = None) -> None:
+    """Run the tasks as they fall due until `stop` is set (never, for `flask scheduler`)."""
     tick = min([tick] + [task.period(app) for task in TASKS])
+    stop = stop or threading.Event()
+    last_run: dict[str, float] = {}  # this loop's own: two loops in one process don't mix
     log.info("scheduler started with %d task(s)", len(TASKS))
-    while True:
-        run_once(app, time.monotonic())
-        time.sleep(tick)
+    while not stop.is_set():
+        run_once(app, time.monotonic(), last_run)
+        stop.wait(tick)
+
+
+class InProcessScheduler:
+    """The periodic tasks in a daemon thread of the web process (development: `make run`
+    sets PERIODIC_TASKS_IN_PROCESS), so the outbox is swept and a digest due while the demo
+    is up is sent without a second process. Each task is safe to run beside another
+    scheduler, so a `flask scheduler` started as well changes nothing."""
+
+    def __init__(self, app, tick: float = 5.0):
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=run_forever, args=(app, tick, self.stop_event),
+                                       name="periodic-tasks", daemon=True)
+
+    def start(self) -> InProcessScheduler:
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+
+
+def start_in_process(app, tick: float = 5.0) -> InProcessScheduler:
+    log.info("periodic tasks run inside this process (PERIODIC_TASKS_IN_PROCESS)")
+    return InProcessScheduler(app, tick).start()

@@ -8,6 +8,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = ROOT / "instance"
+# `make run` writes this file (development mode, the served port's BASE_URL), so every
+# `flask --app app ...` command of the checkout works beside it as the README prints it.
+# MENTORGROUPS_ENV_FILE names another file, or none when empty (the tests).
+DEVELOPMENT_ENV_FILE = INSTANCE_DIR / "development.env"
 
 
 class ConfigError(RuntimeError):
@@ -53,6 +57,32 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and lines starting with # are skipped."""
+    values = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{path}, line {number}: expected NAME=value, got {line!r}")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def apply_env_file() -> Path | None:
+    """Settings from the development file, under the environment (a variable that is set
+    wins). Returns the file read, if any."""
+    named = os.environ.get("MENTORGROUPS_ENV_FILE")
+    path = DEVELOPMENT_ENV_FILE if named is None else (Path(named) if named.strip() else None)
+    if path is None or not path.is_file():
+        return None
+    for key, value in read_env_file(path).items():
+        os.environ.setdefault(key, value)
+    return path
+
+
 def default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'mentorgroups.sqlite3'}"
 
@@ -63,14 +93,16 @@ def load_config(overrides: dict | None = None) -> dict:
     SECRET_KEY is required outside development: a missing one would sign every session with a
     key anybody can read in this repository.
     """
-    development = env_bool("MENTORGROUPS_DEV", False) or env_str("FLASK_DEBUG") == "1"
     overrides = overrides or {}
+    apply_env_file()
+    development = env_bool("MENTORGROUPS_DEV", False) or env_str("FLASK_DEBUG") == "1"
     secret = overrides.get("SECRET_KEY") or env_str("SECRET_KEY")
     if secret is None:
         if not development:
             raise ConfigError(
-                "SECRET_KEY is not set. Set SECRET_KEY to a long random string in production, "
-                "or set MENTORGROUPS_DEV=1 to run in development mode with a throwaway key."
+                "SECRET_KEY is not set. Set SECRET_KEY to a long random string in production; "
+                "for development, run `make run` once (it writes instance/development.env) or "
+                "set MENTORGROUPS_DEV=1."
             )
         secret = "dev-only-not-secret"
     mail_server = env_str("MAIL_SERVER")
@@ -116,6 +148,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "JOB_LEASE_SECONDS": env_int("JOB_LEASE_SECONDS", 120),
         "OUTBOX_SWEEP_SECONDS": env_int("OUTBOX_SWEEP_SECONDS", 15),
         "OUTBOX_STALE_SECONDS": env_int("OUTBOX_STALE_SECONDS", 120),
+        # Development (`make run`): the scheduler's periodic tasks in a thread of the web
+        # process. Production runs exactly one `flask scheduler` instead.
+        "PERIODIC_TASKS_IN_PROCESS": env_bool("PERIODIC_TASKS_IN_PROCESS", False),
         "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 10),
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,

@@ -19,16 +19,23 @@ from sqlalchemy import create_engine, text
 from mentorgroups import create_app
 from mentorgroups.extensions import db
 
+# Never the development file `make run` leaves in instance/ (here or in the processes the
+# drills start): the tests set every setting they need.
+os.environ["MENTORGROUPS_ENV_FILE"] = ""
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("MG_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("MG_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 # One database per test run, so runs side by side (and a killed run) never collide.
 PG_TEST_DB = f"mentorgroups_test_{os.getpid()}"
-TEST_REDIS_URL = os.environ.get("MG_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 # CI runs the modules that deal in dates again with the clock moved a year ahead and a year
 # back (MG_TEST_CLOCK_SHIFT_DAYS=365 / -365): a test that only passes near the day it was
 # written fails there, not on some later morning.
 CLOCK_SHIFT_DAYS = int(os.environ.get("MG_TEST_CLOCK_SHIFT_DAYS") or 0)
+# `make test` runs its runs side by side; each flushes a Redis database of its own.
+_REDIS_DB = {("sqlite", 0): 1, ("postgresql", 0): 2, ("sqlite", 1): 3, ("sqlite", -1): 4,
+             ("postgresql", 1): 5, ("postgresql", -1): 6}.get(
+    (BACKEND, (CLOCK_SHIFT_DAYS > 0) - (CLOCK_SHIFT_DAYS < 0)), 1)
+TEST_REDIS_URL = os.environ.get("MG_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{_REDIS_DB}")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -245,10 +252,12 @@ def smtp_server():
             self.refuse_next = 0  # answer this many DATA commands with a temporary failure
             self.refuse_until = 0.0  # time.monotonic() until which every DATA gets a 451
             self.stall_next_rcpt = 0.0  # seconds the next RCPT TO waits before answering
+            self.rcpt_arrived = threading.Event()  # set when any RCPT TO arrives
 
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             import asyncio
 
+            self.rcpt_arrived.set()
             if self.stall_next_rcpt:
                 stall, self.stall_next_rcpt = self.stall_next_rcpt, 0.0
                 await asyncio.sleep(stall)
@@ -339,7 +348,7 @@ def private_redis():
     server["proc"].wait(10)
 
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("MG_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]

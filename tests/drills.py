@@ -63,14 +63,52 @@ def tally(name: str, expected: set[str], messages: list[dict]) -> dict:
     return result
 
 
-def wait_for(condition, timeout: float, step: float = 0.2):
+# How long a drill waits for what its processes will do. A drill never fails for being slow,
+# only for waiting past a deadline derived from the intervals above plus STARTUP, the time a
+# worker or scheduler process may take to import the app on a busy 2-core machine (seen: 3 s
+# idle, 20 s with two CPU-bound processes beside the suite).
+STARTUP = 60
+# One full retry cycle with FAST: a send's claim, a back-off, a sweep.
+CYCLE = FAST["MAIL_TIMEOUT"] * 6 + 5 + FAST["JOB_RETRY_MAX_SECONDS"] + FAST["OUTBOX_SWEEP_SECONDS"]
+
+
+def patience(*intervals: float) -> float:
+    """A deadline for something the processes do within `intervals` on an idle machine."""
+    return STARTUP + sum(intervals)
+
+
+def wait_for(condition, timeout: float, what: str, step: float = 0.2, progress=None):
+    """Poll `condition` until it is true; past `timeout` seconds fail, saying what was still
+    missing (`what`, and `progress()` when given: the count reached so far)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         value = condition()
         if value:
             return value
+        if time.monotonic() >= deadline:
+            seen = f" (so far: {progress()})" if progress is not None else ""
+            raise AssertionError(f"still waiting after {timeout:.0f} s for {what}{seen}")
         time.sleep(step)
-    return condition()
+
+
+def outbox_settled() -> bool:
+    """Every outbox row is finished (done or dead) and no email claim is open: a second copy
+    of anything would have been sent by now."""
+    from mentorgroups.models import OutboxJob, SentEmail
+
+    db.session.rollback()  # a new snapshot (SQLite keeps the old one)
+    open_jobs = db.session.scalar(select(func.count()).select_from(OutboxJob).where(
+        OutboxJob.status.not_in(("done", "dead"))))
+    sending = db.session.scalar(select(func.count()).select_from(SentEmail).where(
+        SentEmail.status == "sending"))
+    return open_jobs == 0 and sending == 0
+
+
+def wait_settled(timeout: float) -> None:
+    """Wait until the outbox is settled, then one sweep more: a push a racing sweep made
+    would have run by then."""
+    wait_for(outbox_settled, timeout, "every outbox row done and no email being sent")
+    time.sleep(FAST["OUTBOX_SWEEP_SECONDS"] * 2)
 
 
 class Processes:
@@ -86,7 +124,8 @@ class Processes:
         self.procs: list[subprocess.Popen] = []
 
     def _start(self, args) -> subprocess.Popen:
-        log = LOG_DIR / f"{args[0].replace('.py', '')}-{args[-1]}-{len(self.procs)}.log"
+        log = LOG_DIR / (f"{os.environ.get('MG_TEST_DB', 'sqlite')}-{os.getpid()}-"
+                         f"{args[-1].replace('.py', '')}-{len(self.procs)}.log")
         with open(log, "ab") as out:
             proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
                                     stdout=out, stderr=subprocess.STDOUT,

@@ -29,7 +29,8 @@ def test_seed_demo_builds_the_school_once(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
-    for login in ("admin@demo.test", "mentor@demo.test", "learner@demo.test", DEMO_PASSWORD):
+    for login in ("admin@demo.test", "mentor@demo.test", "teacher@demo.test",
+                  "learner@demo.test", "sam@demo.test", DEMO_PASSWORD):
         assert login in result.output
     first = snapshot()
     assert first["Account"] == 1 and first["Path"] == 3
@@ -47,12 +48,24 @@ def test_seed_demo_builds_the_school_once(app):
     assert (account.name, account.plan) == ("Demo School", "essentials")
     roles = dict(db.session.execute(
         select(User.email, AccountMembership.role).join(AccountMembership)
-        .where(User.email.in_(["admin@demo.test", "mentor@demo.test", "learner@demo.test"]))
+        .where(User.email.like("%@demo.test"), User.email.not_like("%.%@demo.test"))
     ).all())
     assert roles == {"admin@demo.test": "admin", "mentor@demo.test": "staff",
-                     "learner@demo.test": "member"}
+                     "teacher@demo.test": "staff", "learner@demo.test": "member",
+                     "sam@demo.test": "member"}
     for email in roles:
         assert authenticate(email, DEMO_PASSWORD) is not None
+    # The login the README gives for "a learner with work waiting" has work waiting, which
+    # the mentor of Coaching circle sees in the review queue.
+    from mentorgroups.services.learning import review_queue
+
+    sam = db.session.scalar(select(User).where(User.email == "sam@demo.test"))
+    mentor = db.session.scalar(select(User).where(User.email == "mentor@demo.test"))
+    sams_waiting = db.session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.user_id == sam.id, Submission.status == "pending"))
+    assert sams_waiting == 2
+    queue = review_queue(mentor, account.id)
+    assert [item.learner for item in queue.items].count("Sam Rivera") == 2
 
     result = runner.invoke(args=["seed-demo"])
     assert "exists already" in result.output

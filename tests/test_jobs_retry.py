@@ -1,7 +1,7 @@
 """When a failed job runs again and when it is given up, decided by its outbox row alone.
 
-First the rule on the rows (record_failure, expire_leases, horizon), with the clock of the
-retry module fixed at NOW so every time written is exact: who may record a failure, the
+First the rule on the rows (record_failure, expire_leases, horizon), with the whole test's
+clock frozen at NOW (time_machine) so every time written is exact: who may record a failure, the
 history kept, when the next attempt is due (the back-off, an email still in flight, the
 horizon), when the job is given up with its undelivered emails (and how that is logged), and
 how the rows of workers that died are taken back.
@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import select, update
 
 from mentorgroups.extensions import db
-from mentorgroups.jobs import retry
 from mentorgroups.jobs.ops import backlog, list_jobs, retry_jobs
 from mentorgroups.jobs.outbox import sweep
 from mentorgroups.jobs.retry import backoff_seconds, expire_leases, horizon, record_failure
@@ -29,13 +28,13 @@ from tests.factories import school
 from tests.outbox_rows import add_unpushed, count, email_jobs, make_due, submit
 
 NOW = datetime(2030, 5, 6, 12, 0, 0, tzinfo=UTC)
+CLOCK_START = NOW
 HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def jobs_app(make_app, monkeypatch):
+def jobs_app(clock, make_app):
     """Back-off of 60 s doubling per attempt, given up one hour after staging; clock at NOW."""
-    monkeypatch.setattr(retry, "utcnow", lambda: NOW)
     app = make_app(JOB_RETRY_BASE_SECONDS=60, JOB_RETRY_MAX_SECONDS=3600,
                    JOB_RETRY_HORIZON_SECONDS=3600)
     with app.app_context():
