@@ -18,8 +18,12 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
+# The development file's settings, read anew by each load_config(); the environment wins.
+_file_values: dict[str, str] = {}
+
+
 def env_str(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
+    value = os.environ.get(name, _file_values.get(name))
     if value is None or value.strip() == "":
         return default
     return value.strip()
@@ -72,14 +76,14 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def apply_env_file() -> Path | None:
-    """Settings from the development file, under the environment (a variable that is set
-    wins). Returns the file read, if any."""
+    """Read the development file's settings, which count under the environment (a variable
+    that is set wins); os.environ itself is left alone. Returns the file read, if any."""
     named = os.environ.get("MENTORGROUPS_ENV_FILE")
     path = DEVELOPMENT_ENV_FILE if named is None else (Path(named) if named.strip() else None)
+    _file_values.clear()
     if path is None or not path.is_file():
         return None
-    for key, value in read_env_file(path).items():
-        os.environ.setdefault(key, value)
+    _file_values.update(read_env_file(path))
     return path
 
 

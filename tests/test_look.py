@@ -93,18 +93,24 @@ def test_flash_messages_are_announced_by_their_kind(client, s):
     assert 'role="alert"' in response.get_data(as_text=True)
 
 
-def serve_command(**env) -> str:
-    """The command `make run PORT=5001` would serve with (make -n: nothing is run)."""
+def run_commands(**env) -> list[str]:
+    """The commands `make run PORT=5001` would run (make -n: nothing is run)."""
     clean = {k: v for k, v in os.environ.items()
              if k not in ("BASE_URL", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under `make test`
     out = subprocess.run(["make", "--no-print-directory", "-n", "run", "PORT=5001"], cwd=ROOT,
                          env={**clean, **env}, check=True, capture_output=True, text=True).stdout
-    return next(line for line in out.splitlines() if " run --host " in line)
+    return out.splitlines()
 
 
 def test_make_run_on_another_port_sets_email_links_to_match():
-    serve = serve_command()
-    assert "BASE_URL=http://127.0.0.1:5001 " in serve
+    """The served port goes into the development file every command reads, so links in
+    emails and in what the CLI prints point at it."""
+    lines = run_commands()
+    serve = next(line for line in lines if " run --host " in line)
     assert serve.endswith("run --host 127.0.0.1 --port 5001")
+    written = next(line for line in lines if "instance/development.env" in line)
+    assert "'MENTORGROUPS_DEV=1' 'BASE_URL=http://127.0.0.1:5001' > " in written
     # A BASE_URL given by the person wins.
-    assert "BASE_URL=https://mentor.example " in serve_command(BASE_URL="https://mentor.example")
+    written = next(line for line in run_commands(BASE_URL="https://mentor.example")
+                   if "instance/development.env" in line)
+    assert "'BASE_URL=https://mentor.example' > " in written
