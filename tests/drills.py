@@ -70,11 +70,15 @@ def tally(name: str, expected: set[str], messages: list[dict]) -> dict:
 STARTUP = 60
 # One full retry cycle with FAST: a send's claim, a back-off, a sweep.
 CYCLE = FAST["MAIL_TIMEOUT"] * 6 + 5 + FAST["JOB_RETRY_MAX_SECONDS"] + FAST["OUTBOX_SWEEP_SECONDS"]
+# What one job may take on a loaded machine: RQ forks a process per job (0.2 s idle; seen
+# 1 to 2 s with load average 18 on the 2-core machine).
+JOB = 3
 
 
-def patience(*intervals: float) -> float:
-    """A deadline for something the processes do within `intervals` on an idle machine."""
-    return STARTUP + sum(intervals)
+def patience(*intervals: float, jobs: int = 0) -> float:
+    """A deadline for something the processes do within `intervals` on an idle machine, plus
+    JOB seconds for each of the `jobs` it takes to get there."""
+    return STARTUP + sum(intervals) + jobs * JOB
 
 
 def wait_for(condition, timeout: float, what: str, step: float = 0.2, progress=None):

@@ -79,17 +79,18 @@ def test_smtp_refusing_longer_than_the_old_retry_window(make_app, redis_url, smt
         expected = expected_message_ids()
         assert len(expected) == 12
         # Every in-app notification exists while SMTP still refuses: none waits for an email.
-        wait_for(lambda: notification_count() == 12, patience(CYCLE), "12 in-app notifications",
+        wait_for(lambda: notification_count() == 12, patience(CYCLE, jobs=6),
+                 "12 in-app notifications",
                  progress=notification_count)
         assert smtp_server.messages == []
-        wait_for(lambda: email_attempts() > 5, patience(6 * CYCLE),
+        wait_for(lambda: email_attempts() > 5, patience(6 * CYCLE, jobs=12 * 6),
                  "an email tried more often than the old limit of 5", progress=email_attempts)
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(OutboxJob).where(
             OutboxJob.status == "dead")) == 0  # nothing given up while SMTP refused
         assert smtp_server.messages == []
         smtp_server.refuse_until = 0.0
-        wait_for(lambda: len(smtp_server.messages) >= len(expected), patience(12 * CYCLE),
+        wait_for(lambda: len(smtp_server.messages) >= len(expected), patience(2 * CYCLE, jobs=12),
                  f"{len(expected)} emails once SMTP accepts",
                  progress=lambda: f"{len(smtp_server.messages)} arrived")
         wait_settled(patience(CYCLE))
@@ -110,7 +111,7 @@ def _one_email_mid_send(app, smtp_server, procs):
     procs.scheduler()
     worker = procs.worker()
     submit_all(people, path)
-    wait_for(lambda: smtp_server.rcpt_arrived.wait(0.5), patience(CYCLE),
+    wait_for(lambda: smtp_server.rcpt_arrived.wait(0.5), patience(CYCLE, jobs=2),
              "the worker to start sending the email", step=0)
     db.session.rollback()  # a new snapshot (SQLite keeps the old one)
     assert db.session.scalar(select(SentEmail.status)) == "sending"
@@ -121,7 +122,7 @@ def _redelivered(name: str, smtp_server, expected: set[str], killed_at: float):
     """Wait for the email after a kill; print the tally and how long it took. Returns
     (tally, the email's outbox row)."""
     lease = MID_SEND["JOB_LEASE_SECONDS"]
-    wait_for(lambda: smtp_server.messages, patience(lease, CYCLE),
+    wait_for(lambda: smtp_server.messages, patience(lease, CYCLE, jobs=2),
              "the email to arrive after the kill")
     took = time.monotonic() - killed_at
     wait_settled(patience(CYCLE))
@@ -217,7 +218,7 @@ def test_redis_down_during_submissions_and_sign_ins(make_app, database_url, priv
         with app.app_context():
             expected = expected_message_ids()
             assert len(expected) == 100
-            wait_for(lambda: len(smtp_server.messages) >= 100, patience(100 * 1.0, CYCLE),
+            wait_for(lambda: len(smtp_server.messages) >= 100, patience(CYCLE, jobs=100 + 100),
                      "100 emails", progress=lambda: f"{len(smtp_server.messages)} arrived")
             wait_settled(patience(CYCLE))
             result = tally("redis down during 100 submissions", expected, smtp_server.messages)
@@ -252,7 +253,7 @@ def test_two_sweeps_and_two_workers_race_over_100_staged_rows(make_app, redis_ur
                   processes.worker()]
         for sweeper in racers[:2]:
             assert sweeper.wait(patience()) == 0
-        wait_for(lambda: len(smtp_server.messages) >= 100, patience(100 * 1.0, CYCLE),
+        wait_for(lambda: len(smtp_server.messages) >= 100, patience(CYCLE, jobs=100 + 100),
                  "100 emails", progress=lambda: f"{len(smtp_server.messages)} arrived")
         wait_settled(patience(CYCLE))
         result = tally("2 sweeps + 2 workers, 100 rows", expected, smtp_server.messages)
