@@ -428,6 +428,57 @@ def test_building_every_digest_takes_the_same_statements_for_10_and_200_members(
     assert sum(s.members_total for d in results[large.id] for s in d.sections) > 200
 
 
+def _bulk_members(account, group, size: int, path, cohort) -> None:
+    """`size` members of `group` written in a few bulk INSERTs (factories would take minutes):
+    a third moved last week, a third before, a third started nothing."""
+    from sqlalchemy import insert
+
+    from mentorgroups.models import User
+
+    ids = list(db.session.scalars(insert(User).returning(User.id), [
+        {"email": f"crowd{group.id}-{n}@example.test", "full_name": f"Crowd {n:04d} Member",
+         "password_hash": None, "active": True} for n in range(size)]))
+    db.session.execute(insert(AccountMembership), [
+        {"account_id": account.id, "user_id": uid, "role": "member", "status": "active"}
+        for uid in ids])
+    db.session.execute(insert(GroupMembership), [
+        {"group_id": group.id, "user_id": uid, "role": "member"} for uid in ids])
+    db.session.execute(insert(StepCompletion), [
+        {"user_id": uid, "step_id": path.steps[0].id, "cohort_id": cohort.id,
+         "completed_at": NOW - timedelta(days=2 if n % 3 == 0 else 20)}
+        for n, uid in enumerate(ids) if n % 3 != 2])
+    db.session.commit()
+
+
+def test_the_digest_of_a_5000_member_group(s):
+    """The same statements as for the 4 members of the fixture, and an email that grows by
+    one short line per member: all 5,000 listed, within a per-member budget of bytes."""
+    week = latest_due_week(s.account, NOW)
+    complete(s, s.ann, 1, NOW - timedelta(days=1))
+    small = _statements(lambda: build_digests(s.account, week, NOW, user_ids=[s.mentor.id]))
+    big = groups.create_group(s.admin, s.account.id, "Everyone")
+    gm.add_members(s.admin, s.account.id, big.id, "mentor", user_ids=[s.mentor.id])
+    _bulk_members(s.account, big, 5000, s.path, s.cohort)
+    db.session.expire_all()
+    built = []
+    large = _statements(lambda: built.extend(
+        build_digests(s.account, week, NOW, user_ids=[s.mentor.id])))
+    assert large == small, (small, large)
+    section = next(x for x in built[0].sections if x.group_name == "Everyone")
+    assert (len(section.members), len(section.progressed), len(section.idle),
+            len(section.not_started), section.drifting_total) == (5000, 1667, 1667, 1666, 1667)
+    content = digests.render(built[0])
+    text, html = content["text"], content["html"]
+    assert sum(1 for line in text.splitlines() if line.startswith("- Crowd")) == 5000
+    assert html.count("<li><strong>Crowd") == 5000
+    longest = max(len(line) for line in text.splitlines() if line.startswith("- Crowd"))
+    assert longest <= 100, longest  # one short line per member
+    print("digest of 5000:", small, "statements;", len(text.encode()), "bytes text,",
+          len(html.encode()), "bytes html, longest line", longest)
+    assert len(text.encode()) < 5000 * 60 + 10_000, len(text)
+    assert len(html.encode()) < 5000 * 100 + 20_000, len(html)
+
+
 # ---------------------------------------------------------------- exactly once
 
 

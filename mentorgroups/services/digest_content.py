@@ -353,9 +353,10 @@ def member_line(uid: int, name: str, paths: list[PathProgress], last_step: datet
                 joined: datetime, now: datetime, drift: timedelta, tz: tzinfo,
                 year: int) -> MemberProgress:
     """A member drifts after `drift` without a step: counted from their last step, or from
-    joining the group when they have taken none (the rule of the group page too)."""
+    joining the group when they have taken none (the group page's rule too). The days said
+    are the school's calendar days, as the "last 10 Nov" beside them."""
     since = last_step or joined
-    idle = now - since
+    days = (now.astimezone(tz).date() - since.astimezone(tz).date()).days
     return MemberProgress(uid, name, paths,
                           last=local_day(last_step, tz, year) if last_step else "",
-                          idle_days=max(idle.days, 0), drifting=idle >= drift)
+                          idle_days=max(days, 0), drifting=now - since >= drift)
