@@ -9,7 +9,6 @@ from mentorgroups.models import Account, User
 from mentorgroups.services.errors import ServiceError
 from mentorgroups.services.permissions import require_account_admin
 
-
 DRIFT_DAYS = range(1, 366)
 
 
