@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import assert_accessible, quick_sign_in
+from tests.conftest import assert_accessible, assert_fits_width, quick_sign_in
 from tests.test_browser_groups import ARTIFACTS, expect, follow, seed
 
 pytestmark = pytest.mark.browser
@@ -40,7 +40,8 @@ def build_school():
         db.session.add(Submission(account_id=account.id, user_id=person.id,
                                   step_id=path.steps[1].id, cohort_id=cohort.id, content="w",
                                   submitted_at=at))
-    return {"group_id": group.id, "account_id": account.id, "mentor_id": mentor.id}
+    return {"group_id": group.id, "account_id": account.id, "mentor_id": mentor.id,
+            "admin_id": admin.id, "cohort_id": cohort.id, "step_id": path.steps[0].id}
 
 
 def test_group_options_switch_and_preview(browser, live_server):
@@ -70,7 +71,7 @@ def test_group_options_switch_and_preview(browser, live_server):
     expect(page.locator("h1")).to_have_text("Preview my digest")
     shown_pending = page.get_by_test_id("digest-pending").locator("li").all_inner_texts()
     shown_members = page.get_by_test_id("digest-progress").locator(
-        ":scope > li > strong:first-child").all_inner_texts()
+        "li > strong:first-child").all_inner_texts()
     assert_accessible(page, "digest preview")
     page.screenshot(path=str(ARTIFACTS / "digest-preview.png"), full_page=True)
 
@@ -84,7 +85,8 @@ def test_group_options_switch_and_preview(browser, live_server):
                                          db.session.get(Account, ids["account_id"]))
             email_text = digests.render(digest)["text"]
         db.session.remove()
-    assert len(shown_pending) == 2 and shown_members == ["Bob", "Cid", "Ann"]
+    # Every member: who moved last week, who did not, who started nothing.
+    assert len(shown_pending) == 2 and shown_members == ["Ann", "Bob", "Cid"]
     for line in shown_pending:
         who_what = line.split(" in ")[0].strip()
         assert who_what in email_text
@@ -92,6 +94,65 @@ def test_group_options_switch_and_preview(browser, live_server):
         assert f"- {name}" in email_text
     expect(page.get_by_test_id("digest-totals")).to_contain_text("2 waiting for review")
     page.context.close()
+
+
+def build_drifting_school():
+    """build_school, and Eve, whose last step was 20 days ago: drifting after 14 days."""
+    from mentorgroups.extensions import db
+    from mentorgroups.models import Account, CohortMembership, StepCompletion, User
+    from mentorgroups.services import group_members as gm
+    from tests.factories import make_member
+
+    ids = build_school()
+    account = db.session.get(Account, ids["account_id"])
+    eve = make_member(account, "member", full_name="Eve Idle")
+    gm.add_members(db.session.get(User, ids["admin_id"]), account.id, ids["group_id"],
+                   "member", user_ids=[eve.id])
+    db.session.add(CohortMembership(cohort_id=ids["cohort_id"], user_id=eve.id, role="learner"))
+    db.session.add(StepCompletion(user_id=eve.id, step_id=ids["step_id"],
+                                  cohort_id=ids["cohort_id"],
+                                  completed_at=datetime.now(UTC) - timedelta(days=20)))
+    return ids
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_preview_and_drifting_members_on_the_group_page(new_page, live_server, width):
+    """The preview lists every member in one line each, with Eve drifting; the group page's
+    Show/Sort form narrows the list to the drifting members, longest without progress first."""
+    ids = seed(live_server.app, build_drifting_school)
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    quick_sign_in(page, "mo@hill.test", then="/people/digest")
+    progress = page.get_by_test_id("digest-progress")
+    expect(progress.locator("[data-part=progressed] li")).to_have_count(1)
+    expect(progress.locator("[data-part=idle] li")).to_have_count(2)
+    expect(progress.locator("[data-part=not-started] li")).to_have_count(1)
+    expect(progress.locator("[data-part=idle] li").last).to_contain_text(
+        "Eve Idle: now 1/4; last ")
+    expect(progress.locator("[data-part=idle] li").last).to_contain_text(
+        "drifting: no progress for 20 days")
+    expect(progress.locator("[data-part=idle] li").first).not_to_contain_text("drifting")
+    expect(progress.get_by_role("link", name="Every member of Coaching on the group page")
+           ).to_have_attribute("href", f"/people/groups/{ids['group_id']}")
+    assert_accessible(page, f"digest preview {width}")
+    assert_fits_width(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"digest-preview-members-{width}.png"), full_page=True)
+
+    page.goto(f"/people/groups/{ids['group_id']}")
+    page.get_by_label("Show").select_option("drifting")
+    page.get_by_label("Sort by").select_option("drifting")
+    follow(page, page.get_by_role("button", name="Apply"))
+    rows = page.get_by_test_id("members").locator("tbody tr")
+    expect(rows).to_have_count(1)  # Eve; not Cid, who started nothing but joined today
+    expect(rows.first).to_contain_text("Eve Idle")
+    expect(rows.first.get_by_test_id("drifting")).to_contain_text(
+        "Drifting · no progress for 20 days")
+    expect(page.get_by_test_id("members")).not_to_contain_text("Ann")
+    assert "show=drifting" in page.url and "sort=drifting" in page.url
+    assert_accessible(page, f"group page drifting {width}")
+    assert_fits_width(page)
+    page.screenshot(path=str(ARTIFACTS / f"group-drifting-{width}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", [1280, 390])

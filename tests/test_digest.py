@@ -15,6 +15,7 @@ from mentorgroups.models import (
     DigestDelivery,
     DigestRun,
     DigestSubscription,
+    GroupMembership,
     OutboxJob,
     SentEmail,
     StepCompletion,
@@ -221,31 +222,131 @@ def test_more_than_25_waiting_shows_the_oldest_25_and_and_n_more(s):
     assert "and 5 more" in content["text"] and "and 5 more" in content["html"]
 
 
-def test_a_big_group_lists_50_members_without_progress_first_and_says_how_many_more(s):
-    from mentorgroups.services.digest_content import MEMBERS_SHOWN
+def crowd(s, group, count: int, prefix: str = "M") -> list:
+    people = [make_member(s.account, "member", full_name=f"{prefix}{n:02d}") for n in range(count)]
+    gm.add_members(s.admin, s.account.id, group.id, "member", user_ids=[p.id for p in people])
+    db.session.commit()
+    return people
 
-    crowd = [make_member(s.account, "member", full_name=f"M{n:02d}") for n in range(60)]
-    gm.add_members(s.admin, s.account.id, s.coaching.id, "member",
-                   user_ids=[p.id for p in crowd])
-    complete(s, crowd[0], 1, NOW - timedelta(days=1))  # M00 moved last week
+
+def test_a_group_of_51_lists_all_51_those_who_progressed_first(s):
+    """The old digest stopped at 50 members, the ones without progress first, so M47 (the
+    only one who moved) was cut. Now everyone is listed: progressed, no progress, not
+    started; and the group page is linked for the full list."""
+    people = crowd(s, s.coaching, 48)  # with Ann, Bob and Cid: 51
+    complete(s, people[47], 1, NOW - timedelta(days=1))  # M47 moved last week
+    complete(s, s.ann, 1, NOW - timedelta(days=10))  # Ann started, not last week
     section = digest_of(s, s.mentor).sections[0]
-    assert (len(section.members), section.members_total) == (MEMBERS_SHOWN, 63)
-    assert all(m.no_progress for m in section.members)  # M00 is among the 13 not shown
+    assert section.members_total == 51 and len(section.members) == 51
+    assert [m.name for m in section.progressed] == ["M47"]
+    assert [m.name for m in section.idle] == ["Ann"]
+    assert len(section.not_started) == 49 and section.members[2].name == "Bob"
     text = digests.render(digest_of(s, s.mentor))["text"]
-    assert "and 13 more members" in text
+    shown = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(shown) == 51 and shown[0] == "- M47: 1 step (Data 1); now 1/4; last 29 Nov"
+    assert shown[1] == "- Ann: now 1/4; last 20 Nov"
+    assert [line[2:] for line in shown[2:]] == ["Bob", "Cid", *(f"M{n:02d}" for n in range(47))]
+    assert "more member" not in text
+    assert "Every member on the group page: http" in text and f"/people/groups/{s.coaching.id}" \
+        in text
+    assert "Progress last week: 1 progressed, 1 no progress, 49 not started" in text
 
 
-def test_lack_of_progress_is_marked_and_listed_first_finished_is_marked(s):
+def test_a_group_admins_tree_of_80_with_22_active_lists_all_80_active_first(s):
+    """Gail administers Coaching, whose nested Data analysts' members count in her section:
+    80 members over the two groups, 22 of whom moved last week: all 80, those 22 first."""
+    upstairs = crowd(s, s.coaching, 40, "C")
+    downstairs = crowd(s, s.analysts, 36, "D")  # with Ann, Bob, Cid and Dee: 80
+    active = upstairs[:11] + downstairs[-11:]
+    for person in active:
+        complete(s, person, 1, NOW - timedelta(days=3))
+    section = digest_of(s, s.boss).sections[0]
+    assert section.members_total == len(section.members) == 80
+    assert {m.user_id for m in section.members[:22]} == {p.id for p in active}
+    assert all(m.no_progress for m in section.members[22:])
+    mentor = digest_of(s, s.mentor).sections[0]  # Coaching's Mentor: its own 43 members
+    assert len(mentor.members) == 43 and not {m.name for m in mentor.members} & {
+        p.full_name for p in downstairs}
+    text = digests.render(digest_of(s, s.boss))["text"]
+    assert sum(1 for line in text.splitlines() if line.startswith("- ")) == 80
+
+
+def test_progressed_then_no_progress_then_nothing_started_finished_is_marked(s):
     complete(s, s.ann, 1, NOW - timedelta(days=12))  # started, nothing last week
     for position in (1, 2, 3, 4):  # Bob finished the path last week
         complete(s, s.bob, position, NOW - timedelta(days=5 - position))
     section = digest_of(s, s.mentor).sections[0]
-    names = [(m.name, m.no_progress) for m in section.members]
-    assert names == [("Ann", True), ("Cid", True), ("Bob", False)]
-    bob = section.members[2].paths[0]
+    names = [(m.name, m.no_progress, m.started) for m in section.members]
+    assert names == [("Bob", False, True), ("Ann", True, True), ("Cid", True, False)]
+    bob = section.members[0].paths[0]
     assert (bob.done_last_week, bob.completed, bob.total, bob.percent,
             bob.finished_last_week) == (4, 4, 4, 100, True)
-    assert section.members[1].paths == []  # Cid started nothing
+    assert section.members[0].line == "4 steps (Data 4); finished Data; now 4/4; last 29 Nov"
+    assert section.members[2].paths == [] and section.members[2].line == ""
+
+
+# ---------------------------------------------------------------- the school's time zone
+
+
+def test_last_activity_is_the_schools_date_not_the_utc_date(s):
+    """Ann works at 22:59 on Thursday 26 Nov in New York: 03:59 on Friday in UTC. The
+    digest says 26 Nov, in the text and in the HTML, and never 27 Nov."""
+    s.account.time_zone = "America/New_York"
+    db.session.commit()
+    complete(s, s.ann, 1, utc(2026, 11, 27, 3, 59))
+    week = week_by_key(s.account, "2026-W49")  # Monday 30 Nov 08:00 New York
+    now = week.send_at + timedelta(minutes=5)
+    ann = next(m for m in build_digests(s.account, week, now, user_ids=[s.mentor.id])[0]
+               .sections[0].members if m.name == "Ann")
+    assert ann.last == "26 Nov" and ann.paths[0].last_activity.day == 26
+    assert ann.line == "1 step (Data 1); now 1/4; last 26 Nov"
+    content = digests.render(build_digests(s.account, week, now, user_ids=[s.mentor.id])[0])
+    assert "last 26 Nov" in content["text"] and "last 26 Nov" in content["html"]
+    assert "27 Nov" not in content["text"] and "27 Nov" not in content["html"]
+    s.account.time_zone = "UTC"  # the same moment, in a school on UTC: Friday
+    db.session.commit()
+    assert "last 27 Nov" in digests.render(build_digests(
+        s.account, week_by_key(s.account, "2026-W49"), now, user_ids=[s.mentor.id])[0])["text"]
+
+
+def test_a_last_step_in_another_year_says_the_year(s):
+    complete(s, s.ann, 1, utc(2025, 12, 31, 23, 30))
+    ann = next(m for m in digest_of(s, s.mentor).sections[0].members if m.name == "Ann")
+    assert ann.last == "31 Dec 2025"
+
+
+# ---------------------------------------------------------------- who is drifting
+
+
+def test_drifting_is_no_progress_for_the_schools_number_of_days(s):
+    """14 days by default, counted from the last step, or from joining the group for someone
+    who has taken none. Ann: 19 days (drifting); Bob: 13 days (not); Cid: joined 3 days ago
+    (not); after Cid has been in the group 20 days he is; at 10 days Bob is too."""
+    complete(s, s.ann, 1, NOW - timedelta(days=19, hours=1))
+    complete(s, s.bob, 1, NOW - timedelta(days=13, hours=1))
+
+    def drifting():
+        section = digest_of(s, s.mentor).sections[0]
+        return {m.name: m.drift_note for m in section.members if m.drifting}
+
+    assert drifting() == {"Ann": "drifting: no progress for 19 days"}
+    text = digests.render(digest_of(s, s.mentor))["text"]
+    assert "- Ann: now 1/4; last 11 Nov; drifting: no progress for 19 days" in text
+    assert "- Bob: now 1/4; last 17 Nov\n" in text and "- Cid\n" in text
+    assert "1 drifting (no progress for 14 days or more)" in text
+    membership = db.session.scalar(select(GroupMembership).where(
+        GroupMembership.user_id == s.cid.id))
+    membership.created_at = NOW - timedelta(days=20)
+    db.session.commit()
+    assert drifting() == {"Ann": "drifting: no progress for 19 days",
+                          "Cid": "drifting: no progress for 20 days"}
+    assert "- Cid: drifting: no progress for 20 days" in digests.render(
+        digest_of(s, s.mentor))["text"]
+    s.account.drift_days = 10
+    db.session.commit()
+    assert set(drifting()) == {"Ann", "Bob", "Cid"}
+    html = digests.render(digest_of(s, s.mentor))["html"]
+    assert "3 drifting</strong> (no progress for 10 days or more)" in html
 
 
 def test_a_nested_groups_members_count_for_the_parents_group_admin(s):
@@ -325,6 +426,57 @@ def test_building_every_digest_takes_the_same_statements_for_10_and_200_members(
     many = _statements(lambda: build(large))
     assert few == many, (few, many)
     assert sum(s.members_total for d in results[large.id] for s in d.sections) > 200
+
+
+def _bulk_members(account, group, size: int, path, cohort) -> None:
+    """`size` members of `group` written in a few bulk INSERTs (factories would take minutes):
+    a third moved last week, a third before, a third started nothing."""
+    from sqlalchemy import insert
+
+    from mentorgroups.models import User
+
+    ids = list(db.session.scalars(insert(User).returning(User.id), [
+        {"email": f"crowd{group.id}-{n}@example.test", "full_name": f"Crowd {n:04d} Member",
+         "password_hash": None, "active": True} for n in range(size)]))
+    db.session.execute(insert(AccountMembership), [
+        {"account_id": account.id, "user_id": uid, "role": "member", "status": "active"}
+        for uid in ids])
+    db.session.execute(insert(GroupMembership), [
+        {"group_id": group.id, "user_id": uid, "role": "member"} for uid in ids])
+    db.session.execute(insert(StepCompletion), [
+        {"user_id": uid, "step_id": path.steps[0].id, "cohort_id": cohort.id,
+         "completed_at": NOW - timedelta(days=2 if n % 3 == 0 else 20)}
+        for n, uid in enumerate(ids) if n % 3 != 2])
+    db.session.commit()
+
+
+def test_the_digest_of_a_5000_member_group(s):
+    """The same statements as for the 4 members of the fixture, and an email that grows by
+    one short line per member: all 5,000 listed, within a per-member budget of bytes."""
+    week = latest_due_week(s.account, NOW)
+    complete(s, s.ann, 1, NOW - timedelta(days=1))
+    small = _statements(lambda: build_digests(s.account, week, NOW, user_ids=[s.mentor.id]))
+    big = groups.create_group(s.admin, s.account.id, "Everyone")
+    gm.add_members(s.admin, s.account.id, big.id, "mentor", user_ids=[s.mentor.id])
+    _bulk_members(s.account, big, 5000, s.path, s.cohort)
+    db.session.expire_all()
+    built = []
+    large = _statements(lambda: built.extend(
+        build_digests(s.account, week, NOW, user_ids=[s.mentor.id])))
+    assert large == small, (small, large)
+    section = next(x for x in built[0].sections if x.group_name == "Everyone")
+    assert (len(section.members), len(section.progressed), len(section.idle),
+            len(section.not_started), section.drifting_total) == (5000, 1667, 1667, 1666, 1667)
+    content = digests.render(built[0])
+    text, html = content["text"], content["html"]
+    assert sum(1 for line in text.splitlines() if line.startswith("- Crowd")) == 5000
+    assert html.count("<li><strong>Crowd") == 5000
+    longest = max(len(line) for line in text.splitlines() if line.startswith("- Crowd"))
+    assert longest <= 100, longest  # one short line per member
+    print("digest of 5000:", small, "statements;", len(text.encode()), "bytes text,",
+          len(html.encode()), "bytes html, longest line", longest)
+    assert len(text.encode()) < 5000 * 60 + 10_000, len(text)
+    assert len(html.encode()) < 5000 * 100 + 20_000, len(html)
 
 
 # ---------------------------------------------------------------- exactly once
@@ -476,12 +628,22 @@ def test_preview_page_shows_the_digest_without_sending(client, s):
 def test_school_settings_screen(client, s):
     client.login(s.admin.email)
     response = client.post_form("/admin/school/", {"time_zone": "Asia/Tokyo",
-                                                   "digest_weekday": "4", "digest_hour": "17"})
+                                                   "digest_weekday": "4", "digest_hour": "17",
+                                                   "drift_days": "21"})
     assert response.status_code == 302
     db.session.expire_all()
     account = db.session.get(type(s.account), s.account.id)
-    assert (account.time_zone, account.digest_weekday, account.digest_hour) == (
-        "Asia/Tokyo", 4, 17)
+    assert (account.time_zone, account.digest_weekday, account.digest_hour,
+            account.drift_days) == ("Asia/Tokyo", 4, 17, 21)
+    for days, message in (("0", "from 1 to 365"), ("400", "from 1 to 365"),
+                          ("soon", "Not a valid integer"), ("", "Give a number of days")):
+        refused = client.post_form("/admin/school/", {"time_zone": "UTC", "digest_weekday": "0",
+                                                      "digest_hour": "8", "drift_days": days})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 200 and message in page, days
+        assert 'value="UTC" selected' in page or 'selected value="UTC"' in page  # kept
+        db.session.expire_all()
+        assert db.session.get(type(s.account), s.account.id).drift_days == 21
     week = latest_due_week(account, utc(2026, 11, 27, 8, 30))  # Fri 17:30 Tokyo
     assert week.send_at == utc(2026, 11, 27, 8) and week.key == "2026-W48"
     bad = client.post_form("/admin/school/", {"time_zone": "Mars/Olympus",
@@ -529,6 +691,15 @@ def test_school_settings_service_checks_each_value_and_the_actor(s):
     account = school_settings.update(s.admin, s.account.id, "Asia/Tokyo", 2, 9)
     assert account is s.account and (account.time_zone, account.digest_weekday,
                                      account.digest_hour) == ("Asia/Tokyo", 2, 9)
+    assert account.drift_days == 14  # the default, unchanged when not given
+    school_settings.update(s.admin, s.account.id, "Asia/Tokyo", 2, 9, drift_days=30)
+    assert account.drift_days == 30
+    for days in (0, 366, -1):
+        with pytest.raises(ServiceError) as refused:
+            school_settings.update(s.admin, s.account.id, "Asia/Tokyo", 2, 9, drift_days=days)
+        assert refused.value.field == "drift_days" and account.drift_days == 30
+    with pytest.raises(PermissionDenied):
+        school_settings.update(s.mentor, s.account.id, "Asia/Tokyo", 2, 9, drift_days=5)
     for zone, weekday, hour, field in (("Mars/Olympus", 0, 8, "time_zone"),
                                        ("UTC", 7, 8, "digest_weekday"),
                                        ("UTC", 0, 24, "digest_hour")):

@@ -155,18 +155,19 @@ def section_lines(digest) -> list[str]:
 
 
 COACHING_MEMBERS = [
-    "Progress last week",
-    "- Bob Reviewed (no progress last week)",
-    "    Essay writing: 0 steps last week; now 2 of 4 steps (50%); last activity 10 Nov 2026",
-    "- Cid Finished (no progress last week)",
-    "    Essay writing: 0 steps last week; now 4 of 4 steps (100%); last activity 05 Nov 2026",
-    "- Lia Learner",
-    "    Essay writing: 2 steps last week; now 2 of 4 steps (50%); last activity 26 Nov 2026",
+    "Progress last week: 1 progressed, 2 no progress, 0 not started; "
+    "2 drifting (no progress for 14 days or more)",
+    "Progressed",
+    "- Lia Learner: 2 steps (Essay writing 2); now 2/4; last 26 Nov",
+    "No progress last week",
+    "- Bob Reviewed: now 2/4; last 10 Nov; drifting: no progress for 20 days",
+    "- Cid Finished: now 4/4; last 5 Nov; drifting: no progress for 25 days",
+    "Every member on the group page",
 ]
 LIA_WAITS = "- Lia Learner: Step 2 in Essay writing, waiting 3 days"
 JO_WAITS = "- Jo Junior: Step 2 in Essay writing, waiting 4 days"
-JO_FINISHED = ("    Essay writing: 4 steps last week; now 4 of 4 steps (100%), finished; "
-               "last activity 27 Nov 2026")
+JO_FINISHED = ("- Jo Junior: 4 steps (Essay writing 4); finished Essay writing; now 4/4; "
+               "last 27 Nov")
 
 
 # ---------------------------------------------------------------- who gets one
@@ -229,13 +230,13 @@ def test_a_group_admin_sees_the_nested_groups_members_in_their_group(w):
     assert (gus.waiting, gus.stale, gus.active_members) == (2, 0, 2)
     assert section_lines(gus) == [
         "== Coaching ==", "Pending review (2)", JO_WAITS, LIA_WAITS,
-        "Progress last week",
-        *COACHING_MEMBERS[1:5],
-        "- Jo Junior", JO_FINISHED,
-        *COACHING_MEMBERS[5:],
+        "Progress last week: 2 progressed, 2 no progress, 0 not started; "
+        "2 drifting (no progress for 14 days or more)",
+        "Progressed", JO_FINISHED, *COACHING_MEMBERS[2:],
         "Stop the digest for Coaching",
         "== Juniors ==", "Pending review (1)", JO_WAITS,
-        "Progress last week", "- Jo Junior", JO_FINISHED,
+        "Progress last week: 1 progressed, 0 no progress, 0 not started",
+        "Progressed", JO_FINISHED, "Every member on the group page",
         "Stop the digest for Juniors",
     ]
 
@@ -258,9 +259,10 @@ def test_another_groups_mentor_sees_only_that_group(w):
     assert section_lines(olga) == [
         "== Chess club ==", "Pending review (1)",
         "- Olu Other: Step 2 in Essay writing, waiting 13 days [STALE]",
-        "Progress last week",
-        "- Olu Other (no progress last week)",
-        "    Essay writing: 0 steps last week; now 2 of 4 steps (50%); last activity 16 Nov 2026",
+        "Progress last week: 0 progressed, 1 no progress, 0 not started",
+        "No progress last week",
+        "- Olu Other: now 2/4; last 16 Nov",  # 13 days and 23 hours: not drifting yet
+        "Every member on the group page",
         "Stop the digest for Chess club",
     ]
 
@@ -272,11 +274,11 @@ def test_a_school_with_one_group_sees_only_its_own_work(w):
         "== Hill mentoring ==", "Pending review (2)",
         "- Lia Learner: Step 2 in Hill maths, waiting 4 days",
         "- Hana Hill: Step 2 in Hill maths, waiting 1 day",
-        "Progress last week",
-        "- Hana Hill",
-        "    Hill maths: 2 steps last week; now 2 of 3 steps (67%); last activity 28 Nov 2026",
-        "- Lia Learner",
-        "    Hill maths: 2 steps last week; now 2 of 3 steps (67%); last activity 25 Nov 2026",
+        "Progress last week: 2 progressed, 0 no progress, 0 not started",
+        "Progressed",
+        "- Hana Hill: 2 steps (Hill maths 2); now 2/3; last 28 Nov",
+        "- Lia Learner: 2 steps (Hill maths 2); now 2/3; last 25 Nov",
+        "Every member on the group page",
         "Stop the digest for Hill mentoring",
     ]
     hugo, meg = digests_of(w.hill)

@@ -8,8 +8,9 @@ from flask import flash, redirect
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import IntegerField, SelectField
 from wtforms.fields import SelectChoice
+from wtforms.validators import InputRequired, NumberRange
 
 from mentorgroups.admin.base import AdminAccess
 from mentorgroups.extensions import db
@@ -28,6 +29,11 @@ class SchoolSettingsForm(FlaskForm):
                                  choices=[SelectChoice(i, d) for i, d in enumerate(WEEKDAYS)])
     digest_hour = SelectField("at", coerce=int,
                               choices=[SelectChoice(h, f"{h:02d}:00") for h in range(24)])
+    drift_days = IntegerField(
+        "A member is drifting after this many days without progress",
+        validators=[InputRequired("Give a number of days."),
+                    NumberRange(1, 365, "Give a number of days from 1 to 365.")],
+        description="Flagged on the mentors' group pages and in the weekly digest.")
 
 
 class SchoolSettingsView(AdminAccess, BaseView):
@@ -38,7 +44,8 @@ class SchoolSettingsView(AdminAccess, BaseView):
         if form.validate_on_submit():
             try:
                 school_settings.update(current_user, account.id, form.time_zone.data,
-                                       form.digest_weekday.data, form.digest_hour.data)
+                                       form.digest_weekday.data, form.digest_hour.data,
+                                       form.drift_days.data)
                 db.session.commit()
             except ServiceError as exc:
                 db.session.rollback()

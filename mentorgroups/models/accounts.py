@@ -37,6 +37,7 @@ class Account(Base):
         ),
         CheckConstraint("digest_weekday BETWEEN 0 AND 6", name="digest_weekday"),
         CheckConstraint("digest_hour BETWEEN 0 AND 23", name="digest_hour"),
+        CheckConstraint("drift_days BETWEEN 1 AND 365", name="drift_days"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +48,8 @@ class Account(Base):
     # The weekly Mentor Digest goes out on this weekday (0 = Monday) at this hour, local time.
     digest_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    # A member with no progress for this many days is "drifting" (group page, digest).
+    drift_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[AccountMembership]] = relationship(

@@ -32,7 +32,9 @@ def groups():
 def group(group_id: int):
     try:
         group, page = mentoring.group_page(current_user, current_account().id, group_id,
-                                           page_request(request.args))
+                                           page_request(request.args),
+                                           show=request.args.get("show", "all"),
+                                           sort=request.args.get("sort", "name"))
     except NotFound:
         abort(404)
     return render_template("people/group.html", group=group, page=page, rows=page.items,

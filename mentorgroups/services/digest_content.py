@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from flask import current_app
 from sqlalchemy import and_, case, func, select
@@ -28,15 +28,18 @@ from mentorgroups.models import (
     Submission,
     User,
 )
-from mentorgroups.services.digest_weeks import DigestWeek
+from mentorgroups.services.digest_weeks import DigestWeek, zone
 from mentorgroups.services.groups import parent_map, subtree_ids
 from mentorgroups.services.mentoring import active_people
 from mentorgroups.web import waited
 
 PENDING_SHOWN = 25
-# A digest stays an email people read (and that mail clients don't clip): the members with
-# no progress first, then the rest, up to this many per group; the group page has them all.
-MEMBERS_SHOWN = 50
+
+
+def local_day(value: datetime, tz: tzinfo, year: int) -> str:
+    """'27 Nov' in the school's time zone ('27 Nov 2025' when not in `year`)."""
+    local = value.astimezone(tz)
+    return f"{local.day} {local:%b}" + ("" if local.year == year else f" {local.year}")
 
 
 @dataclass
@@ -56,7 +59,7 @@ class PathProgress:
     done_last_week: int
     completed: int
     total: int
-    last_activity: datetime
+    last_activity: datetime  # in the school's time zone
     finished_last_week: bool
 
     @property
@@ -66,13 +69,66 @@ class PathProgress:
 
 @dataclass
 class MemberProgress:
+    """One member's line: steps last week (by path), progress now over the paths started,
+    the day of the last step (school's time zone) and, when drifting, for how long."""
+
     user_id: int
     name: str
     paths: list[PathProgress]
+    last: str = ""  # "27 Nov", the school's date of the last step
+    idle_days: int | None = None  # days since the last step (or joining, if none)
+    drifting: bool = False
 
     @property
     def no_progress(self) -> bool:
         return not any(p.done_last_week for p in self.paths)
+
+    @property
+    def started(self) -> bool:
+        return bool(self.paths)
+
+    @property
+    def steps_last_week(self) -> int:
+        return sum(p.done_last_week for p in self.paths)
+
+    @property
+    def moved(self) -> str:
+        """'Essay 2, Maths 1': the paths that moved last week."""
+        return ", ".join(f"{p.path} {p.done_last_week}" for p in self.paths if p.done_last_week)
+
+    @property
+    def finished(self) -> str:
+        return ", ".join(p.path for p in self.paths if p.finished_last_week)
+
+    @property
+    def completed(self) -> int:
+        return sum(p.completed for p in self.paths)
+
+    @property
+    def total(self) -> int:
+        return sum(p.total for p in self.paths)
+
+    @property
+    def summary(self) -> str:
+        """'3 steps (Essay 2, Maths 1); finished Maths; now 5/12; last 27 Nov'."""
+        parts = []
+        if self.steps_last_week:
+            n = self.steps_last_week
+            parts.append(f"{n} {'step' if n == 1 else 'steps'} ({self.moved})")
+        if self.finished:
+            parts.append(f"finished {self.finished}")
+        if self.paths:
+            parts += [f"now {self.completed}/{self.total}", f"last {self.last}"]
+        return "; ".join(parts)
+
+    @property
+    def drift_note(self) -> str:
+        return f"drifting: no progress for {self.idle_days} days" if self.drifting else ""
+
+    @property
+    def line(self) -> str:
+        """Everything said after the member's name, in one line."""
+        return "; ".join(part for part in (self.summary, self.drift_note) if part)
 
 
 @dataclass
@@ -82,18 +138,31 @@ class GroupSection:
     pending: list[PendingItem]
     pending_total: int
     stale_total: int
-    members: list[MemberProgress]
+    members: list[MemberProgress]  # every member: progressed, no progress, not started
     members_total: int = 0
     anyone_started: bool = False
     unsubscribe_url: str = ""
+    drift_days: int = 14
 
     @property
     def pending_more(self) -> int:
         return self.pending_total - len(self.pending)
 
     @property
-    def members_more(self) -> int:
-        return self.members_total - len(self.members)
+    def progressed(self) -> list[MemberProgress]:
+        return [m for m in self.members if not m.no_progress]
+
+    @property
+    def idle(self) -> list[MemberProgress]:
+        return [m for m in self.members if m.started and m.no_progress]
+
+    @property
+    def not_started(self) -> list[MemberProgress]:
+        return [m for m in self.members if not m.started]
+
+    @property
+    def drifting_total(self) -> int:
+        return sum(1 for m in self.members if m.drifting)
 
     @property
     def has_content(self) -> bool:
@@ -193,14 +262,17 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
         MentorGroup.account_id == account.id, GroupMembership.role == "member")
     members_of: dict[int, set[int]] = defaultdict(set)
     member_names: dict[int, str] = {}
-    for gid, uid, name in db.session.execute(
-            select(GroupMembership.group_id, GroupMembership.user_id, User.full_name)
+    joined: dict[int, dict[int, datetime]] = defaultdict(dict)  # user -> group -> when
+    for gid, uid, name, joined_at in db.session.execute(
+            select(GroupMembership.group_id, GroupMembership.user_id, User.full_name,
+                   GroupMembership.created_at)
             .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
             .join(User, User.id == GroupMembership.user_id)
             .join(AccountMembership, active_people(account.id))
             .where(MentorGroup.account_id == account.id, GroupMembership.role == "member")):
         members_of[gid].add(uid)
         member_names[uid] = name
+        joined[uid][gid] = joined_at
 
     stale_after = timedelta(days=current_app.config["DIGEST_STALE_DAYS"])
     pending_by_member: dict[int, list[PendingItem]] = defaultdict(list)
@@ -223,7 +295,9 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
                                      .where(Path.account_id == account.id)).all())
     in_week = and_(StepCompletion.completed_at >= week.start,
                    StepCompletion.completed_at < week.end)
+    tz = zone(account)
     progress: dict[int, list[PathProgress]] = defaultdict(list)
+    last_step: dict[int, datetime] = {}
     for uid, pid, done, recent, last in db.session.execute(
             select(StepCompletion.user_id, Step.path_id, func.count(),
                    func.sum(case((in_week, 1), else_=0)), func.max(StepCompletion.completed_at))
@@ -235,14 +309,17 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
         if uid not in member_names:
             continue
         total = totals.get(pid, 0)
+        last_step[uid] = max(last, last_step.get(uid, last))
         progress[uid].append(PathProgress(
-            titles[pid], int(recent or 0), done, total, last,
+            titles[pid], int(recent or 0), done, total, last.astimezone(tz),
             finished_last_week=bool(total) and done >= total and week.start <= last < week.end))
     for rows in progress.values():
         rows.sort(key=lambda p: p.path.lower())
     active_last_week = {uid for uid, rows in progress.items()
                         if any(p.done_last_week for p in rows)}
 
+    drift = timedelta(days=account.drift_days)
+    year = (week.end - timedelta(seconds=1)).astimezone(tz).year
     digests = []
     for uid, (name, email, group_ids) in sorted(subs.items(), key=lambda item: item[1][0]):
         digest = Digest(uid, name, email, account.name, week)
@@ -253,14 +330,16 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
             people = set().union(*(members_of[g] for g in groups)) - {uid}
             pending = sorted((item for p in people for item in pending_by_member[p]),
                              key=lambda item: (item.submitted_at, item.submission_id))
-            ordered = sorted(people, key=lambda p: (p in active_last_week,
-                                                    member_names[p].lower(), p))
-            shown = [MemberProgress(p, member_names[p], progress.get(p, []))
-                     for p in ordered[:MEMBERS_SHOWN]]
+            ordered = sorted(people, key=lambda p: (
+                p not in active_last_week, p not in progress, member_names[p].lower(), p))
+            shown = [member_line(p, member_names[p], progress.get(p, []), last_step.get(p),
+                                 min(at for g, at in joined[p].items() if g in groups),
+                                 now, drift, tz, year) for p in ordered]
             digest.sections.append(GroupSection(
                 gid, names[gid], pending[:PENDING_SHOWN], len(pending),
                 sum(1 for item in pending if item.stale), shown, members_total=len(people),
-                anyone_started=any(p in progress for p in people)))
+                anyone_started=any(p in progress for p in people),
+                drift_days=account.drift_days))
             seen_pending.update(item.submission_id for item in pending)
             seen_stale.update(item.submission_id for item in pending if item.stale)
             active.update(people & active_last_week)
@@ -268,3 +347,16 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
             len(seen_pending), len(seen_stale), len(active))
         digests.append(digest)
     return digests
+
+
+def member_line(uid: int, name: str, paths: list[PathProgress], last_step: datetime | None,
+                joined: datetime, now: datetime, drift: timedelta, tz: tzinfo,
+                year: int) -> MemberProgress:
+    """A member drifts after `drift` without a step: counted from their last step, or from
+    joining the group when they have taken none (the group page's rule too). The days said
+    are the school's calendar days, as the "last 10 Nov" beside them."""
+    since = last_step or joined
+    days = (now.astimezone(tz).date() - since.astimezone(tz).date()).days
+    return MemberProgress(uid, name, paths,
+                          last=local_day(last_step, tz, year) if last_step else "",
+                          idle_days=max(days, 0), drifting=now - since >= drift)

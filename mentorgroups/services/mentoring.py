@@ -8,13 +8,14 @@ access to the school is active count, on both sides."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, exists, false, func, literal, select, union_all
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from mentorgroups.extensions import db
 from mentorgroups.models import (
+    Account,
     AccountMembership,
     Cohort,
     CohortMembership,
@@ -25,11 +26,12 @@ from mentorgroups.models import (
     StepCompletion,
     Submission,
     User,
+    utcnow,
 )
 from mentorgroups.paging import Page, PageRequest, clamp
 from mentorgroups.request_cache import cached
 from mentorgroups.services.errors import NotFound
-from mentorgroups.services.group_members import people_page
+from mentorgroups.services.group_members import name_or_email_matches
 from mentorgroups.services.groups import school_parent_map, subtree_ids
 from mentorgroups.services.permissions import active_membership
 
@@ -102,6 +104,13 @@ class MemberRow:
     last_activity: datetime | None
     waiting: int
     oldest_waiting: datetime | None
+    drifting: bool = False
+    idle_since: datetime | None = None  # the last step, or joining the group if none
+
+
+# The group page's member list: what it can show and how it can order it.
+MEMBER_FILTERS = ("all", "drifting")
+MEMBER_SORTS = ("name", "drifting", "waiting")
 
 
 def mentor_home(actor: User, account_id: int) -> tuple[list[dict], list[dict]]:
@@ -200,29 +209,74 @@ class Person:
     email: str
 
 
-def group_page(actor: User, account_id: int, group_id,
-               request: PageRequest | None = None) -> tuple[MentorGroup, Page]:
-    """A mentored group's members, one page at a time (by name, optionally searched by name
-    or email), with their paths, progress, last activity and waiting work computed for that
-    page's members only: the same statements for 10 members or 5,000."""
+def drift_cutoff(account_id: int, now: datetime) -> datetime:
+    """Before this moment, a member's last progress makes them drifting (the school's
+    number of days, 14 unless changed under School settings)."""
+    days = db.session.scalar(select(Account.drift_days).where(Account.id == account_id))
+    return now - timedelta(days=days or 14)
+
+
+def group_page(actor: User, account_id: int, group_id, request: PageRequest | None = None,
+               show: str = "all", sort: str = "name",
+               now: datetime | None = None) -> tuple[MentorGroup, Page]:
+    """A mentored group's members, one page at a time, optionally searched by name or
+    email, only the drifting ones (`show`), and ordered by name, by drifting (longest
+    without progress first) or by waiting work (most, then oldest, first). A member drifts
+    when their last step (or, with none, their joining the group) is older than the
+    school's drift days. Filter and order are the database's (correlated aggregates per
+    member), and paths, progress and waiting work are read for that page's members only:
+    the same statements for 10 members or 5,000."""
     request = request or PageRequest()
+    show = show if show in MEMBER_FILTERS else "all"
+    sort = sort if sort in MEMBER_SORTS else "name"
+    now = now or utcnow()
     group = mentored_group(actor, account_id, group_id)
-    people = (select(User.id, User.full_name, User.email)
-              .join(GroupMembership, and_(GroupMembership.user_id == User.id,
-                                          GroupMembership.group_id == group.id,
-                                          GroupMembership.role == "member"))
-              .join(AccountMembership, active_people(account_id)))
-    page = people_page(people, request, Person)
-    ids = [p.id for p in page.items]
+    cutoff = drift_cutoff(account_id, now)
+    last_step = (select(func.max(StepCompletion.completed_at))
+                 .join(Step, Step.id == StepCompletion.step_id)
+                 .join(Path, Path.id == Step.path_id)
+                 .where(StepCompletion.user_id == User.id, Path.account_id == account_id,
+                        StepCompletion.completed_at <= now)
+                 .correlate(User).scalar_subquery())
+    since = func.coalesce(last_step, GroupMembership.created_at)
+    rows = (select(User.id, User.full_name, User.email, since.label("since"))
+            .join(GroupMembership, and_(GroupMembership.user_id == User.id,
+                                        GroupMembership.group_id == group.id,
+                                        GroupMembership.role == "member"))
+            .join(AccountMembership, active_people(account_id)))
+    if request.search:
+        rows = rows.where(name_or_email_matches(request.search))
+    if show == "drifting":
+        rows = rows.where(since < cutoff)
+    total = db.session.scalar(select(func.count()).select_from(rows.subquery()))
+    request = clamp(request, total)
+    by_name = (func.lower(User.full_name), User.id)
+    if sort == "drifting":
+        order = (since, *by_name)
+    elif sort == "waiting":
+        pending = and_(Submission.user_id == User.id, Submission.account_id == account_id,
+                       Submission.status == "pending")
+        waiting = select(func.count()).where(pending).correlate(User).scalar_subquery()
+        oldest = (select(func.min(Submission.submitted_at)).where(pending)
+                  .correlate(User).scalar_subquery())
+        # Most waiting first; among equals the oldest waiting first (none last).
+        order = (waiting.desc(), case((oldest.is_(None), 1), else_=0), oldest, *by_name)
+    else:
+        order = by_name
+    found = db.session.execute(rows.order_by(*order).limit(request.size)
+                               .offset(request.offset)).all()
+    ids = [row.id for row in found]
     progress = _progress_by_learner(account_id, ids)
     submissions = _submissions_by_learner(account_id, ids)
-    rows = []
-    for person in page.items:
-        paths = progress.get(person.id, [])
-        waiting, oldest, last = submissions.get(person.id, (0, None, None))
+    items = []
+    for uid, full_name, email, idle_since in found:
+        paths = progress.get(uid, [])
+        waiting_count, oldest_at, last = submissions.get(uid, (0, None, None))
         last = max(filter(None, (last, *(p["last"] for p in paths))), default=None)
-        rows.append(MemberRow(person, paths, last, waiting, oldest))
-    page.items = rows
+        items.append(MemberRow(Person(uid, full_name, email), paths, last, waiting_count,
+                               oldest_at, drifting=idle_since < cutoff, idle_since=idle_since))
+    page = Page(items, total, request.number, request.size, request.search)
+    page.extra = {"show": show, "sort": sort, "drift_days": (now - cutoff).days}
     return group, page
 
 
