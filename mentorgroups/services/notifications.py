@@ -7,7 +7,7 @@ from flask import current_app, url_for
 from sqlalchemy import select
 
 from mentorgroups.extensions import db
-from mentorgroups.jobs import job, stage_job
+from mentorgroups.jobs import job
 from mentorgroups.models import AccountMembership, Review, Submission
 from mentorgroups.services import inbox
 from mentorgroups.services.email import deliver_email
