@@ -36,12 +36,21 @@ def _digest_tick():
     return tick()
 
 
+def _email_summaries():
+    from mentorgroups.services.email_summaries import tick
+
+    return tick()
+
+
 TASKS: list[PeriodicTask] = [
     PeriodicTask("sweep-outbox", 15, _sweep_outbox, every_setting="OUTBOX_SWEEP_SECONDS"),
     # Starts each school's weekly digest once its local send time has passed. It runs every
     # five minutes rather than hourly so a digest leaves within minutes of its hour; the
     # database, not this loop, makes sure each week is sent once.
     PeriodicTask("mentor-digest", 300, _digest_tick),
+    # Hourly summaries for the people who chose them: each hour's is claimed in the database,
+    # so running every few minutes (or from two schedulers) sends it once, soon after the hour.
+    PeriodicTask("email-summaries", 300, _email_summaries),
 ]
 
 def run_once(app, now: float, last_run: dict[str, float] | None = None) -> None:

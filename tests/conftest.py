@@ -243,7 +243,8 @@ def mail_outbox(app):
 
 @pytest.fixture
 def smtp_server():
-    """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port; .messages collects mail."""
+    """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port; .messages collects mail (parsed,
+    and the bytes as received under "raw")."""
     from aiosmtpd.controller import Controller
 
     class Collector:
@@ -274,7 +275,7 @@ def smtp_server():
             msg = message_from_bytes(envelope.content, policy=policy.default)
             self.messages.append({"to": envelope.rcpt_tos, "subject": str(msg["subject"]),
                                   "body": msg.get_body(("plain",)).get_content(),
-                                  "message": msg})
+                                  "message": msg, "raw": envelope.content})
             return "250 OK"
 
     handler = Collector()

@@ -39,6 +39,8 @@ def test_the_digest_arrives_once_with_both_parts_and_working_links(
     assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     whole = re.fullmatch(r"<(http://\S+)>", message["List-Unsubscribe"]).group(1)
+    # Issue 22: the header leaves as one literal line, not RFC 2047 encoded words.
+    assert f"\r\nList-Unsubscribe: <{whole}>\r\n".encode() in by_person[s.boss.email]["raw"]
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "Coaching" in text and "Data analysts" in text and "Ann: Step 2" in html

@@ -11,6 +11,13 @@ from mentorgroups.models.accounts import (
 )
 from mentorgroups.models.base import Base, utcnow
 from mentorgroups.models.digests import DigestDelivery, DigestRun, DigestSubscription
+from mentorgroups.models.email_choices import (
+    CADENCES,
+    EMAIL_KINDS,
+    EmailChoice,
+    EmailSummary,
+    EmailSummaryItem,
+)
 from mentorgroups.models.groups import (
     GROUP_ROLE_LABELS,
     GROUP_ROLES,
@@ -46,6 +53,11 @@ __all__ = [
     "DigestDelivery",
     "DigestRun",
     "DigestSubscription",
+    "CADENCES",
+    "EMAIL_KINDS",
+    "EmailChoice",
+    "EmailSummary",
+    "EmailSummaryItem",
     "GroupMembership",
     "Invitation",
     "Notification",

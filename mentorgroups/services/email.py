@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from email import policy
 
 from flask import current_app
 from flask_mail import Message
@@ -40,6 +41,20 @@ def redacted(body: str, secrets: Iterable[str]) -> str:
         if secret:
             body = body.replace(secret, HIDDEN_LINK)
     return body
+
+
+class LiteralHeadersMessage(Message):
+    """Flask-Mail's message, written out without refolding its headers. Flask-Mail serialises
+    with `email.policy.SMTP`, which refolds any header line longer than 78 characters, and a
+    header without spaces (`List-Unsubscribe: <https://...long token>`) can only be refolded
+    as RFC 2047 encoded words (`=?utf-8?q?=3Chttps=3A//...?=`), which mail clients do not
+    read as a URL (issue 22). Flask-Mail already encodes the headers that need it (subject,
+    addresses); every other header is ASCII well under RFC 5322's 998 characters."""
+
+    def _message(self):
+        message = super()._message()
+        message.policy = policy.SMTP.clone(refold_source="none")
+        return message
 
 
 class EmailInFlight(RuntimeError):
@@ -109,8 +124,8 @@ def deliver_email(key: str, recipient: str, subject: str, body: str,
             SentEmail.attempts == attempt]
     try:
         # The real body, not the stored (redacted) copy.
-        message = Message(subject=subject, recipients=[recipient], body=body, html=html,
-                          extra_headers=headers)
+        message = LiteralHeadersMessage(subject=subject, recipients=[recipient], body=body,
+                                        html=html, extra_headers=headers)
         message.msgId = message_id
         if current_app.config.get("MAIL_SUPPRESS_SEND"):
             log.info("Email not sent (no MAIL_SERVER): to=%s subject=%r\n%s",

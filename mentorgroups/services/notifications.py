@@ -7,10 +7,11 @@ from flask import current_app, url_for
 from sqlalchemy import select
 
 from mentorgroups.extensions import db
-from mentorgroups.jobs import job, stage_job
+from mentorgroups.jobs import job
 from mentorgroups.models import AccountMembership, Review, Submission
 from mentorgroups.services import inbox
 from mentorgroups.services.email import deliver_email
+from mentorgroups.services.email_choices import cadences, email_or_collect
 from mentorgroups.services.mentoring import submission_recipients
 
 
@@ -22,9 +23,14 @@ def external_url(endpoint: str, **values) -> str:
 
 @job("send_email", queue="emails")
 def send_email(key: str, recipient: str, subject: str, body: str,
-               account_id: int | None = None) -> str:
-    """One email, retried on its own: staged by a fan-out with the notification it goes with."""
-    return deliver_email(key, recipient, subject, body, account_id=account_id).status
+               account_id: int | None = None, unsubscribe_url: str | None = None) -> str:
+    """One email, retried on its own: staged by a fan-out with the notification it goes with.
+    With `unsubscribe_url`, RFC 8058 one-click headers (the link is hidden in the stored copy)."""
+    from mentorgroups.services.email_summaries import unsubscribe_headers
+
+    headers = unsubscribe_headers(unsubscribe_url) if unsubscribe_url else None
+    return deliver_email(key, recipient, subject, body, account_id=account_id, headers=headers,
+                         secrets=[unsubscribe_url] if unsubscribe_url else ()).status
 
 
 @job("notify_submission", queue="notifications")
@@ -39,15 +45,16 @@ def notify_submission(submission_id: int) -> int:
     link = external_url("review.show", submission_id=submission.id)
     text = (f"{learner.full_name} submitted \u201c{step.title}\u201d in "
             f"\u201c{step.path.title}\u201d for review")
+    reviewers = submission_recipients(submission)
+    chosen = cadences(submission.account_id, "submissions", [r.id for r in reviewers])
     staged = 0
-    for reviewer in submission_recipients(submission):
+    for reviewer in reviewers:
         inbox.notify(reviewer.id, submission.account_id,
                      key=f"submission:{submission.id}:user:{reviewer.id}", kind="submission",
                      text=text, link=f"/review/{submission.id}")
-        stage_job(
-            "send_email",
+        email_or_collect(
+            reviewer, submission.account_id, "submissions", chosen[reviewer.id],
             key=f"submission:{submission.id}:reviewer:{reviewer.id}",
-            recipient=reviewer.email,
             subject=f"{learner.full_name} submitted \u201c{step.title}\u201d for review",
             body=(
                 f"Hi {reviewer.full_name},\n\n"
@@ -55,7 +62,7 @@ def notify_submission(submission_id: int) -> int:
                 f"\u201c{step.path.title}\u201d ({submission.cohort.name}).\n\n"
                 f"Review it here: {link}\n"
             ),
-            account_id=submission.account_id,
+            line=text, link=link,
         )
         staged += 1
     if submission.status == "reviewed" and submission.review is not None:
@@ -85,18 +92,21 @@ def notify_review(review_id: int) -> None:
                  text=f"{review.reviewer.full_name} reviewed your work on \u201c{step.title}\u201d")
     grade = f"Grade: {review.grade} of {step.points}\n" if review.grade is not None else ""
     feedback = f"Feedback:\n{review.feedback}\n" if review.feedback else ""
-    stage_job(
-        "send_email",
+    link = external_url("learner.path", path_id=step.path_id)
+    email_or_collect(
+        learner, submission.account_id, "reviews",
+        cadences(submission.account_id, "reviews", [learner.id])[learner.id],
         key=f"review:{review.id}:learner",
-        recipient=learner.email,
         subject=f"Your work on \u201c{step.title}\u201d was reviewed",
         body=(
             f"Hi {learner.full_name},\n\n"
             f"{review.reviewer.full_name} reviewed your work on \u201c{step.title}\u201d "
             f"in \u201c{step.path.title}\u201d.\n\n{grade}{feedback}\n"
-            f"See it here: {external_url('learner.path', path_id=step.path_id)}\n"
+            f"See it here: {link}\n"
         ),
-        account_id=submission.account_id,
+        line=(f"{review.reviewer.full_name} reviewed your work on \u201c{step.title}\u201d "
+              f"in \u201c{step.path.title}\u201d"),
+        link=f"{link}#step-{step.id}",
     )
 
 
