@@ -1,7 +1,7 @@
 """email choices per person, school and kind; hourly summaries and their items
 
-Revision ID: e5f6a7b8c9d0
-Revises: d4e5f6a7b8c9
+Revision ID: f6a7b8c9d0e1
+Revises: e5f6a7b8c9d0
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e5f6a7b8c9d0'
-down_revision = 'd4e5f6a7b8c9'
+revision = 'f6a7b8c9d0e1'
+down_revision = 'e5f6a7b8c9d0'
 branch_labels = None
 depends_on = None
 
