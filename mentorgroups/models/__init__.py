@@ -31,6 +31,7 @@ from mentorgroups.models.learning import (
     Step,
     StepCompletion,
     Submission,
+    SubmissionVersion,
 )
 from mentorgroups.models.notifications import Notification
 from mentorgroups.models.passwords import PASSWORD_LINK_PURPOSES, PasswordLink
@@ -66,6 +67,7 @@ __all__ = [
     "Step",
     "StepCompletion",
     "Submission",
+    "SubmissionVersion",
     "User",
     "normalize_email",
     "utcnow",
