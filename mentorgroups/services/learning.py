@@ -340,7 +340,8 @@ def pending_reviews_for(actor: User, account_id: int) -> list[Submission]:
 
 @dataclass(frozen=True)
 class QueueRow:
-    """What the review queue shows of one waiting submission (never its text)."""
+    """What the review queue shows of one waiting submission (never its text): it waits
+    since `submitted_at` (its round's first submission), last changed at `updated_at`."""
 
     id: int
     submitted_at: datetime
@@ -348,6 +349,8 @@ class QueueRow:
     step: str
     path: str
     cohort: str
+    updated_at: datetime | None = None
+    round: int = 1
 
 
 def review_queue(actor: User, account_id: int, request: PageRequest | None = None) -> Page:
@@ -361,12 +364,13 @@ def review_queue(actor: User, account_id: int, request: PageRequest | None = Non
     # The page's submissions first, then their names: joined the other way round the planner
     # may hash every person of the school to show fifty of them.
     page = (select(Submission.id, Submission.submitted_at, Submission.user_id,
-                   Submission.step_id, Submission.cohort_id)
+                   Submission.step_id, Submission.cohort_id, Submission.updated_at,
+                   Submission.round)
             .where(condition).order_by(Submission.submitted_at, Submission.id)
             .limit(request.size).offset(request.offset).subquery())
     rows = db.session.execute(
         select(page.c.id, page.c.submitted_at, User.full_name, Step.title, Path.title,
-               Cohort.name)
+               Cohort.name, page.c.updated_at, page.c.round)
         .join(User, User.id == page.c.user_id)
         .join(Step, Step.id == page.c.step_id)
         .join(Path, Path.id == Step.path_id)

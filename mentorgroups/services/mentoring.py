@@ -102,6 +102,7 @@ class MemberRow:
     last_activity: datetime | None
     waiting: int
     oldest_waiting: datetime | None
+    updated: datetime | None = None  # the latest change to work that waits
 
 
 def mentor_home(actor: User, account_id: int) -> tuple[list[dict], list[dict]]:
@@ -175,12 +176,16 @@ def _progress_by_learner(account_id: int, user_ids: list[int]) -> dict[int, list
 
 
 def _submissions_by_learner(account_id: int, user_ids: list[int]) -> dict[int, tuple]:
-    """user id -> (waiting, oldest waiting, last submitted), one query for the page."""
+    """user id -> (waiting, oldest waiting, last submitted or changed, latest change to
+    waiting work), one query for the page. Waiting counts from the round's first
+    submission; an update is activity but never makes work younger."""
     pending = Submission.status == "pending"
-    return {uid: (waiting or 0, oldest, last) for uid, waiting, oldest, last in db.session.execute(
+    changed = func.coalesce(Submission.updated_at, Submission.submitted_at)
+    return {uid: (waiting or 0, oldest, last, updated)
+            for uid, waiting, oldest, last, updated in db.session.execute(
         select(Submission.user_id, func.sum(case((pending, 1), else_=0)),
                func.min(case((pending, Submission.submitted_at), else_=None)),
-               func.max(Submission.submitted_at))
+               func.max(changed), func.max(case((pending, Submission.updated_at), else_=None)))
         .where(Submission.user_id.in_(user_ids), Submission.account_id == account_id)
         .group_by(Submission.user_id))}
 
@@ -219,9 +224,9 @@ def group_page(actor: User, account_id: int, group_id,
     rows = []
     for person in page.items:
         paths = progress.get(person.id, [])
-        waiting, oldest, last = submissions.get(person.id, (0, None, None))
+        waiting, oldest, last, updated = submissions.get(person.id, (0, None, None, None))
         last = max(filter(None, (last, *(p["last"] for p in paths))), default=None)
-        rows.append(MemberRow(person, paths, last, waiting, oldest))
+        rows.append(MemberRow(person, paths, last, waiting, oldest, updated))
     page.items = rows
     return group, page
 
@@ -254,7 +259,7 @@ def _path_cards(uid: int, account_id: int) -> list[dict]:
     submissions = {s.step_id: s for s in db.session.scalars(
         select(Submission).where(Submission.user_id == uid, Submission.account_id == account_id,
                                  Submission.step_id.in_(step_ids))
-        .options(selectinload(Submission.review)))}
+        .options(selectinload(Submission.review), selectinload(Submission.reviews)))}
     cards = []
     for path in paths:
         steps = [{"step": step, "completion": completions.get(step.id),
