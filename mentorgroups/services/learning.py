@@ -193,6 +193,7 @@ def submit_for_review(user: User, account_id: int, step_id: int, content: str) -
         _add_version(submission, now)
         stage_job("notify_submission", submission_id=submission.id)
     elif submission.status == "reviewed":
+        _keep_first_version(submission)
         submission.round += 1
         submission.status = "pending"
         submission.submitted_at = now
@@ -201,6 +202,7 @@ def submit_for_review(user: User, account_id: int, step_id: int, content: str) -
         _add_version(submission, now)
         stage_job("notify_submission", submission_id=submission.id, round=submission.round)
     elif content != submission.content:
+        _keep_first_version(submission)
         submission.content = content
         submission.updated_at = now
         version = _add_version(submission, now)
@@ -209,9 +211,19 @@ def submit_for_review(user: User, account_id: int, step_id: int, content: str) -
     return submission
 
 
+def _keep_first_version(submission: Submission) -> None:
+    """A submission written without versions (by the demo, or a test's rows) keeps its text
+    as version 1 before it changes. (The migration gave every older one its version 1.)"""
+    if db.session.scalar(select(SubmissionVersion.id).where(
+            SubmissionVersion.submission_id == submission.id).limit(1)) is None:
+        db.session.add(SubmissionVersion(submission_id=submission.id, number=1,
+                                         round=submission.round, content=submission.content,
+                                         created_at=submission.submitted_at))
+        db.session.flush()
+
+
 def _add_version(submission: Submission, now) -> SubmissionVersion:
-    """The next version of the submission's text, in its current round. (Submissions made
-    before versions were kept count as their version 1.)"""
+    """The next version of the submission's text, in its current round."""
     last = db.session.scalar(select(func.max(SubmissionVersion.number))
                              .where(SubmissionVersion.submission_id == submission.id))
     version = SubmissionVersion(submission_id=submission.id, number=(last or 0) + 1,
