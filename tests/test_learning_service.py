@@ -154,15 +154,6 @@ def test_who_may_review(app):
             learning.review_submission(person, submission.id, "5", "x")
 
 
-def test_reviewed_submission_cannot_be_changed_by_learner(app):
-    s = school()
-    submission = _submitted(s)
-    learning.review_submission(s.teacher, submission.id, "5", "")
-    db.session.commit()
-    with pytest.raises(ServiceError, match="already reviewed"):
-        learning.submit_for_review(s.learner, s.account.id, submission.step_id, "new text")
-
-
 def test_pending_reviews_for(app):
     s = school()
     submission = _submitted(s)

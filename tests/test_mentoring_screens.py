@@ -249,7 +249,7 @@ def test_progress_and_waiting_work_are_read_for_the_page_s_learners_only(w):
     assert {uid: [(p["path"].title, p["completed"]) for p in paths]
             for uid, paths in progress.items()} == {w.lia.id: [("Essay writing", 2)]}
     assert mentoring._submissions_by_learner(w.river.id, [w.lia.id]) == {
-        w.lia.id: (1, T0 + timedelta(hours=1), T0 + timedelta(hours=1))}
+        w.lia.id: (1, T0 + timedelta(hours=1), T0 + timedelta(hours=1), None)}
 
 
 # ---- who follows whom ----------------------------------------------------------------------------

@@ -63,7 +63,8 @@ def render_path(path_id: int, drafts: dict[int, str] | None = None, status: int 
         sub.step_id: sub
         for sub in db.session.scalars(
             select(Submission)
-            .options(selectinload(Submission.review).selectinload(Review.reviewer))
+            .options(selectinload(Submission.reviews).selectinload(Review.reviewer),
+                     selectinload(Submission.versions))
             .where(Submission.user_id == current_user.id, Submission.step_id.in_(step_ids))
         )
     }
@@ -113,5 +114,9 @@ def submit(step_id: int):
         return render_path(step.path_id, drafts={step_id: form.content.data or ""}, status=422)
     path_id = submission.step.path_id
     db.session.commit()
-    flash("Submitted for review. You'll be told when it has been reviewed.", "success")
+    if submission.updated_at is not None:
+        flash("Submission updated. It keeps its place in the review queue, and your "
+              "reviewers can see every version.", "success")
+    else:
+        flash("Submitted for review. You'll be told when it has been reviewed.", "success")
     return redirect(url_for("learner.path", path_id=path_id, _anchor=f"step-{step_id}"))

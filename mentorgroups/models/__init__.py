@@ -38,6 +38,7 @@ from mentorgroups.models.learning import (
     Step,
     StepCompletion,
     Submission,
+    SubmissionVersion,
 )
 from mentorgroups.models.notifications import Notification
 from mentorgroups.models.passwords import PASSWORD_LINK_PURPOSES, PasswordLink
@@ -78,6 +79,7 @@ __all__ = [
     "Step",
     "StepCompletion",
     "Submission",
+    "SubmissionVersion",
     "User",
     "normalize_email",
     "utcnow",

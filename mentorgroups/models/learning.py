@@ -119,8 +119,11 @@ class StepCompletion(Base):
 
 
 class Submission(Base):
-    """A learner's work on a step marked for review. One per learner and step; it stays
-    pending until someone reviews it."""
+    """A learner's work on a step marked for review: one per learner and step, kept in
+    versions. It waits in review rounds: the first submission opens round 1; an update while
+    pending adds a version to the same round (its waiting time still counts from
+    `submitted_at`); resubmitting after a review opens the next round, waiting from then.
+    `content` is the latest version's text."""
 
     __tablename__ = "submission"
     __table_args__ = (
@@ -138,28 +141,73 @@ class Submission(Base):
     step_id: Mapped[int] = mapped_column(ForeignKey("step.id", ondelete="CASCADE"), index=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id", ondelete="CASCADE"), index=True)
     content: Mapped[str] = mapped_column(Text)
+    # When the current round was first submitted: every waiting time counts from here (the
+    # queue's order, STALE, the digest, the reports). An update never moves it.
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The latest update within the current round; None until the learner changes the work.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     status: Mapped[str] = mapped_column(String(20), default="pending")
 
     account: Mapped[Account] = relationship()
     user: Mapped[User] = relationship()
     step: Mapped[Step] = relationship()
     cohort: Mapped[Cohort] = relationship()
-    review: Mapped[Review | None] = relationship(back_populates="submission", uselist=False)
+    versions: Mapped[list[SubmissionVersion]] = relationship(
+        back_populates="submission", order_by="SubmissionVersion.number",
+        cascade="all, delete-orphan")
+    reviews: Mapped[list[Review]] = relationship(
+        back_populates="submission", order_by="Review.round", cascade="all, delete-orphan")
+    # The current round's review (None while the round waits).
+    review: Mapped[Review | None] = relationship(
+        primaryjoin="and_(Submission.id == foreign(Review.submission_id), "
+                    "Submission.round == Review.round)",
+        viewonly=True, uselist=False)
+
+    @property
+    def last_changed_at(self) -> datetime:
+        return self.updated_at or self.submitted_at
+
+    @property
+    def earlier_reviews(self) -> list[Review]:
+        """Reviews of the rounds before the current one, latest first."""
+        return [r for r in reversed(self.reviews) if r.round < self.round]
 
 
-class Review(Base):
-    __tablename__ = "review"
-    __table_args__ = (CheckConstraint("grade IS NULL OR grade >= 0", name="grade_non_negative"),)
+class SubmissionVersion(Base):
+    """One text the learner submitted, in order (numbered across rounds)."""
+
+    __tablename__ = "submission_version"
+    __table_args__ = (UniqueConstraint("submission_id", "number",
+                                       name="uq_submission_version_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submission.id", ondelete="CASCADE"), unique=True
-    )
+        ForeignKey("submission.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="versions")
+
+
+class Review(Base):
+    """The review of one round of a submission (one per round)."""
+
+    __tablename__ = "review"
+    __table_args__ = (CheckConstraint("grade IS NULL OR grade >= 0", name="grade_non_negative"),
+                      UniqueConstraint("submission_id", "round",
+                                       name="uq_review_submission_round"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     grade: Mapped[int | None] = mapped_column(Integer)
     feedback: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    submission: Mapped[Submission] = relationship(back_populates="review")
+    submission: Mapped[Submission] = relationship(back_populates="reviews")
     reviewer: Mapped[User] = relationship()

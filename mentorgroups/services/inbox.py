@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mentorgroups.extensions import db
@@ -51,18 +51,44 @@ def mark_read(user: User, account_id: int, notification_id: int | None = None) -
     return db.session.execute(query.values(read_at=utcnow())).rowcount or 0
 
 
-def settle_submission(submission_id: int, reviewer_name: str) -> int:
-    """A submission was reviewed: every reviewer's notification about it says by whom and
-    stops counting as unread (nobody else needs to act). Runs in the review's transaction."""
+def submission_key(submission_id: int, round: int, user_id: int,
+                   version: int | None = None) -> str:
+    """The key of a reviewer's notification about a submission: round 1's keeps the form it
+    had before rounds existed; an update's names its version."""
+    prefix = f"submission:{submission_id}:" + ("" if round == 1 and version is None
+                                                 else f"round:{round}:")
+    return prefix + (f"version:{version}:" if version is not None else "") + f"user:{user_id}"
+
+
+def _round_keys(submission_id: int, round: int):
+    patterns = [f"submission:{submission_id}:round:{round}:%"]
+    if round == 1:
+        patterns.append(f"submission:{submission_id}:user:%")
+    return or_(*(Notification.key.like(p) for p in patterns))
+
+
+def settle_submission(submission_id: int, reviewer_name: str, round: int = 1) -> int:
+    """A submission's round was reviewed: every reviewer's notification about that round
+    (that it waits, that it changed) says by whom and stops counting as unread (nobody else
+    needs to act). Runs in the review's transaction."""
     now = utcnow()
     suffix = f" \u00b7 reviewed by {reviewer_name}"
     changed = 0
     for item in db.session.scalars(select(Notification).where(
-            Notification.kind == "submission",
-            Notification.key.like(f"submission:{submission_id}:user:%"))):
+            Notification.kind.in_(("submission", "submission_changed")),
+            _round_keys(submission_id, round))):
         if suffix not in item.text:
             item.text = (item.text + suffix)[:500]
         if item.read_at is None:
             item.read_at = now
         changed += 1
     return changed
+
+
+def unread_about_submission(submission_id: int):
+    """SQL condition on a person (a user id column): they have an unread notification that
+    this submission waits or changed."""
+    return select(Notification.user_id).where(
+        Notification.kind.in_(("submission", "submission_changed")),
+        Notification.key.like(f"submission:{submission_id}:%"),
+        Notification.read_at.is_(None))

@@ -20,6 +20,7 @@ from mentorgroups.models import (
     Step,
     StepCompletion,
     Submission,
+    SubmissionVersion,
     User,
     utcnow,
 )
@@ -150,9 +151,12 @@ def complete_step(user: User, account_id: int, step_id: int) -> StepCompletion:
 
 
 def submit_for_review(user: User, account_id: int, step_id: int, content: str) -> Submission:
-    """Submit work on a step marked for review. This completes the step and creates a pending
-    submission; while it is pending the learner may replace its text. The notification job is
-    staged in the same transaction."""
+    """Submit work on a step marked for review, keeping every version. The first submission
+    completes the step and opens review round 1. Changing pending work adds a version to the
+    same round: its waiting time still counts from the round's first submission, and the
+    reviewers are told it changed. Submitting again after a review opens the next round,
+    waiting from now; the earlier review stays. Notification jobs are staged in the same
+    transaction."""
     step, cohort = _step_for_learner(user, account_id, step_id)
     if not step.requires_review:
         raise ServiceError("This step is not marked for review: just mark it complete.")
@@ -165,16 +169,16 @@ def submit_for_review(user: User, account_id: int, step_id: int, content: str) -
             f"(this one has {len(content):,}).",
             field="content",
         )
+    # Locked: a reviewer saving now, or the learner's second tab, waits for this to finish.
     submission = db.session.scalar(
         select(Submission).where(Submission.user_id == user.id, Submission.step_id == step.id)
+        .with_for_update()
     )
-    if submission is not None and submission.status == "reviewed":
-        raise ServiceError("This step was already reviewed; your submission can't change now.")
     now = utcnow()
     if submission is None:
         submission = Submission(
             account_id=account_id, user_id=user.id, step_id=step.id, cohort_id=cohort.id,
-            content=content, submitted_at=now, status="pending",
+            content=content, submitted_at=now, status="pending", round=1,
         )
         db.session.add(submission)
         if db.session.scalar(
@@ -186,12 +190,48 @@ def submit_for_review(user: User, account_id: int, step_id: int, content: str) -
                 user_id=user.id, step_id=step.id, cohort_id=cohort.id, completed_at=now
             ))
         db.session.flush()
+        _add_version(submission, now)
         stage_job("notify_submission", submission_id=submission.id)
-    else:
-        submission.content = content
+    elif submission.status == "reviewed":
+        _keep_first_version(submission)
+        submission.round += 1
+        submission.status = "pending"
         submission.submitted_at = now
-        db.session.flush()
+        submission.updated_at = None
+        submission.content = content
+        _add_version(submission, now)
+        stage_job("notify_submission", submission_id=submission.id, round=submission.round)
+    elif content != submission.content:
+        _keep_first_version(submission)
+        submission.content = content
+        submission.updated_at = now
+        version = _add_version(submission, now)
+        stage_job("notify_submission_changed", submission_id=submission.id,
+                  version=version.number)
     return submission
+
+
+def _keep_first_version(submission: Submission) -> None:
+    """A submission written without versions (by the demo, or a test's rows) keeps its text
+    as version 1 before it changes. (The migration gave every older one its version 1.)"""
+    if db.session.scalar(select(SubmissionVersion.id).where(
+            SubmissionVersion.submission_id == submission.id).limit(1)) is None:
+        db.session.add(SubmissionVersion(submission_id=submission.id, number=1,
+                                         round=submission.round, content=submission.content,
+                                         created_at=submission.submitted_at))
+        db.session.flush()
+
+
+def _add_version(submission: Submission, now) -> SubmissionVersion:
+    """The next version of the submission's text, in its current round."""
+    last = db.session.scalar(select(func.max(SubmissionVersion.number))
+                             .where(SubmissionVersion.submission_id == submission.id))
+    version = SubmissionVersion(submission_id=submission.id, number=(last or 0) + 1,
+                                round=submission.round, content=submission.content,
+                                created_at=now)
+    db.session.add(version)
+    db.session.flush()
+    return version
 
 
 def can_review(user: User, submission: Submission) -> bool:
@@ -234,9 +274,9 @@ def parse_grade(raw: str | int | None, points: int | None) -> int | None:
 
 def review_submission(actor: User, submission_id: int, grade: str | int | None,
                       feedback: str | None) -> Review:
-    """Record a review once. The row lock (and the unique review per submission) make a
-    second concurrent reviewer fail with a message naming the first instead of silently
-    overwriting their grade."""
+    """Record the review of the submission's current round, once. The row lock (and the
+    unique review per submission and round) make a second concurrent reviewer fail with a
+    message naming the first instead of silently overwriting their grade."""
     submission = db.session.scalar(
         select(Submission).where(Submission.id == submission_id).with_for_update()
     )
@@ -260,8 +300,8 @@ def review_submission(actor: User, submission_id: int, grade: str | int | None,
         )
     if grade_value is None and not feedback:
         raise ServiceError("Give a grade or write some feedback.", field="feedback")
-    review = Review(submission=submission, reviewer_id=actor.id, grade=grade_value,
-                    feedback=feedback)
+    review = Review(submission_id=submission.id, round=submission.round, reviewer_id=actor.id,
+                    grade=grade_value, feedback=feedback)
     submission.status = "reviewed"
     db.session.add(review)
     try:
@@ -269,8 +309,9 @@ def review_submission(actor: User, submission_id: int, grade: str | int | None,
     except IntegrityError:
         db.session.rollback()
         raise ServiceError("Someone else reviewed this submission a moment ago.") from None
+    db.session.expire(submission, ["review", "reviews"])
     stage_job("notify_review", review_id=review.id)
-    settle_submission(submission.id, actor.full_name)
+    settle_submission(submission.id, actor.full_name, submission.round)
     return review
 
 
@@ -311,7 +352,8 @@ def pending_reviews_for(actor: User, account_id: int) -> list[Submission]:
 
 @dataclass(frozen=True)
 class QueueRow:
-    """What the review queue shows of one waiting submission (never its text)."""
+    """What the review queue shows of one waiting submission (never its text): it waits
+    since `submitted_at` (its round's first submission), last changed at `updated_at`."""
 
     id: int
     submitted_at: datetime
@@ -319,6 +361,8 @@ class QueueRow:
     step: str
     path: str
     cohort: str
+    updated_at: datetime | None = None
+    round: int = 1
 
 
 def review_queue(actor: User, account_id: int, request: PageRequest | None = None) -> Page:
@@ -332,12 +376,13 @@ def review_queue(actor: User, account_id: int, request: PageRequest | None = Non
     # The page's submissions first, then their names: joined the other way round the planner
     # may hash every person of the school to show fifty of them.
     page = (select(Submission.id, Submission.submitted_at, Submission.user_id,
-                   Submission.step_id, Submission.cohort_id)
+                   Submission.step_id, Submission.cohort_id, Submission.updated_at,
+                   Submission.round)
             .where(condition).order_by(Submission.submitted_at, Submission.id)
             .limit(request.size).offset(request.offset).subquery())
     rows = db.session.execute(
         select(page.c.id, page.c.submitted_at, User.full_name, Step.title, Path.title,
-               Cohort.name)
+               Cohort.name, page.c.updated_at, page.c.round)
         .join(User, User.id == page.c.user_id)
         .join(Step, Step.id == page.c.step_id)
         .join(Path, Path.id == Step.path_id)

@@ -106,6 +106,7 @@ class MemberRow:
     oldest_waiting: datetime | None
     drifting: bool = False
     idle_since: datetime | None = None  # the last step, or joining the group if none
+    updated: datetime | None = None  # the latest change to work that waits
 
 
 # The group page's member list: what it can show and how it can order it.
@@ -184,12 +185,16 @@ def _progress_by_learner(account_id: int, user_ids: list[int]) -> dict[int, list
 
 
 def _submissions_by_learner(account_id: int, user_ids: list[int]) -> dict[int, tuple]:
-    """user id -> (waiting, oldest waiting, last submitted), one query for the page."""
+    """user id -> (waiting, oldest waiting, last submitted or changed, latest change to
+    waiting work), one query for the page. Waiting counts from the round's first
+    submission; an update is activity but never makes work younger."""
     pending = Submission.status == "pending"
-    return {uid: (waiting or 0, oldest, last) for uid, waiting, oldest, last in db.session.execute(
+    changed = func.coalesce(Submission.updated_at, Submission.submitted_at)
+    return {uid: (waiting or 0, oldest, last, updated)
+            for uid, waiting, oldest, last, updated in db.session.execute(
         select(Submission.user_id, func.sum(case((pending, 1), else_=0)),
                func.min(case((pending, Submission.submitted_at), else_=None)),
-               func.max(Submission.submitted_at))
+               func.max(changed), func.max(case((pending, Submission.updated_at), else_=None)))
         .where(Submission.user_id.in_(user_ids), Submission.account_id == account_id)
         .group_by(Submission.user_id))}
 
@@ -271,10 +276,11 @@ def group_page(actor: User, account_id: int, group_id, request: PageRequest | No
     items = []
     for uid, full_name, email, idle_since in found:
         paths = progress.get(uid, [])
-        waiting_count, oldest_at, last = submissions.get(uid, (0, None, None))
+        waiting_count, oldest_at, last, updated = submissions.get(uid, (0, None, None, None))
         last = max(filter(None, (last, *(p["last"] for p in paths))), default=None)
         items.append(MemberRow(Person(uid, full_name, email), paths, last, waiting_count,
-                               oldest_at, drifting=idle_since < cutoff, idle_since=idle_since))
+                               oldest_at, drifting=idle_since < cutoff, idle_since=idle_since,
+                               updated=updated))
     page = Page(items, total, request.number, request.size, request.search)
     page.extra = {"show": show, "sort": sort, "drift_days": (now - cutoff).days}
     return group, page
@@ -308,7 +314,7 @@ def _path_cards(uid: int, account_id: int) -> list[dict]:
     submissions = {s.step_id: s for s in db.session.scalars(
         select(Submission).where(Submission.user_id == uid, Submission.account_id == account_id,
                                  Submission.step_id.in_(step_ids))
-        .options(selectinload(Submission.review)))}
+        .options(selectinload(Submission.review), selectinload(Submission.reviews)))}
     cards = []
     for path in paths:
         steps = [{"step": step, "completion": completions.get(step.id),

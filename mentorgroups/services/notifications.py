@@ -8,7 +8,13 @@ from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.jobs import job
-from mentorgroups.models import AccountMembership, Review, Submission
+from mentorgroups.models import (
+    AccountMembership,
+    Review,
+    Submission,
+    SubmissionVersion,
+    utcnow,
+)
 from mentorgroups.services import inbox
 from mentorgroups.services.email import deliver_email
 from mentorgroups.services.email_choices import cadences, email_or_collect
@@ -34,28 +40,32 @@ def send_email(key: str, recipient: str, subject: str, body: str,
 
 
 @job("notify_submission", queue="notifications")
-def notify_submission(submission_id: int) -> int:
+def notify_submission(submission_id: int, round: int = 1) -> int:
     """Fan-out: every reviewer's in-app notification and one email job per reviewer, written
     in one transaction (committed with the job's 'done'), so the bell never waits for, nor
     depends on, an email, and one failing address holds back nobody else's."""
     submission = db.session.get(Submission, submission_id)
-    if submission is None:
-        return 0
+    if submission is None or submission.round != round:
+        return 0  # gone, or already in a later round (whose own fan-out tells everyone)
     learner, step = submission.user, submission.step
     link = external_url("review.show", submission_id=submission.id)
-    text = (f"{learner.full_name} submitted \u201c{step.title}\u201d in "
-            f"\u201c{step.path.title}\u201d for review")
+    again = "" if round == 1 else f" (round {round})"
+    email_key = (f"submission:{submission.id}:" + ("" if round == 1 else f"round:{round}:"))
+    did = "submitted" if round == 1 else "resubmitted"
+    text = (f"{learner.full_name} {did} \u201c{step.title}\u201d in "
+            f"\u201c{step.path.title}\u201d for review{again}")
     reviewers = submission_recipients(submission)
     chosen = cadences(submission.account_id, "submissions", [r.id for r in reviewers])
     staged = 0
     for reviewer in reviewers:
         inbox.notify(reviewer.id, submission.account_id,
-                     key=f"submission:{submission.id}:user:{reviewer.id}", kind="submission",
+                     key=inbox.submission_key(submission.id, round, reviewer.id),
+                     kind="submission",
                      text=text, link=f"/review/{submission.id}")
         email_or_collect(
             reviewer, submission.account_id, "submissions", chosen[reviewer.id],
-            key=f"submission:{submission.id}:reviewer:{reviewer.id}",
-            subject=f"{learner.full_name} submitted \u201c{step.title}\u201d for review",
+            key=f"{email_key}reviewer:{reviewer.id}",
+            subject=f"{learner.full_name} {did} \u201c{step.title}\u201d for review{again}",
             body=(
                 f"Hi {reviewer.full_name},\n\n"
                 f"{learner.full_name} submitted work on \u201c{step.title}\u201d in the path "
@@ -67,7 +77,54 @@ def notify_submission(submission_id: int) -> int:
         staged += 1
     if submission.status == "reviewed" and submission.review is not None:
         # Reviewed before this fan-out ran: the notifications say so from the start.
-        inbox.settle_submission(submission.id, submission.review.reviewer.full_name)
+        inbox.settle_submission(submission.id, submission.review.reviewer.full_name, round)
+    return staged
+
+
+@job("notify_submission_changed", queue="notifications")
+def notify_submission_changed(submission_id: int, version: int) -> int:
+    """The learner changed pending work: each current reviewer is told once, in-app and by
+    email, unless a notification about it still waits unread for them (they will see the
+    latest version when they open it). Nothing once the round is reviewed or over. Safe to
+    run twice: the notification and email keys name the version."""
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.status != "pending":
+        return 0
+    changed = db.session.scalar(select(SubmissionVersion).where(
+        SubmissionVersion.submission_id == submission.id, SubmissionVersion.number == version))
+    if changed is None or changed.round != submission.round:
+        return 0
+    from mentorgroups.web import waited
+
+    learner, step = submission.user, submission.step
+    link = external_url("review.show", submission_id=submission.id)
+    waiting = waited(submission.submitted_at, utcnow())
+    text = (f"{learner.full_name} updated \u201c{step.title}\u201d in "
+            f"\u201c{step.path.title}\u201d (waiting {waiting})")
+    unread = set(db.session.scalars(inbox.unread_about_submission(submission.id)))
+    reviewers = [r for r in submission_recipients(submission) if r.id not in unread]
+    chosen = cadences(submission.account_id, "submissions", [r.id for r in reviewers])
+    staged = 0
+    for reviewer in reviewers:
+        key = inbox.submission_key(submission.id, submission.round, reviewer.id, version)
+        if not inbox.notify(reviewer.id, submission.account_id, key=key,
+                            kind="submission_changed", text=text,
+                            link=f"/review/{submission.id}"):
+            continue  # this version's notice exists: told already
+        email_or_collect(
+            reviewer, submission.account_id, "submissions", chosen[reviewer.id],
+            key=key.replace(":user:", ":reviewer:"),
+            subject=f"{learner.full_name} updated \u201c{step.title}\u201d",
+            body=(
+                f"Hi {reviewer.full_name},\n\n"
+                f"{learner.full_name} updated their work on \u201c{step.title}\u201d in the "
+                f"path \u201c{step.path.title}\u201d ({submission.cohort.name}). It has been "
+                f"waiting for review {waiting}.\n\n"
+                f"Review it here: {link}\n"
+            ),
+            line=text, link=link,
+        )
+        staged += 1
     return staged
 
 

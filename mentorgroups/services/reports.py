@@ -384,9 +384,12 @@ def _progress_sources(account_id: int):
     pending = Submission.status == "pending"
     work = (
         select(Submission.user_id, Step.path_id,
-               func.sum(case((pending, 1), else_=0)).label("waiting"),
+               # Distinct: a submission reviewed in several rounds joins several reviews.
+               func.count(case((pending, Submission.id)).distinct()).label("waiting"),
+               # Waiting counts from the round's first submission; an update is activity.
                _utc(func.min(case((pending, Submission.submitted_at)))).label("oldest"),
-               _utc(func.max(Submission.submitted_at)).label("last_submitted"),
+               _utc(func.max(func.coalesce(Submission.updated_at, Submission.submitted_at)))
+               .label("last_submitted"),
                func.count(Review.id).label("reviews"))
         .join(Step, Step.id == Submission.step_id)
         .outerjoin(Review, Review.submission_id == Submission.id)
