@@ -1,8 +1,8 @@
 """submission versions and review rounds: updates keep their waiting time, resubmitting after a
 review opens a new round
 
-Revision ID: e5f6a7b8c9d0
-Revises: d4e5f6a7b8c9
+Revision ID: a7b8c9d0e1f2
+Revises: f6a7b8c9d0e1
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = 'e5f6a7b8c9d0'
-down_revision = 'd4e5f6a7b8c9'
+revision = 'a7b8c9d0e1f2'
+down_revision = 'f6a7b8c9d0e1'
 branch_labels = None
 depends_on = None
 
