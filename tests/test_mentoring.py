@@ -145,8 +145,7 @@ def test_mentor_pages_and_scope(client):
     assert "Coaching" in home and "Not mine" not in home and "1 waiting for review" in home
     page = client.get(f"/people/groups/{group.id}").get_data(as_text=True)
     assert s.learner.full_name in page and s.other.full_name not in page
-    # The review icon opens the member's waiting work as a queue (group and learner kept).
-    assert f"/review/?group={group.id}&amp;learner={s.learner.id}" in page and "2/4" in page
+    assert f"/people/{s.learner.id}?tab=review" in page and "2/4" in page
     assert client.get(f"/people/groups/{other_group.id}").status_code == 404
     card = client.get(f"/people/{s.learner.id}?tab=review").get_data(as_text=True)
     assert "Step 2" in card and "/review/" in card

@@ -243,12 +243,23 @@ def test_the_group_screens_link_to_the_filtered_queue(client, w):
     client.login(w.meg.email)
     home = client.get("/people/groups").get_data(as_text=True)
     assert f'href="/review/?group={w.coaching.id}"' in home and "5 waiting for review" in home
-    group = client.get(f"/people/groups/{w.coaching.id}").get_data(as_text=True)
-    assert f'href="/review/?group={w.coaching.id}&amp;learner={w.lia.id}"' in group
-    queue = client.get(f"/review/?group={w.coaching.id}&learner={w.lia.id}")
-    html = queue.get_data(as_text=True)
+    card = client.get(f"/people/{w.lia.id}?tab=review").get_data(as_text=True)
+    assert f'href="/review/?learner={w.lia.id}"' in card
+    assert "Review Lia Learner's work one after another" in card
+    html = client.get(f"/review/?learner={w.lia.id}").get_data(as_text=True)
+    assert "Waiting for review: Lia Learner<" in html and "5 waiting" in html
+    html = client.get(f"/review/?group={w.coaching.id}&learner={w.lia.id}").get_data(as_text=True)
     assert "Waiting for review: Lia Learner in Coaching" in html
     assert "Only Lia Learner's work" in html and "5 waiting" in html
+    # Olu has one item waiting: no "one after another" on his card (Una mentors him).
+    learning.review_submission(w.una, w.olu_work[0].id, "5", "")
+    for s in w.olu_work[2:]:
+        learning.review_submission(w.una, s.id, "5", "")
+    db.session.commit()
+    client.post_form("/logout", token_page="/review/")
+    client.login(w.una.email)
+    card = client.get(f"/people/{w.olu.id}?tab=review").get_data(as_text=True)
+    assert "Review (1)" in card and "one after another" not in card
 
 
 def test_forged_ids_are_not_found_for_a_mentor(client, w):
