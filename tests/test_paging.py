@@ -111,6 +111,51 @@ def test_review_queue_statements_same_for_5_and_500_waiting(client, s, who):
     assert statements_for(client, "/review/?page=4&per_page=100") == few
 
 
+def statements_of(client, method: str, url: str, **kwargs) -> tuple[int, object]:
+    """SQL statements of one request of any kind (a redirect, a form post), and its answer."""
+    from sqlalchemy import event
+
+    db.session.expire_all()
+    statements = []
+
+    def record(*args):
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = getattr(client.raw, method)(url, **kwargs)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements), response
+
+
+def next_in_queue_statements(client, s, group_id: int) -> tuple:
+    """Statements of the filtered queue, a review page, Skip and a save that moves on, for
+    the group's oldest waiting item."""
+    waiting = learning.pending_reviews_for(s.mentor, s.account.id)
+    first = next(sub for sub in waiting if sub.user.full_name.startswith(
+        "Few" if group_id == s.small.id else "Crowd"))
+    page = f"/review/{first.id}?group={group_id}"
+    counts = (statements_for(client, f"/review/?group={group_id}"),
+              statements_for(client, page),
+              statements_of(client, "get", f"/review/next?after={first.id}&group={group_id}")[0])
+    token = client.csrf(page)
+    saved, response = statements_of(client, "post", page, data={
+        "csrf_token": token, "grade": "", "feedback": "Fine work"})
+    assert response.status_code == 302 and f"?group={group_id}" in response.headers["Location"]
+    return (*counts, saved)
+
+
+def test_next_in_queue_statements_same_for_5_and_500_waiting(client, s):
+    crowd(s, s.small.id, 6, "Few")
+    client.login(s.mentor.email)
+    few = next_in_queue_statements(client, s, s.small.id)
+    crowd(s, s.big.id, 500)
+    assert learning.review_queue(s.mentor, s.account.id).total == 505
+    assert next_in_queue_statements(client, s, s.big.id) == few
+    assert next_in_queue_statements(client, s, s.small.id) == few
+
+
 def test_notifications_and_activity_statements_do_not_grow(client, s):
     learner = crowd(s, s.small.id, 1, "Solo")[0]
     client.login(s.mentor.email)

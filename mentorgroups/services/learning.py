@@ -365,12 +365,16 @@ class QueueRow:
     round: int = 1
 
 
-def review_queue(actor: User, account_id: int, request: PageRequest | None = None) -> Page:
-    """The review queue, oldest first, one page, with the count of everything waiting."""
+def review_queue(actor: User, account_id: int, request: PageRequest | None = None,
+                 filters=None) -> Page:
+    """The review queue, oldest first, one page, with the count of everything waiting;
+    `filters` (a review_next.QueueFilter) narrows it to a group's members or one learner."""
     request = request or PageRequest()
     condition = _reviewable(actor, account_id)
     if condition is None:
         return Page([], 0, 1, request.size)
+    if filters is not None:
+        condition = and_(condition, filters.condition())
     total = db.session.scalar(select(func.count()).select_from(Submission).where(condition))
     request = clamp(request, total)
     # The page's submissions first, then their names: joined the other way round the planner

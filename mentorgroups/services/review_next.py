@@ -1,0 +1,165 @@
+"""Working through the review queue: its filters (the group a learner is in, one learner),
+what is left in it, and the next waiting item after the one just reviewed or skipped.
+
+Every answer is one SQL statement over the same condition as the queue itself
+(`learning.review_queue`), so "Next" never offers what the queue would not list, and the
+statements do not grow with the number of waiting items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, exists, false, func, or_, select, true
+from sqlalchemy.orm import aliased
+
+from mentorgroups.extensions import db
+from mentorgroups.input_guard import parse_id
+from mentorgroups.models import (
+    AccountMembership,
+    CohortMembership,
+    GroupMembership,
+    MentorGroup,
+    Submission,
+    User,
+)
+from mentorgroups.services.errors import NotFound
+from mentorgroups.services.learning import _reviewable
+from mentorgroups.services.permissions import active_membership
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """A narrower queue: the waiting work of the members of one group, of one learner, or
+    both. Built by `queue_filter`, which checks the ids; the names are for the screen."""
+
+    group_id: int | None = None
+    group_name: str = ""
+    learner_id: int | None = None
+    learner_name: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.group_id is not None or self.learner_id is not None
+
+    @property
+    def args(self) -> dict[str, int]:
+        """The query arguments that keep this filter on a link."""
+        out = {}
+        if self.group_id is not None:
+            out["group"] = self.group_id
+        if self.learner_id is not None:
+            out["learner"] = self.learner_id
+        return out
+
+    def condition(self):
+        """SQL condition on Submission."""
+        parts = []
+        if self.group_id is not None:
+            member = aliased(GroupMembership)
+            parts.append(exists().where(member.user_id == Submission.user_id,
+                                        member.group_id == self.group_id,
+                                        member.role == "member"))
+        if self.learner_id is not None:
+            parts.append(Submission.user_id == self.learner_id)
+        return and_(*parts) if parts else true()
+
+
+NO_FILTER = QueueFilter()
+
+
+def filter_groups(actor: User, account_id: int) -> list[tuple[int, str]]:
+    """The groups a person may narrow their queue to, by name: an admin every group of the
+    school, others the groups they mentor or manage (and those below)."""
+    from mentorgroups.services.mentoring import mentored_group_ids
+
+    membership = active_membership(actor, account_id)
+    if membership is None:
+        return []
+    query = select(MentorGroup.id, MentorGroup.name).where(MentorGroup.account_id == account_id)
+    if membership.role != "admin":
+        group_ids = mentored_group_ids(actor, account_id)
+        if not group_ids:
+            return []
+        query = query.where(MentorGroup.id.in_(sorted(group_ids)))
+    return [tuple(row) for row in db.session.execute(
+        query.order_by(func.lower(MentorGroup.name), MentorGroup.id))]
+
+
+def queue_filter(actor: User, account_id: int, group=None, learner=None) -> QueueFilter:
+    """The filter asked for by query arguments (empty ones mean "any"). NotFound for an id
+    that is not a whole number, a group that is not one of `filter_groups`, or a learner who
+    is not of this school or not someone whose work this person may review: a forged link
+    learns nothing, not even a name."""
+    group = None if group is None or str(group).strip() == "" else group
+    learner = None if learner is None or str(learner).strip() == "" else learner
+    if group is None and learner is None:
+        return NO_FILTER
+    membership = active_membership(actor, account_id)
+    if membership is None:
+        raise NotFound("That filter names nothing you can review.")
+    group_id = group_name = learner_id = None
+    learner_name = ""
+    if group is not None:
+        group_id = parse_id(group)
+        names = dict(filter_groups(actor, account_id)) if group_id else {}
+        if group_id not in names:
+            raise NotFound("That group does not exist or you don't mentor it.")
+        group_name = names[group_id]
+    if learner is not None:
+        learner_id = parse_id(learner)
+        learner_name = _learner_name(actor, account_id, membership.role, learner_id)
+    return QueueFilter(group_id, group_name or "", learner_id, learner_name)
+
+
+def _learner_name(actor: User, account_id: int, role: str, learner_id: int | None) -> str:
+    from mentorgroups.services.mentoring import follows_learner
+
+    if learner_id is None:
+        raise NotFound("That learner does not exist here.")
+    if role == "admin":
+        allowed = true()
+    else:
+        taught = aliased(CohortMembership)
+        learning_in = aliased(CohortMembership)
+        allowed = or_(
+            exists().where(taught.user_id == actor.id,
+                           taught.role.in_(("teacher", "moderator")),
+                           learning_in.cohort_id == taught.cohort_id,
+                           learning_in.user_id == User.id, learning_in.role == "learner"),
+            follows_learner(actor, account_id, User.id))
+    name = db.session.scalar(
+        select(User.full_name)
+        .join(AccountMembership, and_(AccountMembership.user_id == User.id,
+                                      AccountMembership.account_id == account_id))
+        .where(User.id == learner_id, User.id != actor.id, allowed))
+    if name is None:
+        raise NotFound("That learner does not exist here or is not yours to review.")
+    return name
+
+
+def _condition(actor: User, account_id: int, filters: QueueFilter):
+    condition = _reviewable(actor, account_id)
+    if condition is None:
+        return false()
+    return and_(condition, filters.condition())
+
+
+def waiting_count(actor: User, account_id: int, filters: QueueFilter = NO_FILTER) -> int:
+    """How many items wait in this (filtered) queue: one COUNT."""
+    return db.session.scalar(select(func.count()).select_from(Submission)
+                             .where(_condition(actor, account_id, filters)))
+
+
+def next_waiting(actor: User, account_id: int, filters: QueueFilter,
+                 after: Submission) -> int | None:
+    """The id of the item to open after `after` (just reviewed, skipped, or reviewed by
+    someone else): the first waiting item after it in the queue's order (oldest first), else
+    the oldest before it (what was skipped comes round again), never `after` itself. None
+    when nothing else waits. One statement, ordered by the database."""
+    later = or_(Submission.submitted_at > after.submitted_at,
+                and_(Submission.submitted_at == after.submitted_at, Submission.id > after.id))
+    return db.session.scalar(
+        select(Submission.id)
+        .where(_condition(actor, account_id, filters), Submission.id != after.id)
+        .order_by(case((later, 0), else_=1), Submission.submitted_at, Submission.id)
+        .limit(1))

@@ -1,0 +1,333 @@
+"""Next in queue: the review queue's filters (a group's members, one learner), "N left", and
+what opens after a review is saved, skipped or lost to someone quicker, in the two schools of
+tests/two_schools.py.
+
+The scene: an "Essays" path whose five steps are all marked for review, taught by Tess, learnt
+by Lia (a member of Coaching) and Olu (a member of Chess club). Their work waits interleaved,
+oldest first: Lia 1, Olu 1, Lia 2, Olu 2, ... Ada (admin) and Tess see all ten; Meg (mentor of
+Coaching) Lia's five; Una (mentor of Chess club) Olu's five."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from mentorgroups.extensions import db
+from mentorgroups.models import Path, Review, Step
+from mentorgroups.paging import PageRequest
+from mentorgroups.services import learning, review_next
+from mentorgroups.services.errors import NotFound
+from mentorgroups.services.review_next import NO_FILTER, QueueFilter
+from tests.conftest import BACKEND, Client
+from tests.factories import make_cohort
+from tests.two_schools import two_schools
+
+T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def w(app):
+    w = two_schools()
+    essays = Path(account=w.river, title="Essays", steps=[
+        Step(position=i, title=f"Essay {i}", requires_review=True, points=10)
+        for i in range(1, 6)])
+    db.session.add(essays)
+    db.session.flush()
+    make_cohort(essays, name="Writers", teachers=[w.tess], learners=[w.lia, w.olu])
+    db.session.commit()
+    w.lia_work, w.olu_work = [], []
+    for i, step in enumerate(essays.steps):
+        for n, (who, out) in enumerate(((w.lia, w.lia_work), (w.olu, w.olu_work))):
+            submission = learning.submit_for_review(who, w.river.id, step.id, f"essay {i + 1}")
+            db.session.flush()
+            submission.submitted_at = T0 + timedelta(hours=2 * i + n)
+            out.append(submission)
+    # Hillside's waiting work, by Lia too: never in a Riverside queue.
+    w.hill_work = learning.submit_for_review(w.lia, w.hill.id, w.hill_maths.steps[1].id, "x")
+    db.session.commit()
+    w.ids = lambda work: [s.id for s in work]
+    return w
+
+
+def coaching(w) -> QueueFilter:
+    return review_next.queue_filter(w.ada, w.river.id, group=str(w.coaching.id))
+
+
+def reviews() -> int:
+    return db.session.scalar(select(func.count()).select_from(Review))
+
+
+# ---- filters -------------------------------------------------------------------------------
+
+def test_a_group_filter_keeps_the_queue_to_that_group_s_members_oldest_first(w):
+    page = learning.review_queue(w.ada, w.river.id, PageRequest(), coaching(w))
+    assert [r.id for r in page.items] == w.ids(w.lia_work) and page.total == 5
+    everything = learning.review_queue(w.ada, w.river.id, PageRequest(), NO_FILTER)
+    assert everything.total == 10
+    chess = review_next.queue_filter(w.ada, w.river.id, group=w.chess.id)
+    assert [r.id for r in learning.review_queue(w.ada, w.river.id, None, chess).items] == \
+        w.ids(w.olu_work)
+    assert (chess.group_name, chess.args) == ("Chess club", {"group": w.chess.id})
+
+
+def test_a_learner_filter_and_both_together(w):
+    olu = review_next.queue_filter(w.tess, w.river.id, learner=w.olu.id)
+    assert (olu.learner_name, olu.args) == ("Olu Other", {"learner": w.olu.id})
+    assert [r.id for r in learning.review_queue(w.tess, w.river.id, None, olu).items] == \
+        w.ids(w.olu_work)
+    both = review_next.queue_filter(w.ada, w.river.id, group=w.coaching.id, learner=w.olu.id)
+    assert learning.review_queue(w.ada, w.river.id, None, both).total == 0  # Olu is not in it
+    assert review_next.queue_filter(w.ada, w.river.id, group="", learner=" ") == NO_FILTER
+
+
+def test_the_groups_offered_are_the_ones_a_person_may_filter_by(w):
+    assert review_next.filter_groups(w.ada, w.river.id) == [
+        (w.chess.id, "Chess club"), (w.coaching.id, "Coaching")]
+    assert review_next.filter_groups(w.meg, w.river.id) == [(w.coaching.id, "Coaching")]
+    assert review_next.filter_groups(w.gus, w.river.id) == [(w.coaching.id, "Coaching")]
+    assert review_next.filter_groups(w.tess, w.river.id) == []  # teaches, mentors no group
+    assert review_next.filter_groups(w.rita, w.river.id) == []  # revoked
+    assert review_next.filter_groups(w.hal, w.river.id) == []  # Hillside's admin
+
+
+def test_a_filter_naming_what_one_may_not_review_is_not_found(w):
+    forged = [
+        ("meg", {"group": w.chess.id}),        # a group she does not mentor
+        ("ada", {"group": w.hill_group.id}),   # another school's group
+        ("ada", {"group": "abc"}), ("ada", {"group": "0"}), ("ada", {"group": "99999999999"}),
+        ("meg", {"learner": w.olu.id}),        # not hers to review
+        ("meg", {"learner": w.eve.id}),        # of the school, in no group of hers
+        ("ada", {"learner": w.hugo.id}),       # of Hillside only
+        ("ada", {"learner": w.ada.id}),        # her own work is never in her queue
+        ("aut", {"learner": w.lia.id}),        # teaches Autumn, not Lia's cohorts
+        ("rita", {"learner": w.lia.id}),       # revoked
+        ("hal", {"learner": w.lia.id}),        # Lia's other school's admin
+    ]
+    for who, args in forged:
+        with pytest.raises(NotFound):
+            review_next.queue_filter(getattr(w, who), w.river.id, **args)
+
+
+def test_who_may_filter_by_a_learner(w):
+    for who in ("ada", "tess", "mo", "meg", "fay", "gus"):
+        assert review_next.queue_filter(getattr(w, who), w.river.id,
+                                        learner=w.lia.id).learner_name == "Lia Learner"
+    assert review_next.queue_filter(w.una, w.river.id, learner=w.olu.id).learner_id == w.olu.id
+
+
+# ---- next and left -------------------------------------------------------------------------
+
+def test_next_goes_on_in_queue_order_and_what_was_skipped_comes_round_again(w):
+    lia = w.lia_work
+    f = coaching(w)
+    assert review_next.next_waiting(w.ada, w.river.id, f, lia[0]) == lia[1].id
+    assert review_next.next_waiting(w.ada, w.river.id, f, lia[3]) == lia[4].id
+    assert review_next.next_waiting(w.ada, w.river.id, f, lia[4]) == lia[0].id  # round again
+    # Unfiltered, Olu's work is next in line; filtered by Coaching it never is.
+    assert review_next.next_waiting(w.ada, w.river.id, NO_FILTER, lia[0]) == w.olu_work[0].id
+    assert review_next.waiting_count(w.ada, w.river.id, f) == 5
+    assert review_next.waiting_count(w.ada, w.river.id) == 10
+    assert review_next.waiting_count(w.meg, w.river.id) == 5
+    assert review_next.waiting_count(w.hal, w.river.id) == 0
+
+
+def test_work_reviewed_by_someone_else_meanwhile_is_passed_over(w):
+    lia = w.lia_work
+    learning.review_submission(w.meg, lia[1].id, "7", "")
+    db.session.commit()
+    assert review_next.next_waiting(w.ada, w.river.id, coaching(w), lia[0]) == lia[2].id
+    assert review_next.waiting_count(w.ada, w.river.id, coaching(w)) == 4
+    for s in lia[2:]:
+        learning.review_submission(w.meg, s.id, "7", "")
+    db.session.commit()
+    # Only lia[0] waits: nothing comes after it, and after anything else it is next.
+    assert review_next.next_waiting(w.ada, w.river.id, coaching(w), lia[0]) is None
+    assert review_next.next_waiting(w.ada, w.river.id, coaching(w), lia[3]) == lia[0].id
+
+
+# ---- the screens ---------------------------------------------------------------------------
+
+def test_saving_five_in_a_row_opens_the_next_of_the_same_filtered_queue(client, w):
+    lia, g = w.lia_work, w.coaching.id
+    client.login(w.ada.email)
+    queue = client.get(f"/review/?group={g}").get_data(as_text=True)
+    assert "Waiting for review: Coaching" in queue and "Olu Other" not in queue
+    assert f'href="/review/{lia[0].id}?group={g}"' in queue
+    url = f"/review/{lia[0].id}?group={g}"
+    for n, submission in enumerate(lia):
+        assert url == f"/review/{submission.id}?group={g}"
+        page = client.get(url).get_data(as_text=True)
+        assert f'data-testid="queue-left">{5 - n} left<' in page
+        response = client.post_form(url, {"grade": "8", "feedback": f"Good {n}"})
+        assert response.status_code == 302
+        url = response.headers["Location"]
+    assert url == f"/review/?group={g}"
+    done = client.get(url).get_data(as_text=True)
+    assert "Nothing left to review" in done and "Review saved. Lia Learner has been told." in done
+    assert reviews() == 5
+    assert {r.submission.user_id for r in db.session.scalars(select(Review))} == {w.lia.id}
+    # Olu's work still waits, untouched.
+    assert review_next.waiting_count(w.ada, w.river.id) == 5
+
+
+def test_skip_moves_on_without_saving_and_keeps_the_filter(client, w):
+    lia, g = w.lia_work, w.coaching.id
+    client.login(w.meg.email)
+    page = client.get(f"/review/{lia[0].id}?group={g}").get_data(as_text=True)
+    skip = f'href="/review/next?after={lia[0].id}&amp;group={g}"'
+    assert skip in page and ">Skip</a>" in page
+    response = client.get(f"/review/next?after={lia[0].id}&group={g}")
+    assert response.headers["Location"] == f"/review/{lia[1].id}?group={g}"
+    response = client.get(f"/review/next?after={lia[4].id}&group={g}")
+    assert response.headers["Location"] == f"/review/{lia[0].id}?group={g}"
+    assert reviews() == 0
+
+
+def test_when_nothing_else_waits_skip_lands_on_the_queue_and_says_so(client, w):
+    for s in w.lia_work[1:]:
+        learning.review_submission(w.tess, s.id, "5", "")
+    db.session.commit()
+    client.login(w.meg.email)
+    response = client.get(f"/review/next?after={w.lia_work[0].id}")
+    assert response.headers["Location"] == "/review/"
+    page = client.get("/review/").get_data(as_text=True)
+    assert "Nothing else is waiting in this queue." in page and "Essay 1" in page
+
+
+def test_saving_passes_over_the_next_item_someone_else_reviewed_meanwhile(client, w):
+    lia, g = w.lia_work, w.coaching.id
+    client.login(w.ada.email)
+    token = client.csrf(f"/review/{lia[0].id}?group={g}")
+    learning.review_submission(w.meg, lia[1].id, "6", "Meg was quicker")
+    db.session.commit()
+    response = client.raw.post(f"/review/{lia[0].id}?group={g}",
+                               data={"csrf_token": token, "grade": "9", "feedback": ""})
+    assert response.headers["Location"] == f"/review/{lia[2].id}?group={g}"
+
+
+def test_a_conflict_keeps_the_text_names_the_reviewer_and_offers_next(client, w):
+    lia, g = w.lia_work, w.coaching.id
+    client.login(w.ada.email)
+    url = f"/review/{lia[0].id}?group={g}"
+    token = client.csrf(url)
+    learning.review_submission(w.meg, lia[0].id, "6", "Meg was quicker")
+    db.session.commit()
+    response = client.raw.post(url, data={"csrf_token": token, "grade": "9",
+                                          "feedback": "Mine <b>too</b>\nline two"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Meg Mentor already reviewed this on" in page
+    assert "Meg Mentor reviewed this first" in page
+    assert "Mine &lt;b&gt;too&lt;/b&gt;\nline two" in page and "Your grade: 9" in page
+    assert f'href="/review/next?after={lia[0].id}&amp;group={g}">Next</a>' in page
+    assert 'data-testid="queue-left">4 left<' in page and "Save review" not in page
+    assert client.get(f"/review/next?after={lia[0].id}&group={g}").headers["Location"] == \
+        f"/review/{lia[1].id}?group={g}"
+    review = db.session.scalar(select(Review).where(Review.submission_id == lia[0].id))
+    assert (review.reviewer_id, review.grade) == (w.meg.id, 6) and reviews() == 1
+
+
+def test_coming_from_a_profile_card_saving_returns_there_without_skip(client, w):
+    lia = w.lia_work
+    client.login(w.meg.email)
+    back = f"/people/{w.lia.id}?tab=review"
+    page = client.get(f"/review/{lia[0].id}?next={back}").get_data(as_text=True)
+    assert ">Skip</a>" not in page and 'data-testid="queue-left"' not in page
+    response = client.post_form(f"/review/{lia[0].id}", {"grade": "5", "feedback": "",
+                                                         "next": back})
+    assert response.headers["Location"] == back
+
+
+def test_the_group_screens_link_to_the_filtered_queue(client, w):
+    client.login(w.meg.email)
+    home = client.get("/people/groups").get_data(as_text=True)
+    assert f'href="/review/?group={w.coaching.id}"' in home and "5 waiting for review" in home
+    card = client.get(f"/people/{w.lia.id}?tab=review").get_data(as_text=True)
+    assert f'href="/review/?learner={w.lia.id}"' in card
+    assert "Review Lia Learner's work one after another" in card
+    html = client.get(f"/review/?learner={w.lia.id}").get_data(as_text=True)
+    assert "Waiting for review: Lia Learner<" in html and "5 waiting" in html
+    html = client.get(f"/review/?group={w.coaching.id}&learner={w.lia.id}").get_data(as_text=True)
+    assert "Waiting for review: Lia Learner in Coaching" in html
+    assert "Only Lia Learner's work" in html and "5 waiting" in html
+    # Olu has one item waiting: no "one after another" on his card (Una mentors him).
+    learning.review_submission(w.una, w.olu_work[0].id, "5", "")
+    for s in w.olu_work[2:]:
+        learning.review_submission(w.una, s.id, "5", "")
+    db.session.commit()
+    client.post_form("/logout", token_page="/review/")
+    client.login(w.una.email)
+    card = client.get(f"/people/{w.olu.id}?tab=review").get_data(as_text=True)
+    assert "Review (1)" in card and "one after another" not in card
+
+
+def test_forged_ids_are_not_found_for_a_mentor(client, w):
+    lia, olu = w.lia_work[0].id, w.olu_work[0].id
+    client.login(w.meg.email)
+    for url in (f"/review/?group={w.chess.id}", f"/review/?group={w.hill_group.id}",
+                f"/review/?learner={w.olu.id}", "/review/?group=abc",
+                f"/review/next?after={olu}", f"/review/next?after={w.hill_work.id}",
+                "/review/next?after=abc", "/review/next",
+                f"/review/next?after={lia}&group={w.chess.id}",
+                f"/review/{lia}?group={w.chess.id}", f"/review/{lia}?learner={w.eve.id}"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_a_forged_filter_on_a_save_is_not_found_and_writes_nothing(client, w):
+    client.login(w.meg.email)
+    token = client.csrf(f"/review/{w.lia_work[0].id}")
+    response = client.raw.post(f"/review/{w.lia_work[0].id}?group={w.chess.id}",
+                               data={"csrf_token": token, "grade": "9", "feedback": "x"})
+    assert response.status_code == 404 and reviews() == 0
+
+
+def test_another_school_s_admin_gets_not_found(client, w):
+    client.login(w.hal.email, account_id=w.hill.id)
+    for url in (f"/review/next?after={w.lia_work[0].id}", f"/review/?group={w.coaching.id}",
+                f"/review/?learner={w.olu.id}"):
+        assert client.get(url).status_code == 404
+    assert client.get(f"/review/next?after={w.hill_work.id}").headers["Location"] == "/review/"
+
+
+@pytest.mark.skipif(BACKEND != "postgresql",
+                    reason="row locks are a PostgreSQL matter; SQLite has one writer")
+def test_two_reviewers_saving_at_once_one_wins_the_other_keeps_their_text_and_moves_on(app, w):
+    """Ada and Meg press Save on the same item at the same moment, each from their own
+    browser: the row lock lets one save; the other gets their text back, who reviewed it, and
+    Next to the item after it."""
+    lia, g = w.lia_work, w.coaching.id
+    url = f"/review/{lia[0].id}?group={g}"
+    clients = {}
+    for who in ("ada", "meg"):
+        clients[who] = Client(app.test_client())
+        clients[who].login(getattr(w, who).email)
+        clients[who].token = clients[who].csrf(url)
+    names = {"ada": "Ada Admin", "meg": "Meg Mentor"}
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def save(who):
+        barrier.wait()
+        outcomes[who] = clients[who].raw.post(url, data={
+            "csrf_token": clients[who].token, "grade": "7", "feedback": f"From {who}, by hand"})
+
+    threads = [threading.Thread(target=save, args=(who,)) for who in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    statuses = sorted(r.status_code for r in outcomes.values())
+    assert statuses == [302, 422], statuses
+    winner = next(who for who, r in outcomes.items() if r.status_code == 302)
+    loser = next(who for who in outcomes if who != winner)
+    assert outcomes[winner].headers["Location"] == f"/review/{lia[1].id}?group={g}"
+    page = outcomes[loser].get_data(as_text=True)
+    assert f"{names[winner]} reviewed this first" in page
+    assert f"From {loser}, by hand" in page
+    assert f'href="/review/next?after={lia[0].id}&amp;group={g}">Next</a>' in page
+    db.session.expire_all()
+    saved = db.session.scalars(select(Review)).all()
+    assert [(r.submission_id, r.reviewer_id, r.feedback) for r in saved] == [
+        (lia[0].id, getattr(w, winner).id, f"From {winner}, by hand")]
