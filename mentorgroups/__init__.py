@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         auth,
         cli,
         digests,
+        discussion,
         health,
         input_guard,
         invitations,
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(invitations.bp)
     app.register_blueprint(people.bp)
     app.register_blueprint(digests.bp)
+    app.register_blueprint(discussion.bp)
     app.register_blueprint(health.bp)
     admin.init_app(app)
     cli.init_app(app)

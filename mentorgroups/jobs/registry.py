@@ -35,4 +35,9 @@ def job(name: str, queue: str = "default"):
 
 def load_job_modules() -> None:
     """Import every module that registers jobs, so a worker knows them all."""
-    from mentorgroups.services import digests, notifications, passwords  # noqa: F401
+    from mentorgroups.services import (  # noqa: F401
+        digests,
+        discussion,
+        notifications,
+        passwords,
+    )

@@ -11,6 +11,7 @@ from mentorgroups.models.accounts import (
 )
 from mentorgroups.models.base import Base, utcnow
 from mentorgroups.models.digests import DigestDelivery, DigestRun, DigestSubscription
+from mentorgroups.models.discussion import SubmissionMessage
 from mentorgroups.models.groups import (
     GROUP_ROLE_LABELS,
     GROUP_ROLES,
@@ -66,6 +67,7 @@ __all__ = [
     "Step",
     "StepCompletion",
     "Submission",
+    "SubmissionMessage",
     "User",
     "normalize_email",
     "utcnow",

@@ -10,7 +10,7 @@ from mentorgroups.extensions import db
 from mentorgroups.models import utcnow
 from mentorgroups.paging import page_request
 from mentorgroups.review import bp
-from mentorgroups.services import learning
+from mentorgroups.services import discussion, learning
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.tenancy import account_required, current_account
 
@@ -68,4 +68,6 @@ def show(submission_id: int):
             flash(f"Review saved. {submission.user.full_name} has been told.", "success")
             return redirect(back)
     return render_template("review/show.html", submission=submission, form=form,
-                           now=utcnow(), back=back, unsaved=unsaved), status
+                           now=utcnow(), back=back, unsaved=unsaved,
+                           messages=discussion.messages_for([submission.id])[submission.id]
+                           ), status
