@@ -20,11 +20,7 @@ class ReplyForm(FlaskForm):
 
 
 bp.add_app_template_filter(linkify, "linkify")
-
-
-@bp.app_context_processor
-def reply_limit():
-    return {"MAX_REPLY_LENGTH": discussion.MAX_REPLY_LENGTH}
+bp.add_app_template_global(discussion.MAX_REPLY_LENGTH, "MAX_REPLY_LENGTH")
 
 
 def default_back(submission) -> str:
