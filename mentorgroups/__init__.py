@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         auth,
         cli,
         digests,
+        discussion,
         email_choices,
         health,
         input_guard,
@@ -60,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(people.bp)
     app.register_blueprint(digests.bp)
     app.register_blueprint(email_choices.bp)
+    app.register_blueprint(discussion.bp)
     app.register_blueprint(health.bp)
     admin.init_app(app)
     cli.init_app(app)

@@ -227,16 +227,16 @@ def test_learner_completes_a_step_and_submits_work(live_server, page):
     expect(step_card(page, step1).get_by_role("button")).to_have_count(0)
     expect(page.locator("main")).to_contain_text("1 of 4 steps complete (25%)")
 
-    step_card(page, step2).get_by_role("textbox").fill(essay)
+    step_card(page, step2).locator("textarea[name=content]").fill(essay)
     step_card(page, step2).get_by_role("button", name="Submit for review").click()
     expect(flash(page)).to_contain_text("Submitted for review.")
     expect(step_card(page, step2)).to_contain_text("Waiting for review")
-    expect(step_card(page, step2).get_by_role("textbox")).to_have_value(essay)
+    expect(step_card(page, step2).locator("textarea[name=content]")).to_have_value(essay)
     expect(step_card(page, step2).get_by_role("button", name="Update submission")).to_be_visible()
     expect(page.locator("main")).to_contain_text("2 of 4 steps complete (50%)")
 
     # An empty (blank) submission is refused with a message; nothing done so far is lost.
-    step_card(page, step3).get_by_role("textbox").fill("   \n  ")
+    step_card(page, step3).locator("textarea[name=content]").fill("   \n  ")
     with page.expect_response(re.compile(rf"/steps/{step3}/submit$")) as refused:
         step_card(page, step3).get_by_role("button", name="Submit for review").click()
     assert refused.value.status == 422
@@ -245,12 +245,12 @@ def test_learner_completes_a_step_and_submits_work(live_server, page):
     # ...and next to the step it is about, with the focus there.
     expect(step_card(page, step3).locator(".field-error")).to_have_text(
         "Write something before submitting.")
-    expect(step_card(page, step3).get_by_role("textbox")).to_be_focused()
+    expect(step_card(page, step3).locator("textarea[name=content]")).to_be_focused()
     expect(step_card(page, step2).locator(".field-error")).to_have_count(0)
     shot(page, "08-path-empty-submission")
 
     # Blanking a pending submission is refused too, and the saved text stays on screen.
-    step_card(page, step2).get_by_role("textbox").fill("")
+    step_card(page, step2).locator("textarea[name=content]").fill("")
     step_card(page, step2).get_by_role("button", name="Update submission").click()
     expect(step_card(page, step2).locator(".field-error")).to_have_text(
         "Write something before submitting.")
@@ -261,21 +261,21 @@ def test_learner_completes_a_step_and_submits_work(live_server, page):
             expect(page.locator(".field-error")).to_have_count(0)
         expect(step_card(page, step1).locator(".pill.done")).to_have_text("Complete")
         expect(step_card(page, step2)).to_contain_text("Waiting for review")
-        expect(step_card(page, step2).get_by_role("textbox")).to_have_value(essay)
+        expect(step_card(page, step2).locator("textarea[name=content]")).to_have_value(essay)
         expect(step_card(page, step3)).not_to_contain_text("Waiting for review")
         expect(page.locator("main")).to_contain_text("2 of 4 steps complete (50%)")
 
     # HTML in a submission is kept and shown as text, never run.
-    step_card(page, step3).get_by_role("textbox").fill(html)
+    step_card(page, step3).locator("textarea[name=content]").fill(html)
     step_card(page, step3).get_by_role("button", name="Submit for review").click()
     expect(flash(page)).to_contain_text("Submitted for review.")
     expect(step_card(page, step3)).to_contain_text("Waiting for review")
-    expect(step_card(page, step3).get_by_role("textbox")).to_have_value(html)
-    expect(step_card(page, step3).get_by_role("textbox")).to_be_visible()
+    expect(step_card(page, step3).locator("textarea[name=content]")).to_have_value(html)
+    expect(step_card(page, step3).locator("textarea[name=content]")).to_be_visible()
     expect(step_card(page, step3).locator("b")).to_have_count(0)
     assert page.evaluate("document.querySelectorAll('main script').length") == 0
     page.reload()
-    expect(step_card(page, step3).get_by_role("textbox")).to_have_value(html)
+    expect(step_card(page, step3).locator("textarea[name=content]")).to_have_value(html)
     expect(page.locator("main")).to_contain_text("3 of 4 steps complete (75%)")
     assert page.dialogs == []
     shot(page, "09-path-submitted")
@@ -295,7 +295,7 @@ def test_teacher_grades_a_submission_and_the_learner_sees_it(live_server, new_pa
     learner = new_page()
     sign_in(learner, s.learner_email)
     learner.goto(f"/paths/{s.path_id}")
-    step_card(learner, step3).get_by_role("textbox").fill(work)
+    step_card(learner, step3).locator("textarea[name=content]").fill(work)
     step_card(learner, step3).get_by_role("button", name="Submit for review").click()
     expect(step_card(learner, step3)).to_contain_text("Waiting for review")
 
@@ -342,7 +342,7 @@ def test_teacher_grades_a_submission_and_the_learner_sees_it(live_server, new_pa
     expect(card.locator(".grade")).to_have_text("Grade: 8 of 10")
     expect(card).to_contain_text("Reviewed by Tom Teacher")
     expect(card.locator(".review-result .feedback")).to_have_text(feedback)
-    expect(card.get_by_role("textbox")).to_have_count(0)
+    expect(card.locator("textarea[name=content]")).to_have_count(0)
     expect(card.locator(".feedback").first).to_have_text(work)
     assert_accessible(teacher, "review queue after saving")
     assert teacher.dialogs == [] and learner.dialogs == []

@@ -37,6 +37,7 @@ def load_job_modules() -> None:
     """Import every module that registers jobs, so a worker knows them all."""
     from mentorgroups.services import (  # noqa: F401
         digests,
+        discussion,
         email_summaries,
         notifications,
         passwords,

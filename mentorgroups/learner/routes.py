@@ -10,7 +10,7 @@ from wtforms import TextAreaField
 from mentorgroups.extensions import db
 from mentorgroups.learner import bp
 from mentorgroups.models import Review, Step, StepCompletion, Submission
-from mentorgroups.services import learning
+from mentorgroups.services import discussion, learning
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.tenancy import account_required, current_account
 
@@ -73,6 +73,7 @@ def render_path(path_id: int, drafts: dict[int, str] | None = None, status: int 
         "learner/path.html", path=path, cohort=cohort, completed=completed,
         submissions=submissions, progress=progress, drafts=drafts or {},
         complete_form=CompleteForm(),
+        messages=discussion.messages_for(sub.id for sub in submissions.values()),
     ), status
 
 

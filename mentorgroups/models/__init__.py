@@ -11,6 +11,7 @@ from mentorgroups.models.accounts import (
 )
 from mentorgroups.models.base import Base, utcnow
 from mentorgroups.models.digests import DigestDelivery, DigestRun, DigestSubscription
+from mentorgroups.models.discussion import SubmissionMessage
 from mentorgroups.models.email_choices import (
     CADENCES,
     EMAIL_KINDS,
@@ -80,6 +81,7 @@ __all__ = [
     "StepCompletion",
     "Submission",
     "SubmissionVersion",
+    "SubmissionMessage",
     "User",
     "normalize_email",
     "utcnow",

@@ -17,6 +17,7 @@ from mentorgroups.models.base import Base, UTCDateTime, utcnow
 EMAIL_KINDS: dict[str, str] = {
     "submissions": "Work submitted for you to review",
     "reviews": "Reviews of your work",
+    "replies": "Replies in the discussion of a submission",
 }
 CADENCES: dict[str, str] = {
     "immediately": "Immediately, one email each",

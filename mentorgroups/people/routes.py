@@ -8,7 +8,7 @@ from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, Notification, utcnow
 from mentorgroups.paging import page_request
 from mentorgroups.people import bp
-from mentorgroups.services import digest_subscriptions, inbox, mentoring
+from mentorgroups.services import digest_subscriptions, discussion, inbox, mentoring
 from mentorgroups.services.errors import NotFound
 from mentorgroups.tenancy import account_required, current_account
 
@@ -54,7 +54,10 @@ def profile(user_id: int):
                                          page_request(request.args))
     except NotFound:
         abort(404)
-    return render_template("people/profile.html", tab=tab, now=utcnow(), **card)
+    messages = discussion.messages_for(sub.id for sub in card["waiting"]) \
+        if tab == "review" else {}
+    return render_template("people/profile.html", tab=tab, now=utcnow(), messages=messages,
+                           **card)
 
 
 @bp.route("/notifications")

@@ -11,7 +11,7 @@ from mentorgroups.input_guard import parse_id
 from mentorgroups.models import utcnow
 from mentorgroups.paging import page_request
 from mentorgroups.review import bp
-from mentorgroups.services import learning, review_next
+from mentorgroups.services import discussion, learning, review_next
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.tenancy import account_required, current_account
 
@@ -113,4 +113,6 @@ def show(submission_id: int):
         left = review_next.waiting_count(current_user, current_account().id, filters)
     return render_template("review/show.html", submission=submission, form=form,
                            now=utcnow(), back=back, came_from=came_from, unsaved=unsaved,
-                           filters=filters, left=left), status
+                           filters=filters, left=left,
+                           messages=discussion.messages_for([submission.id])[submission.id]
+                           ), status
