@@ -30,12 +30,17 @@ def test_a_row_that_is_gone_or_not_this_push_is_not_claimed(app):
     assert db.session.get(OutboxJob, enqueued.id).attempts == 2
 
 
-def test_the_worker_listens_to_every_queue_with_the_prefix(make_app):
+def test_the_worker_listens_to_every_queue_with_the_prefix_fan_outs_first(make_app):
+    """A worker takes the fan-outs (the bell) before emails: while a mail server refuses,
+    email retries never hold back the notification of new work."""
+    from mentorgroups.jobs.registry import QUEUES
+
     app = make_app(REDIS_URL="redis://127.0.0.1:6379/12", RQ_QUEUE_PREFIX="mg-")
     with app.app_context():
         queues = all_queues(app)
-        assert [q.name for q in queues] == ["mg-emails", "mg-notifications", "mg-digests",
+        assert [q.name for q in queues] == ["mg-notifications", "mg-digests", "mg-emails",
                                             "mg-default"]
+        assert {q.name.removeprefix("mg-") for q in queues} == set(QUEUES)
         assert len({id(q.connection) for q in queues}) == 1  # one connection for all
         app.extensions.pop("mentorgroups.redis").close()
 

@@ -7,7 +7,7 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from mentorgroups.jobs.registry import QUEUES
+from mentorgroups.jobs.registry import WORKER_ORDER
 
 
 def redis_connection(app) -> Redis:
@@ -27,7 +27,8 @@ def get_queue(app, name: str) -> Queue:
 
 
 def all_queues(app) -> list[Queue]:
-    return [get_queue(app, name) for name in QUEUES]
+    """Every queue, in the order a worker takes work from them (WORKER_ORDER)."""
+    return [get_queue(app, name) for name in WORKER_ORDER]
 
 
 def rq_job_id(outbox_id: int, push: int) -> str:

@@ -7,6 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 QUEUES = ("emails", "notifications", "digests", "default")
+# The order a worker takes work in: fan-outs first (they write the bell and stage the emails,
+# and are quick), then emails. With emails first, a mail server refusing for long kept a busy
+# worker on email retries while a submission's fan-out waited: the bell waited for SMTP.
+WORKER_ORDER = ("notifications", "digests", "emails", "default")
 
 
 @dataclass(frozen=True)
