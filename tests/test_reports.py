@@ -170,17 +170,21 @@ MEMBERS = [
 PROGRESS = [
     ["Group", "Group path", "Member", "Email", "Mentors", "Path", "Cohort", "Steps completed",
      "Total steps", "Percent", "Started on", "Last activity (Asia/Tokyo)", "Completed on",
-     "Waiting for review", "Days the oldest has waited", "Reviews received"],
+     "Waiting for review", "Days the oldest has waited", "Reviews received",
+     "Group's median days to first review (4 weeks)",
+     "Group's 90% reviewed within days (4 weeks)", "Group's rounds reviewed (4 weeks)"],
     ["Coaching circle", "Coaching circle", "Bo Learner", "bo@hill.test", "Mo Mentor",
-     "Data 101", "Autumn", "3", "4", "75", "2026-11-23", "2026-11-27 01:00", "", "1", "1", "1"],
+     "Data 101", "Autumn", "3", "4", "75", "2026-11-23", "2026-11-27 01:00", "", "1", "1", "1",
+     "1.0", "1.0", "1"],
     ["Coaching circle", "Coaching circle", "Lin, Zoë \"Z\"", "zoe@hill.test", "Mo Mentor",
-     "Data 101", "Autumn", "2", "4", "50", "2026-11-22", "2026-11-25 20:00", "", "1", "3", "0"],
+     "Data 101", "Autumn", "2", "4", "50", "2026-11-22", "2026-11-25 20:00", "", "1", "3", "0",
+     "1.0", "1.0", "1"],
     ["Coaching circle", "Coaching circle", "Lin, Zoë \"Z\"", "zoe@hill.test", "Mo Mentor",
      "Writing", "Spring", "2", "2", "100", "2026-11-19", "2026-11-21 00:00", "2026-11-21", "0",
-     "", "0"],
+     "", "0", "1.0", "1.0", "1"],
     ["Data analysts", "Coaching circle / Data analysts", "Bo Learner", "bo@hill.test",
      "Ann Second; Mo Mentor", "Data 101", "Autumn", "3", "4", "75", "2026-11-23",
-     "2026-11-27 01:00", "", "1", "1", "1"],
+     "2026-11-27 01:00", "", "1", "1", "1", "1.0", "1.0", "1"],
 ]
 
 

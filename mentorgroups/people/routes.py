@@ -8,7 +8,13 @@ from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, Notification, utcnow
 from mentorgroups.paging import page_request
 from mentorgroups.people import bp
-from mentorgroups.services import digest_subscriptions, discussion, inbox, mentoring
+from mentorgroups.services import (
+    digest_subscriptions,
+    discussion,
+    inbox,
+    mentoring,
+    turnaround,
+)
 from mentorgroups.services.errors import NotFound
 from mentorgroups.tenancy import account_required, current_account
 
@@ -35,10 +41,11 @@ def group(group_id: int):
                                            page_request(request.args),
                                            show=request.args.get("show", "all"),
                                            sort=request.args.get("sort", "name"))
+        waits = turnaround.for_group(current_user, current_account().id, group.id)
     except NotFound:
         abort(404)
     return render_template("people/group.html", group=group, page=page, rows=page.items,
-                           now=utcnow(),
+                           now=utcnow(), turnaround=waits,
                            digest_on=digest_subscriptions.is_subscribed(current_user.id,
                                                                         group.id))
 

@@ -31,6 +31,7 @@ from mentorgroups.models import (
 from mentorgroups.services.digest_weeks import DigestWeek, zone
 from mentorgroups.services.groups import parent_map, subtree_ids
 from mentorgroups.services.mentoring import active_people
+from mentorgroups.services.turnaround import NONE, Turnaround, by_reader
 from mentorgroups.web import waited
 
 PENDING_SHOWN = 25
@@ -180,6 +181,8 @@ class Digest:
     waiting: int = 0
     stale: int = 0
     active_members: int = 0
+    # Time to a first review of the work of these groups' members, last four weeks.
+    turnaround: Turnaround = NONE
 
     @property
     def is_empty(self) -> bool:
@@ -321,12 +324,15 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
     drift = timedelta(days=account.drift_days)
     year = (week.end - timedelta(seconds=1)).astimezone(tz).year
     digests = []
+    followed: dict[int, set[int]] = {}  # reader -> every group their digest covers
     for uid, (name, email, group_ids) in sorted(subs.items(), key=lambda item: item[1][0]):
         digest = Digest(uid, name, email, account.name, week)
+        followed[uid] = set()
         seen_pending, seen_stale, active = set(), set(), set()
         for gid in sorted(group_ids, key=lambda g: names[g].lower()):
             scope = _scope(roles[uid], parents, gid)
             groups = subtree_ids(parents, {gid}) if scope == "tree" else {gid}
+            followed[uid] |= groups
             people = set().union(*(members_of[g] for g in groups)) - {uid}
             pending = sorted((item for p in people for item in pending_by_member[p]),
                              key=lambda item: (item.submitted_at, item.submission_id))
@@ -346,6 +352,10 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
         digest.waiting, digest.stale, digest.active_members = (
             len(seen_pending), len(seen_stale), len(active))
         digests.append(digest)
+    # One statement for every digest: the rounds of each reader's groups' members.
+    waits = by_reader(account.id, followed, now)
+    for digest in digests:
+        digest.turnaround = waits.get(digest.user_id, NONE)
     return digests
 
 

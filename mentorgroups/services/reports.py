@@ -49,6 +49,7 @@ from mentorgroups.services.errors import NotFound
 from mentorgroups.services.learning import Progress
 from mentorgroups.services.mentoring import active_people
 from mentorgroups.services.permissions import require_account_admin
+from mentorgroups.services.turnaround import NONE, by_group, days_cell
 
 YIELD_PER = 5000
 ROLE_RANK = {"group_admin": 0, "mentor": 1, "member": 2}
@@ -319,6 +320,7 @@ def progress_columns(account: Account, labels: GroupLabels, now: datetime, sourc
     zone = school_zone(account)
     day, minute = local_date(zone), local_minute(zone)
     mentors = group_mentors(account.id)
+    waits = by_group(account.id, now)
     cohorts = dict(db.session.execute(select(Cohort.id, Cohort.name).join(Path).where(
         Path.account_id == account.id)).all())
     totals = dict(db.session.execute(
@@ -354,6 +356,14 @@ def progress_columns(account: Account, labels: GroupLabels, now: datetime, sourc
         Column("Waiting for review", work.c.waiting, lambda n: n or 0),
         Column("Days the oldest has waited", work.c.oldest, waited_days),
         Column("Reviews received", work.c.reviews, lambda n: n or 0),
+        # The row's group's turnaround (its members' rounds reviewed in the 4 weeks before
+        # the report): one member's few rounds say little, a group's compare.
+        Column("Group's median days to first review (4 weeks)", MentorGroup.id,
+               lambda gid: days_cell(waits.get(gid, NONE).median)),
+        Column("Group's 90% reviewed within days (4 weeks)", MentorGroup.id,
+               lambda gid: days_cell(waits.get(gid, NONE).p90)),
+        Column("Group's rounds reviewed (4 weeks)", MentorGroup.id,
+               lambda gid: waits.get(gid, NONE).count),
     ]
 
 
