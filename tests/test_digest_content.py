@@ -196,10 +196,13 @@ def test_a_mentors_digest_lists_pending_work_and_each_members_week(w):
     """Only Lia's work waits: Bob's was reviewed, Fay is a fellow mentor (not a member), Jo
     is in the nested group, Olu in another group, Lia's Hillside work is Hillside's."""
     meg = digests_of(w.river, user_ids=[w.meg.id])[0]
-    assert lines(meg)[:4] == [
+    assert lines(meg)[:5] == [
         "Your Mentor Digest: Riverside Academy, 23 Nov \u2013 29 Nov 2026",
         "Hi Meg Mentor,",
         "1 waiting for review \u00b7 1 member active last week",
+        # Bob's review was weeks ago: said so, never "0 days".
+        "Your groups' median wait for a first review, last 4 weeks: no reviews in the last "
+        "4 weeks",
         "== Coaching ==",
     ]
     assert section_lines(meg) == [

@@ -187,22 +187,30 @@ VALE_MEMBERS = [
 PROGRESS_HEADER = ["Group", "Group path", "Member", "Email", "Mentors", "Path", "Cohort",
                    "Steps completed", "Total steps", "Percent", "Started on",
                    "Last activity (UTC)", "Completed on", "Waiting for review",
-                   "Days the oldest has waited", "Reviews received"]
+                   "Days the oldest has waited", "Reviews received",
+                   "Group's median days to first review (4 weeks)",
+                   "Group's 90% reviewed within days (4 weeks)",
+                   "Group's rounds reviewed (4 weeks)"]
+# Bo's one round (handed in 4 days before NOW, reviewed a day later) is in both his groups.
+BO_REVIEWED = ["1.0", "1.0", "1"]
 
 HILL_PROGRESS = [
     PROGRESS_HEADER,
     ["Analysts", "Circle / Analysts", "Bo Learner", "bo@hill.test", "Tia Teacher", "Data 101",
-     "Morning", "3", "3", "100", "2026-11-23", "2026-11-27 12:00", "2026-11-27", "0", "", "1"],
+     "Morning", "3", "3", "100", "2026-11-23", "2026-11-27 12:00", "2026-11-27", "0", "", "1",
+     *BO_REVIEWED],
     ["Circle", "Circle", "Bo Learner", "bo@hill.test", "Mo Mentor", "Data 101", "Morning",
-     "3", "3", "100", "2026-11-23", "2026-11-27 12:00", "2026-11-27", "0", "", "1"],
+     "3", "3", "100", "2026-11-23", "2026-11-27 12:00", "2026-11-27", "0", "", "1",
+     *BO_REVIEWED],
     ["Circle", "Circle", "Sam Shared", "sam@both.test", "Mo Mentor", "Data 101", "Morning",
-     "1", "3", "33", "2026-11-22", "2026-11-26 06:00", "", "1", "2", "0"],
+     "1", "3", "33", "2026-11-22", "2026-11-26 06:00", "", "1", "2", "0", *BO_REVIEWED],
 ]
 
 VALE_PROGRESS = [
     PROGRESS_HEADER,
     ["Vale Circle", "Vale Circle", "Sam Shared", "sam@both.test", "Val Vale", "Vale Basics",
-     "Vale Spring", "1", "2", "50", "2026-11-25", "2026-11-27 12:00", "", "1", "1", "0"],
+     "Vale Spring", "1", "2", "50", "2026-11-25", "2026-11-27 12:00", "", "1", "1", "0",
+     "", "", "0"],  # no reviews at Vale: blank, not 0 days
 ]
 
 
@@ -294,7 +302,7 @@ def test_a_path_that_appears_while_the_report_is_read_is_not_called_completed(sc
     row = [r for r in rows_of(report) if r[5] == "Late path"]
     assert row == [["Circle", "Circle", "Sam Shared", "sam@both.test", "Mo Mentor",
                     "Late path", "", "1", "0", "0", "2026-11-28", "2026-11-28 11:00", "",
-                    "0", "", "0"]]
+                    "0", "", "0", *BO_REVIEWED]]
 
 
 def test_later_of_two_moments_either_may_be_missing():
