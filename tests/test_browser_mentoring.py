@@ -566,3 +566,41 @@ def test_mentor_member_menu_from_the_keyboard_and_the_group_page_on_a_phone(live
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     assert_fits_width(page)
     shot(page, "07b-group-members-phone")
+
+
+def test_group_page_says_how_long_work_waits_for_a_first_review(live_server, page):
+    """Lia's work, handed in 3 days ago and reviewed by Mia 36 hours later: the group's line
+    and Mia's own, on a desktop and on a phone, axe-clean with the mentors' list open."""
+    s = seed_school(live_server.app)
+
+    def review_past_work():
+        from mentorgroups.extensions import db
+        from mentorgroups.models import Path, Review, Submission, User, utcnow
+
+        lia, mia = (db.session.scalar(db.select(User).where(User.email == email))
+                    for email in (s.lia_email, s.mia_email))
+        step = db.session.get(Path, s.path_id).steps[1]
+        start = utcnow() - timedelta(days=3)
+        work = Submission(account_id=s.account_id, user_id=lia.id, step_id=step.id,
+                          cohort_id=db.session.get(Path, s.path_id).cohorts[0].id,
+                          content="done", submitted_at=start, status="reviewed")
+        db.session.add(work)
+        db.session.flush()
+        db.session.add(Review(submission_id=work.id, reviewer_id=mia.id, feedback="ok",
+                              created_at=start + timedelta(hours=36)))
+
+    seed(live_server.app, review_past_work)
+    quick_sign_in(page, s.mia_email, then=f"/people/groups/{s.robotics_id}")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    line = page.get_by_test_id("turnaround")
+    expect(line.locator("p")).to_have_text(
+        "Median wait for a first review, last 4 weeks: 1.5 days · 90% within 1.5 days · "
+        "1 reviewed")
+    mentors = page.get_by_test_id("turnaround-mentors")
+    mentors.locator("summary").click()
+    expect(mentors.locator("li")).to_have_text(
+        ["Mia Mentor: 1.5 days · 90% within 1.5 days · 1 reviewed"])
+    shot(page, "07c-group-turnaround")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert_fits_width(page)
+    shot(page, "07d-group-turnaround-phone")

@@ -220,7 +220,9 @@ def test_each_round_counts_from_its_own_start(scene):
 
 
 def test_no_reviews_is_said_so_not_zero(scene, client):
-    assert turnaround.for_group(scene.mo, scene.s.account.id, scene.empty.id) == turnaround.NONE
+    empty = turnaround.for_group(scene.mo, scene.s.account.id, scene.empty.id)
+    assert empty.group == turnaround.NONE
+    assert [name for name, _ in empty.mentors] == ["Mo Mentor"]
     assert turnaround.NONE.median_days is None
     client.login(scene.mo.email, account_id=scene.s.account.id)
     page = client.get(f"/people/groups/{scene.empty.id}").get_data(as_text=True)
@@ -229,8 +231,12 @@ def test_no_reviews_is_said_so_not_zero(scene, client):
     page = client.get(f"/people/groups/{scene.writers.id}").get_data(as_text=True)
     assert ("Median wait for a first review, last 4 weeks: <strong>1.0 days</strong> · 90% "
             "within <strong>4.0 days</strong> · 4 reviewed") in page
+    # Each mentor's own figure, all their reviews in the school (not only this group's).
+    assert "Mo Mentor: 1.0 days · 90% within 4.0 days · 2 reviewed" in page
+    assert "Tom Teacher: 0.5 days · 90% within 3.0 days · 2 reviewed" in page
     page = client.get(f"/people/groups/{scene.chess.id}").get_data(as_text=True)
     assert "<strong>0.5 days</strong>" in page and "1 reviewed" in page
+    assert "Tom Teacher" not in page  # not a Chess mentor
 
 
 def test_only_the_groups_mentors_may_see_its_figure(scene):
