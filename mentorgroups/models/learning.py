@@ -198,7 +198,9 @@ class Review(Base):
     __tablename__ = "review"
     __table_args__ = (CheckConstraint("grade IS NULL OR grade >= 0", name="grade_non_negative"),
                       UniqueConstraint("submission_id", "round",
-                                       name="uq_review_submission_round"))
+                                       name="uq_review_submission_round"),
+                      # Turnaround reads the last four weeks' reviews, not every review.
+                      Index("ix_review_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(
