@@ -6,6 +6,7 @@ from mentorgroups.models import AuditEvent, GroupMembership, MentorGroup
 from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups
 from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
+from tests.deadline import ends_within
 from tests.factories import make_account, make_member, make_user
 
 
@@ -187,6 +188,46 @@ def test_group_admins_manage_their_subtree_only(s):
         groups.delete_group(ga, s.account.id, a1.id)
     assert groups.managed_group_ids(s.mentor, s.account.id) == set()
     assert groups.managed_group_ids(s.learner, s.account.id) == set()
+
+
+def _loop(s, *names):
+    """Make the groups named each other's parent in a ring, as a move race could leave them
+    (raw SQL: the service refuses to make a loop)."""
+    from sqlalchemy import text
+
+    ring = {g.name: g for g in db.session.scalars(select(MentorGroup).where(
+        MentorGroup.name.in_(names)))}
+    for name, parent in zip(names, names[1:] + names[:1], strict=True):
+        db.session.execute(text("UPDATE mentor_group SET parent_id = :parent WHERE id = :id"),
+                           {"parent": ring[parent].id, "id": ring[name].id})
+    db.session.commit()
+    db.session.expire_all()
+
+
+def test_a_group_admin_of_a_loop_still_manages_what_is_below_it(s):
+    """Loop A and Loop B left each other's parent, "Below" nested in the loop, "Under below"
+    one level further. Gus is Group Admin of Loop A: the walk down from it goes round the
+    loop once and on to everything below it, and what he may choose as a parent ends too."""
+    a = create(s, "Loop A")
+    b = create(s, "Loop B")
+    below = create(s, "Below", parent=b.id)
+    under = create(s, "Under below", parent=below.id)
+    other = create(s, "Other")
+    ga = _group_admin_of(s, a)
+    _loop(s, "Loop A", "Loop B")
+    with ends_within(10, "the groups a Group Admin of a loop manages"):
+        managed = groups.managed_group_ids(ga, s.account.id)
+        parents = groups.allowed_parents(ga, s.account.id, below)
+        target = groups.group_for_manager(ga, s.account.id, under.id)
+    assert managed == {a.id, b.id, below.id, under.id}
+    assert other.id not in managed
+    assert [g.name for g in parents] == ["Loop A", "Loop B"]  # never Below or what is under it
+    assert target.id == under.id
+    with ends_within(10, "the subtree of a loop"):
+        assert groups.subtree_ids(groups.parent_map(s.account.id), {b.id}) == \
+            {a.id, b.id, below.id, under.id}
+        assert groups.subtree_ids(groups.parent_map(s.account.id), {below.id}) == \
+            {below.id, under.id}
 
 
 def test_revoked_group_admin_manages_nothing(s):
