@@ -128,6 +128,8 @@ def test_a_new_person_added_is_asked_for_a_name_when_they_join(w):
     with pytest.raises(FormErrors) as info:
         _join(invited, "  ")
     assert info.value.errors == {"full_name": "Enter a name."}
+    # What a screen without per-field errors shows: every message, in words.
+    assert (str(info.value), info.value.message) == ("Enter a name.", "Enter a name.")
     assert accounts.user_by_email("new@river.test") is None
     assert _join(invited, "New Person").full_name == "New Person"
 
