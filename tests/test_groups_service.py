@@ -1,5 +1,5 @@
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mentorgroups.extensions import db
 from mentorgroups.models import AuditEvent, GroupMembership, MentorGroup
@@ -56,6 +56,36 @@ def test_names_are_trimmed_and_unique_among_siblings_ignoring_case(s):
     other_school = make_account()
     other_admin = make_member(other_school, "admin")
     assert groups.create_group(other_admin, other_school.id, "Year 7").name == "Year 7"
+
+
+def test_a_rename_is_tidied_and_checked_like_a_new_name(s):
+    group = create(s, "Year 7")
+    create(s, "Year 8")
+    renamed = groups.update_group(s.admin, s.account.id, group.id, "  Year   9 ", "  Maths  ")
+    assert (renamed.name, renamed.description) == ("Year 9", "Maths")
+    for name, message in [("   ", "Give the group a name"), ("year 8", "already a group called")]:
+        with pytest.raises(ServiceError, match=message):
+            groups.update_group(s.admin, s.account.id, group.id, name, "")
+    with pytest.raises(ServiceError, match="at most"):
+        groups.update_group(s.admin, s.account.id, group.id, "Year 9", "x" * 5000)
+
+
+def test_a_rename_that_raced_a_move_is_checked_where_the_group_is_now(s):
+    """Ada's request loaded "Maths" under Year 7; before her rename reaches the school's lock,
+    another admin moves Maths under Year 8, which has an "Algebra". Renaming Maths to
+    "Algebra" is refused: two groups of that name under Year 8 would be one too many."""
+    year7, year8 = create(s, "Year 7"), create(s, "Year 8")
+    maths = create(s, "Maths", parent=year7.id)
+    create(s, "Algebra", parent=year8.id)
+    assert groups.group_for_manager(s.admin, s.account.id, maths.id).parent_id == year7.id
+    with db.engine.begin() as other_request:
+        other_request.execute(update(MentorGroup).where(MentorGroup.id == maths.id)
+                              .values(parent_id=year8.id))
+    with pytest.raises(ServiceError, match="already a group called"):
+        groups.update_group(s.admin, s.account.id, maths.id, "Algebra", "")
+    db.session.rollback()
+    assert sorted(db.session.scalars(select(MentorGroup.name).where(
+        MentorGroup.parent_id == year8.id))) == ["Algebra", "Maths"]
 
 
 def test_create_records_audit(s):
