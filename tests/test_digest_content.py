@@ -222,6 +222,19 @@ def test_finished_is_said_only_of_a_path_finished_last_week(w):
     }
 
 
+def test_a_member_s_paths_are_listed_by_name(w):
+    """Lia takes a second path, Algebra, made after Essay writing: her lines list the paths
+    by name, as every list of paths does, not in the order they were made."""
+    algebra = make_path(w.river, steps=2, review_at=(), title="Algebra")
+    club = make_cohort(algebra, name="Algebra club", learners=[w.lia])
+    _work(w.river, club, w.lia, algebra, {1: (utc(2026, 11, 27, 10), None)})
+    db.session.commit()
+    meg = digests_of(w.river, user_ids=[w.meg.id])[0]
+    lia = next(m for s in meg.sections for m in s.members if m.name == "Lia Learner")
+    assert [(p.path, p.completed, p.total) for p in lia.paths] == [("Algebra", 1, 2),
+                                                                   ("Essay writing", 2, 4)]
+
+
 def test_a_group_admin_sees_the_nested_groups_members_in_their_group(w):
     gus = digests_of(w.river, user_ids=[w.gus.id])[0]
     assert [s.group_name for s in gus.sections] == ["Coaching", "Juniors"]

@@ -70,6 +70,14 @@ def test_a_rename_is_tidied_and_checked_like_a_new_name(s):
         groups.update_group(s.admin, s.account.id, group.id, "Year 9", "x" * 5000)
 
 
+def test_saving_a_group_unchanged_logs_nothing(s):
+    group = create(s, "Year 7")
+    groups.update_group(s.admin, s.account.id, group.id, " Year 7 ", "")
+    db.session.commit()
+    assert db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.group_id == group.id)).all() == ["group.create"]
+
+
 def test_a_rename_that_raced_a_move_is_checked_where_the_group_is_now(s):
     """Ada's request loaded "Maths" under Year 7; before her rename reaches the school's lock,
     another admin moves Maths under Year 8, which has an "Algebra". Renaming Maths to
