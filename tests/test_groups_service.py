@@ -185,6 +185,22 @@ def test_delete_moves_children_up_and_ends_memberships(s):
         groups.update_group(s.admin, s.account.id, b.id, "B", "")  # a stale form
 
 
+def test_deleting_a_group_that_was_just_moved_moves_its_groups_up_to_where_it_is_now(s):
+    """Ada's request loaded "Maths" under Year 7; before her delete reaches the school's lock,
+    another admin moves Maths under Year 8. Its nested "Algebra" moves up to Year 8, where
+    Maths was when it was deleted, not back to Year 7."""
+    year7, year8 = create(s, "Year 7"), create(s, "Year 8")
+    maths = create(s, "Maths", parent=year7.id)
+    algebra = create(s, "Algebra", parent=maths.id)
+    assert groups.group_for_manager(s.admin, s.account.id, maths.id).parent_id == year7.id
+    with db.engine.begin() as other_request:
+        other_request.execute(update(MentorGroup).where(MentorGroup.id == maths.id)
+                              .values(parent_id=year8.id))
+    groups.delete_group(s.admin, s.account.id, maths.id)
+    db.session.commit()
+    assert db.session.get(MentorGroup, algebra.id, populate_existing=True).parent_id == year8.id
+
+
 def test_delete_refuses_when_a_child_would_clash(s):
     a = create(s, "A")
     create(s, "Shared", parent=None)
