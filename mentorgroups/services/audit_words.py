@@ -139,8 +139,8 @@ def _generic(event: AuditEvent) -> Described:
     return Described(ACTION_LABELS.get(event.action, event.action.replace(".", " ")), lines)
 
 
-def describe(event: AuditEvent, names: dict[int, str]) -> Described:
-    """`names`: group_names() of the events shown (every caller has them)."""
+def describe(event: AuditEvent, names: dict[int, str] | None = None) -> Described:
+    names = names or {}
     before, after = event.before or {}, event.after or {}
     action = event.action
     if action == "group.create":
