@@ -224,8 +224,10 @@ def carry_killed(module: str, entry: dict, equivalent: dict) -> None:
     ids = [Mutant(**f).id for f in entry["mutants"]]
     again = set(before["surviving"]) | set(equivalent) if before else set()
     carried = [i for i in ids if i not in again]
+    # A mutant listed as equivalent may have been killed then (the run said so): run again.
+    listed_but_killed = len(set(equivalent) & set(ids)) - before["equivalent"] if before else 0
     if before is None or before["source_sha256"] != digest or before["mutants"] != len(ids) \
-            or len(carried) != before["killed"]:
+            or len(carried) + listed_but_killed != before["killed"]:
         print(f"{module}: changed since it was measured; all its mutants run")
         return
     entry["mutants"] = [f for f in entry["mutants"] if Mutant(**f).id in again]
