@@ -225,7 +225,8 @@ def carry_killed(module: str, entry: dict, equivalent: dict) -> None:
     again = set(before["surviving"]) | set(equivalent) if before else set()
     carried = [i for i in ids if i not in again]
     # A mutant listed as equivalent may have been killed then (the run said so): run again.
-    listed_but_killed = len(set(equivalent) & set(ids)) - before["equivalent"] if before else 0
+    listed_but_killed = len(set(equivalent) & set(ids) - set(before["surviving"])) \
+        - before["equivalent"] if before else 0
     if before is None or before["source_sha256"] != digest or before["mutants"] != len(ids) \
             or len(carried) + listed_but_killed != before["killed"]:
         print(f"{module}: changed since it was measured; all its mutants run")
