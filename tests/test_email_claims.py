@@ -139,3 +139,13 @@ def test_a_retry_holds_its_claim_where_other_runs_see_it_while_the_email_goes_ou
         email_dispatched.disconnect(look)
     assert seen == [("sending", 2)]
     assert state("resent") == ("logged", 2)
+
+
+def test_a_sent_email_stays_sent_when_the_job_s_own_writes_are_rolled_back(app, mail_outbox):
+    """The job runner rolls back a job whose lease ran out while it worked: the email it sent
+    must stay marked sent, or its claim would expire and the retry would send it twice."""
+    deliver_email("once", "once@school.test", "Once", "body")
+    db.session.rollback()  # what the runner does with a job that lost its lease
+    assert state("once") == ("logged", 1)
+    deliver_email("once", "once@school.test", "Once", "body")  # the retry
+    assert len(mail_outbox) == 1
