@@ -284,6 +284,18 @@ def test_a_group_admin_of_a_loop_still_manages_what_is_below_it(s):
             {below.id, under.id}
 
 
+def test_the_tree_gives_each_group_its_depth_and_the_groups_above_it(s):
+    """What the Groups screen indents by and what it shows above a nested group."""
+    a = create(s, "A")
+    a1 = create(s, "A1", parent=a.id)
+    a1x = create(s, "A1x", parent=a1.id)
+    b = create(s, "B")
+    rows = [(n.group.name, n.depth, n.ancestors)
+            for n in groups.flatten(groups.group_tree(s.admin, s.account.id))]
+    assert rows == [("B", 0, []), ("A", 0, []), ("A1", 1, [a.id]), ("A1x", 2, [a.id, a1.id])]
+    assert b.id not in rows[3][2] and a1x.parent_id == a1.id
+
+
 def test_revoked_group_admin_manages_nothing(s):
     from mentorgroups.models import AccountMembership
 
