@@ -16,8 +16,8 @@ from mentorgroups.models import (
     User,
     utcnow,
 )
-from mentorgroups.services import group_members as gm
 from mentorgroups.services import digest_subscriptions, groups, invitations
+from mentorgroups.services import group_members as gm
 from mentorgroups.services.errors import ServiceError
 from mentorgroups.services.invitations import InvitationUnusable
 from tests.conftest import BACKEND
