@@ -9,6 +9,12 @@ Operators (each applied once per place, inside functions and methods only):
   not          a `not` left out
   return-none  `return <value>` made `return None`
   no-raise     a `raise` statement deleted
+  delete       one statement of a function body replaced by `pass`: a call made for its effect
+               (`seen.add(node)`, `db.session.flush()`), an assignment, an augmented assignment,
+               or an if / for / while / with / try block as a whole; inside blocks too (their
+               bodies, else, finally and handlers), not inside nested functions or classes.
+               Not deleted: docstrings, `pass`, `return` and `raise` (return-none and no-raise
+               cover them), nested def / class, import, global / nonlocal
 
 A mutant is named by its function and what it changed, never by line number, so the reviewed
 list of equivalent mutants survives edits elsewhere in the module."""
@@ -70,6 +76,57 @@ def _is_docstring_or_none(value) -> bool:
     return value is None or (isinstance(value, ast.Constant) and value.value is None)
 
 
+DELETABLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.If, ast.For, ast.AsyncFor,
+             ast.While, ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.Match, ast.Delete,
+             ast.Assert)
+BODIES = ("body", "orelse", "finalbody")
+
+
+def _statements(fn: ast.AST) -> set[int]:
+    """The ids of the deletable statements of a function: its body and, recursively, the
+    bodies, else, finally and handlers of its blocks; not inside nested functions or classes.
+    A docstring (or any lone constant) is an expression statement that does nothing: kept."""
+    found: set[int] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            constant = isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            bare = isinstance(stmt, ast.AnnAssign) and stmt.value is None
+            if isinstance(stmt, DELETABLE) and not constant and not bare:
+                found.add(id(stmt))
+            for name in BODIES:
+                inner = getattr(stmt, name, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    visit(inner)
+            for handler in getattr(stmt, "handlers", ()):
+                visit(handler.body)
+            for case in getattr(stmt, "cases", ()):
+                visit(case.body)
+
+    visit(fn.body)
+    return found
+
+
+def _header(stmt: ast.stmt) -> str:
+    """A block named by its first line (`for gid in ids: ...`), a simple statement by itself."""
+    if isinstance(stmt, ast.Match):
+        return f"match {_short(stmt.subject)}: ..."
+    if not isinstance(stmt, ast.If | ast.For | ast.AsyncFor | ast.While | ast.With
+                      | ast.AsyncWith | ast.Try | ast.TryStar):
+        return _short(stmt)
+    ellipsis = [ast.Expr(ast.Constant(...))]
+    head = copy.copy(stmt)
+    head.body = ellipsis
+    if hasattr(head, "orelse"):
+        head.orelse = []
+    if isinstance(stmt, ast.Try | ast.TryStar):
+        head.handlers = [ast.ExceptHandler(h.type, h.name, ellipsis) for h in stmt.handlers]
+        head.finalbody = ellipsis if stmt.finalbody else []
+    return _short(head)
+
+
 def _points(node: ast.AST):
     """(op, arg, description) for every mutation of this one node."""
     if isinstance(node, ast.Compare):
@@ -100,8 +157,12 @@ def generate(module: str, source: str) -> list[Mutant]:
     mutants: list[Mutant] = []
     seen: dict[str, int] = {}
     for f_index, (qualname, fn) in enumerate(functions(tree)):
+        deletable = _statements(fn)
         for n_index, node in enumerate(ast.walk(fn)):
-            for op, arg, description in _points(node):
+            points = list(_points(node))
+            if id(node) in deletable:
+                points.append(("delete", 0, f"delete `{_header(node)}`"))
+            for op, arg, description in points:
                 key = f"{qualname}: {description}"
                 seen[key] = seen.get(key, 0) + 1
                 if seen[key] > 1:  # the same change twice in one function: number them
@@ -144,7 +205,7 @@ def mutated_tree(source: str, mutant: Mutant) -> ast.Module:
         _replace(fn, node, node.operand)
     elif mutant.op == "return-none":
         node.value = ast.Constant(None)
-    elif mutant.op == "no-raise":
+    elif mutant.op in ("no-raise", "delete"):
         _replace(fn, node, ast.Pass())
     else:
         raise ValueError(mutant.op)

@@ -3,6 +3,9 @@
     python -m mutation.run                      every module found by globbing the two packages
     python -m mutation.run mentoring outbox     only these (report.json keeps the others)
     python -m mutation.run --list mentoring     the mutants, without running anything
+    python -m mutation.run --survivors groups   only the mutants that survived the last run of
+                                                the module (its code unchanged since); the
+                                                ones killed then are counted killed again
 
 Each module's mutants (mutation/mutants.py) run against its mapped tests (mutation/config.toml,
 else tests/test_<module>*.py), and of those only the tests that call the mutated function, with
@@ -124,6 +127,9 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--table", action="store_true",
                         help="print report.json as the Markdown table of the README")
+    parser.add_argument("--survivors", action="store_true",
+                        help="after adding tests: run only the mutants that survived the last "
+                             "measurement of a module whose code is unchanged (report.json)")
     args = parser.parse_args(argv)
     if args.table:
         print(markdown_table(json.loads((HERE / "report.json").read_text())["modules"]))
@@ -141,6 +147,8 @@ def main(argv=None) -> int:
         plan[module] = {"source": source, "files": test_files(module, mapping),
                         "mutants": [asdict(m) for m in generate(module, source)],
                         "equivalent": sorted(equivalent.get(module, {}))}
+        if args.survivors:
+            carry_killed(module, plan[module], equivalent.get(module, {}))
     if args.list:
         for module, entry in plan.items():
             print(f"{module}: {len(entry['mutants'])} mutants; tests: "
@@ -203,9 +211,36 @@ def run_session(plan: dict) -> dict[str, list[dict]] | None:
     return by_module
 
 
-def score_module(module: str, entry: dict, records: list[dict], equivalent: dict) -> dict:
+def carry_killed(module: str, entry: dict, equivalent: dict) -> None:
+    """--survivors: keep in the plan only the mutants the last measurement of this module
+    did not kill (surviving, or listed as equivalent), when its code is the code measured
+    then and the counts add up; the others are carried over as killed (tests were added
+    since, not taken away: `make mutation` measures everything again)."""
+    path = HERE / "report.json"
+    last = {r["module"]: r for r in json.loads(path.read_text())["modules"]} \
+        if path.exists() else {}
+    before = last.get(module)
+    digest = hashlib.sha256(entry["source"].encode()).hexdigest()
     ids = [Mutant(**f).id for f in entry["mutants"]]
+    again = set(before["surviving"]) | set(equivalent) if before else set()
+    carried = [i for i in ids if i not in again]
+    # A mutant listed as equivalent may have been killed then (the run said so): run again.
+    listed_but_killed = len(set(equivalent) & set(ids) - set(before["surviving"])) \
+        - before["equivalent"] if before else 0
+    if before is None or before["source_sha256"] != digest or before["mutants"] != len(ids) \
+            or len(carried) + listed_but_killed != before["killed"]:
+        print(f"{module}: changed since it was measured; all its mutants run")
+        return
+    entry["mutants"] = [f for f in entry["mutants"] if Mutant(**f).id in again]
+    entry["carried"] = {"ids": carried, "timeouts": before.get("timeouts", 0)}
+    print(f"{module}: {len(entry['mutants'])} mutants run again, {len(carried)} killed before")
+
+
+def score_module(module: str, entry: dict, records: list[dict], equivalent: dict) -> dict:
+    carried = entry.get("carried", {"ids": [], "timeouts": 0})
+    ids = [Mutant(**f).id for f in entry["mutants"]] + carried["ids"]
     outcome = {r["id"]: r for r in records}
+    outcome.update((i, {"outcome": "killed"}) for i in carried["ids"])
     killed, survived, marked, errors, timeouts, untested = [], [], [], [], [], []
     for mutant_id in ids:
         record = outcome.get(mutant_id, {"outcome": "survived", "untested": True})
@@ -230,7 +265,8 @@ def score_module(module: str, entry: dict, records: list[dict], equivalent: dict
     score = round(100 * len(killed) / scored, 1) if scored else None
     return {"module": module, "killed": len(killed), "survived": len(survived),
             "equivalent": len(marked), "score": score, "mutants": len(ids),
-            "timeouts": len(timeouts), "errors": len(errors), "tests": entry["files"],
+            "timeouts": len(timeouts) + carried["timeouts"], "errors": len(errors),
+            "tests": entry["files"],
             "no_tests": not entry["files"],
             "source_sha256": hashlib.sha256(entry["source"].encode()).hexdigest(),
             "surviving": survived, "untested": untested}

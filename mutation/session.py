@@ -76,13 +76,18 @@ def _code_named(code: types.CodeType, qualname: str) -> types.CodeType | None:
 
 
 def patch(mutant: Mutant, source: str, path: str) -> int:
-    """Put the mutated code into every live function object of that name; how many."""
+    """Put the mutated code into every live function object of that name; how many. 0
+    when the mutated code needs other free variables than the live function has (a method
+    whose `super()` call is deleted loses its `__class__` cell): such a mutant is left to a
+    fresh import of the mutated module."""
     module_code = compile(mutated_tree(source, mutant), path, "exec")
     new = _code_named(module_code, mutant.function)
     patched = 0
     for obj in gc.get_objects():
         if isinstance(obj, types.FunctionType) and obj.__code__.co_filename == path \
                 and obj.__code__.co_qualname == mutant.function:
+            if obj.__code__.co_freevars != new.co_freevars:
+                return 0
             obj.__code__ = new
             patched += 1
     return patched

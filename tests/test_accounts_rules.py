@@ -128,6 +128,8 @@ def test_a_new_person_added_is_asked_for_a_name_when_they_join(w):
     with pytest.raises(FormErrors) as info:
         _join(invited, "  ")
     assert info.value.errors == {"full_name": "Enter a name."}
+    # What a screen without per-field errors shows: every message, in words.
+    assert (str(info.value), info.value.message) == ("Enter a name.", "Enter a name.")
     assert accounts.user_by_email("new@river.test") is None
     assert _join(invited, "New Person").full_name == "New Person"
 
@@ -176,3 +178,21 @@ def test_access_is_revoked_and_restored_by_another_admin_never_by_oneself(w):
     assert ada.user.session_version == 0 and membership(w.tess, w.river).user.session_version == 0
     accounts.set_membership_status(w.ada, bea, "active")
     assert bea.status == "active" and bea.user.session_version == version + 1
+
+
+def test_only_the_school_s_own_admins_change_a_person_s_role_or_access(w):
+    """Gus (Group Admin of a group, staff of the school) and Hal (admin of the other school)
+    may not make Meg an admin or revoke her: both are refused and nothing changes."""
+    from mentorgroups.services.errors import PermissionDenied
+    from tests.two_schools import membership
+
+    meg = membership(w.meg, w.river)
+    for actor in (w.gus, w.hal):
+        with pytest.raises(PermissionDenied):
+            accounts.change_account_role(actor, meg, "admin")
+        with pytest.raises(PermissionDenied):
+            accounts.set_membership_status(actor, meg, "revoked")
+    assert (meg.role, meg.status) == ("staff", "active")
+    accounts.change_account_role(w.ada, meg, "admin")  # her school's admin may
+    accounts.set_membership_status(w.ada, meg, "revoked")
+    assert (meg.role, meg.status) == ("admin", "revoked")

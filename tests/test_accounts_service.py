@@ -39,6 +39,17 @@ def test_create_account_for_an_existing_person_invites_them(app):
     assert count(User) == 1
 
 
+def test_schools_with_the_same_name_get_their_own_slugs(app):
+    """Two more "Riverside Academy"s (another town's): each gets its own slug, numbered,
+    the first keeps the plain one."""
+    slugs = []
+    for n in range(3):
+        result = accounts.create_account("Riverside Academy", "trial", f"head{n}@river.test")
+        db.session.commit()
+        slugs.append(result.account.slug)
+    assert slugs == ["riverside-academy", "riverside-academy-2", "riverside-academy-3"]
+
+
 def test_create_account_rejects_unknown_plan(app):
     with pytest.raises(ServiceError, match="Unknown plan 'gold'"):
         accounts.create_account("X", "gold", "a@b.test")
@@ -144,3 +155,32 @@ def test_revoke_and_restore(app):
     assert accounts.active_memberships(learner) == []
     accounts.set_membership_status(admin, membership, "active")
     assert len(accounts.active_memberships(learner)) == 1
+
+
+def test_every_failed_sign_in_costs_one_password_hash_check(app, monkeypatch):
+    """An unknown address, a person who has not set a password yet and a wrong password take
+    the same time as a right one (one hash check each), so how fast the answer comes does
+    not tell who has an account or who is still to set their password."""
+    import mentorgroups.models.accounts as models_accounts
+
+    checks = []
+
+    def counted(original):
+        def check(pwhash, password):
+            checks.append(pwhash)
+            return original(pwhash, password)
+        return check
+
+    for module in (accounts, models_accounts):
+        monkeypatch.setattr(module, "check_password_hash", counted(module.check_password_hash))
+    known = make_user(email="known@school.test")
+    pending = make_user(email="pending@school.test")
+    pending.password_hash = None
+    db.session.commit()
+    answers = []
+    for email, password in [("nobody@school.test", PASSWORD), ("pending@school.test", ""),
+                            ("pending@school.test", PASSWORD), ("known@school.test", "wrong"),
+                            ("known@school.test", PASSWORD)]:
+        checks.clear()
+        answers.append((accounts.authenticate(email, password), len(checks)))
+    assert answers == [(None, 1), (None, 1), (None, 1), (None, 1), (known, 1)]

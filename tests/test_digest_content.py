@@ -41,6 +41,7 @@ from mentorgroups.services import group_members as gm
 from mentorgroups.services.digest_content import build_digests
 from mentorgroups.services.digest_weeks import latest_due_week, week_by_key, zone
 from mentorgroups.services.errors import ServiceError
+from tests.deadline import ends_within
 from tests.factories import make_account, make_cohort, make_member, make_path
 
 
@@ -227,6 +228,19 @@ def test_finished_is_said_only_of_a_path_finished_last_week(w):
     }
 
 
+def test_a_member_s_paths_are_listed_by_name(w):
+    """Lia takes a second path, Algebra, made after Essay writing: her lines list the paths
+    by name, as every list of paths does, not in the order they were made."""
+    algebra = make_path(w.river, steps=2, review_at=(), title="Algebra")
+    club = make_cohort(algebra, name="Algebra club", learners=[w.lia])
+    _work(w.river, club, w.lia, algebra, {1: (utc(2026, 11, 27, 10), None)})
+    db.session.commit()
+    meg = digests_of(w.river, user_ids=[w.meg.id])[0]
+    lia = next(m for s in meg.sections for m in s.members if m.name == "Lia Learner")
+    assert [(p.path, p.completed, p.total) for p in lia.paths] == [("Algebra", 1, 2),
+                                                                   ("Essay writing", 2, 4)]
+
+
 def test_a_group_admin_sees_the_nested_groups_members_in_their_group(w):
     gus = digests_of(w.river, user_ids=[w.gus.id])[0]
     assert [s.group_name for s in gus.sections] == ["Coaching", "Juniors"]
@@ -328,6 +342,29 @@ def test_a_broken_group_tree_still_gets_its_digests(w):
     assert found == {"Fay Fellow": ["Coaching"], "Gia Formeradmin": ["Coaching"],
                      "Gus GroupAdmin": ["Coaching", "Juniors"], "Meg Mentor": ["Coaching"],
                      "Olga Chess": ["Chess club"]}
+
+
+
+def test_a_group_nested_below_a_loop_in_the_tree_still_gets_its_digests(w):
+    """The same loop (Coaching under Juniors under Coaching) with "Debate" nested below it:
+    working out whether Gus follows Debate as a Group Admin walks up from Debate into the
+    loop, and must come out of it. The weekly run and Meg's preview both end, and say the
+    same as before the damage."""
+    debate = _group(w.ada, w.river, "Debate", parent=w.juniors, member=[w.bob],
+                    mentor=[w.meg])
+    digest_subscriptions.set_subscription(w.gus, w.river.id, debate.id, True)
+    db.session.commit()
+    db.session.execute(update(MentorGroup).where(MentorGroup.id == w.coaching.id)
+                       .values(parent_id=w.juniors.id))
+    db.session.commit()
+    with ends_within(10, "building the week's digests of a school with a loop in its tree"):
+        found = {d.name: [s.group_name for s in d.sections] for d in digests_of(w.river)}
+    assert found == {"Fay Fellow": ["Coaching"], "Gia Formeradmin": ["Coaching"],
+                     "Gus GroupAdmin": ["Coaching", "Debate", "Juniors"],
+                     "Meg Mentor": ["Coaching", "Debate"], "Olga Chess": ["Chess club"]}
+    with ends_within(10, "Meg's digest preview in a school with a loop in its tree"):
+        preview = digests.preview_for(w.meg, w.river, now=NOW)
+    assert [s.group_name for s in preview.sections] == ["Coaching", "Debate"]
 
 
 # ---------------------------------------------------------------- weeks

@@ -115,3 +115,37 @@ def test_a_retry_keeps_the_message_id_and_notes_the_job_running_it(app, mail_out
     assert rows["legacy"].message_id.startswith("<") and rows["legacy"].message_id.endswith(">")
     assert [m.msgId for m in mail_outbox] == ["<kept@school.test>", "<moved@school.test>",
                                               rows["legacy"].message_id]
+
+
+def test_a_retry_holds_its_claim_where_other_runs_see_it_while_the_email_goes_out(app):
+    """The retry's claim is committed before the message is handed over: a second worker
+    looking at that moment finds it being sent (attempt 2), not still failed and free to
+    take and send a second time."""
+    from flask_mail import email_dispatched
+
+    earlier("resent")
+    seen = []
+
+    def look(sender, message, **extra):
+        with db.engine.connect() as other_run:
+            seen.append(tuple(other_run.execute(
+                select(SentEmail.status, SentEmail.attempts)
+                .where(SentEmail.idempotency_key == "resent")).one()))
+
+    email_dispatched.connect(look)
+    try:
+        deliver_email("resent", "resent@school.test", "Resent", "body")
+    finally:
+        email_dispatched.disconnect(look)
+    assert seen == [("sending", 2)]
+    assert state("resent") == ("logged", 2)
+
+
+def test_a_sent_email_stays_sent_when_the_job_s_own_writes_are_rolled_back(app, mail_outbox):
+    """The job runner rolls back a job whose lease ran out while it worked: the email it sent
+    must stay marked sent, or its claim would expire and the retry would send it twice."""
+    deliver_email("once", "once@school.test", "Once", "body")
+    db.session.rollback()  # what the runner does with a job that lost its lease
+    assert state("once") == ("logged", 1)
+    deliver_email("once", "once@school.test", "Once", "body")  # the retry
+    assert len(mail_outbox) == 1

@@ -15,6 +15,7 @@ def test_a_failed_send_marks_only_its_own_claim_failed(make_app, smtp_server):
         smtp_server.refuse_next = 1
         with pytest.raises(Exception, match="Try again later"):
             deliver_email("failing", "b@school.test", "Failing", "refused by the server")
+        db.session.rollback()  # as the job runner does: the failure is recorded all the same
         rows = db.session.execute(
             select(SentEmail.idempotency_key, SentEmail.status, SentEmail.attempts,
                    SentEmail.claimed_until, SentEmail.last_error)
@@ -45,6 +46,23 @@ def test_a_claim_made_by_another_run_between_look_and_insert_is_refused(app):
                 status="sending", created_at=utcnow()))
 
     event.listen(db.session, "before_flush", other_run_claims_first, once=True)
-    with pytest.raises(EmailInFlight, match="claimed by another run"):
+    with pytest.raises(EmailInFlight, match="claimed by another run") as raced:
         deliver_email("raced", "a@school.test", "Subject", "body")
+    # The words the outbox keeps as the job's error, for the admins' screen.
+    assert str(raced.value) == "email raced was claimed by another run"
     assert db.session.scalars(select(SentEmail.status)).all() == ["sending"]
+
+
+def test_the_stored_copy_hides_the_links_the_email_and_the_developers_log_carry(app, caplog,
+                                                                                mail_outbox):
+    """Without a mail server (`make run`) the email goes to the log, link and all, so a
+    developer can follow it; the copy the Sent emails screen shows hides every secret link
+    (an empty one, e.g. a digest without an unsubscribe link, hides nothing)."""
+    link = "http://127.0.0.1:5000/invite/abc123"
+    body = f"Join us: {link}\nSee you there."
+    with caplog.at_level("INFO", logger="mentorgroups.services.email"):
+        row = deliver_email("invite", "new@school.test", "Join", body, secrets=[link, ""])
+    assert row.body == "Join us: [link hidden]\nSee you there."
+    assert [m.body for m in mail_outbox] == [body]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Email not sent (no MAIL_SERVER): to=new@school.test subject='Join'\n{body}"]

@@ -23,6 +23,7 @@ from mentorgroups.services.group_access import (
     keeps_access_without_role,
     managers_above,
 )
+from tests.deadline import ends_within
 from tests.two_schools import two_schools
 
 
@@ -61,21 +62,31 @@ def test_a_nested_group_is_managed_by_the_group_admins_above_it_nearest_first(w)
 
 def test_a_loop_left_in_the_tree_still_gets_an_answer(w):
     # Damage an interrupted move can leave: "Loop A" and "Loop B" each other's parent, and
-    # "Self" its own parent, with "Under loop" nested in the loop.
+    # "Self" its own parent, with "Under loop" nested in the loop. Tess is Group Admin of
+    # Loop B: she manages everything in the loop from above, named once, and the walk up
+    # from "Under loop" comes out of the loop.
     ids = {name: groups.create_group(w.ada, w.river.id, name).id
            for name in ("Loop A", "Loop B", "Self")}
     ids["Under loop"] = groups.create_group(w.ada, w.river.id, "Under loop", "",
                                             ids["Loop A"]).id
+    gm.add_members(w.ada, w.river.id, ids["Loop B"], "group_admin", user_ids=[w.tess.id])
     db.session.commit()
     for group, parent in (("Loop A", "Loop B"), ("Loop B", "Loop A"), ("Self", "Self")):
         db.session.execute(text("UPDATE mentor_group SET parent_id = :parent WHERE id = :id"),
                            {"parent": ids[parent], "id": ids[group]})
     db.session.commit()
-    above = managers_above(w.river.id, [ids["Under loop"], ids["Loop A"], ids["Self"],
-                                        w.year9.id])
-    assert above == {ids["Under loop"]: [], ids["Loop A"]: [], ids["Self"]: [],
+    with ends_within(10, "who manages the groups of a loop from above"):
+        above = managers_above(w.river.id, [ids["Under loop"], ids["Loop A"], ids["Loop B"],
+                                            ids["Self"], w.year9.id])
+    tess = [ManagerAbove("Tess Teacher", "Loop B")]
+    assert above == {ids["Under loop"]: tess, ids["Loop A"]: tess, ids["Loop B"]: [],
+                     ids["Self"]: [],
                      w.year9.id: [ManagerAbove("Aut Teacher", "Coaching"),
                                   ManagerAbove("Gus GroupAdmin", "Coaching")]}
+    # Her own way to keep "Under loop" without a role in it: being Group Admin above it.
+    with ends_within(10, "whether Tess keeps a group below the loop"):
+        assert keeps_access_without_role(w.tess, w.river.id, ids["Under loop"]) is True
+        assert keeps_access_without_role(w.una, w.river.id, ids["Under loop"]) is False
 
 
 def test_an_account_admin_always_keeps_the_group(w):

@@ -7,6 +7,8 @@ from sqlalchemy import select, text
 from mentorgroups.extensions import db
 from mentorgroups.models import AuditEvent, MentorGroup
 from mentorgroups.services import groups
+from mentorgroups.services.group_repair import find_tree_problems
+from tests.deadline import ends_within
 from tests.factories import make_account, make_member
 
 BASE = "/admin/community/groups"
@@ -41,7 +43,8 @@ def test_check_reports_then_repairs_cycles_and_foreign_parents(app, client):
     school, admin, ids = damaged_schools()
     runner = app.test_cli_runner()
 
-    dry = runner.invoke(args=["groups", "check", "--dry-run"])
+    with ends_within(10, "`groups check --dry-run` on a tree with a loop"):
+        dry = runner.invoke(args=["groups", "check", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert f"group {ids['Alone']} \u201cAlone\u201d has parent {ids['Alone']}, but it was its " \
            "own ancestor" in dry.output
@@ -51,7 +54,8 @@ def test_check_reports_then_repairs_cycles_and_foreign_parents(app, client):
     db.session.expire_all()
     assert parents(school.id)["Alone"] == ids["Alone"]
 
-    result = runner.invoke(args=["groups", "check"])
+    with ends_within(10, "`groups check` on a tree with a loop"):
+        result = runner.invoke(args=["groups", "check"])
     assert result.exit_code == 0, result.output
     assert "moved 3 group(s) to the top level" in result.output
     db.session.expire_all()
@@ -87,3 +91,28 @@ def test_check_reports_then_repairs_cycles_and_foreign_parents(app, client):
                                 token_page=f"{BASE}/{ids['Alone']}/manage")
     assert response.status_code == 302
     assert db.session.get(MentorGroup, ids["Alone"]) is None
+
+
+def test_the_check_comes_out_of_a_loop_with_a_group_below_it(app):
+    """"Below" hangs under the Twelve/Thirteen loop without being on it: the walk up from it
+    enters the loop and must end there. Below is sound as far as it goes (its parent is a
+    group of its school, and it is not its own ancestor), so only the groups on the loop,
+    the self-parented one and the stray are reported, each once."""
+    school, admin, ids = damaged_schools()
+    # The other school has damage of its own: its "Stray" was left its own parent.
+    db.session.execute(text("UPDATE mentor_group SET parent_id = id WHERE id = :id"),
+                       {"id": ids["their Stray"]})
+    db.session.commit()
+    with ends_within(10, "finding the problems of a tree with a loop"):
+        problems = find_tree_problems(school.id)
+        everywhere = find_tree_problems()
+    assert [(p.name, p.parent_id, p.kind) for p in problems] == sorted([
+        ("Twelve", ids["Thirteen"], "cycle"), ("Thirteen", ids["Twelve"], "cycle"),
+        ("Alone", ids["Alone"], "cycle"), ("Stray", ids["Theirs"], "foreign parent")],
+        key=lambda p: ids[p[0]])
+    # Asked for one school, only its problems; asked for all, the other school's too.
+    assert everywhere == sorted(problems + [
+        p for p in everywhere if p.group_id == ids["their Stray"]],
+        key=lambda p: (p.account_id, p.group_id))
+    assert [(p.name, p.kind) for p in everywhere if p.account_id != school.id] == \
+        [("Stray", "cycle")]

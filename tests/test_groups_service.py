@@ -1,11 +1,12 @@
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mentorgroups.extensions import db
 from mentorgroups.models import AuditEvent, GroupMembership, MentorGroup
 from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups
 from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
+from tests.deadline import ends_within
 from tests.factories import make_account, make_member, make_user
 
 
@@ -55,6 +56,44 @@ def test_names_are_trimmed_and_unique_among_siblings_ignoring_case(s):
     other_school = make_account()
     other_admin = make_member(other_school, "admin")
     assert groups.create_group(other_admin, other_school.id, "Year 7").name == "Year 7"
+
+
+def test_a_rename_is_tidied_and_checked_like_a_new_name(s):
+    group = create(s, "Year 7")
+    create(s, "Year 8")
+    renamed = groups.update_group(s.admin, s.account.id, group.id, "  Year   9 ", "  Maths  ")
+    assert (renamed.name, renamed.description) == ("Year 9", "Maths")
+    for name, message in [("   ", "Give the group a name"), ("year 8", "already a group called")]:
+        with pytest.raises(ServiceError, match=message):
+            groups.update_group(s.admin, s.account.id, group.id, name, "")
+    with pytest.raises(ServiceError, match="at most"):
+        groups.update_group(s.admin, s.account.id, group.id, "Year 9", "x" * 5000)
+
+
+def test_saving_a_group_unchanged_logs_nothing(s):
+    group = create(s, "Year 7")
+    groups.update_group(s.admin, s.account.id, group.id, " Year 7 ", "")
+    db.session.commit()
+    assert db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.group_id == group.id)).all() == ["group.create"]
+
+
+def test_a_rename_that_raced_a_move_is_checked_where_the_group_is_now(s):
+    """Ada's request loaded "Maths" under Year 7; before her rename reaches the school's lock,
+    another admin moves Maths under Year 8, which has an "Algebra". Renaming Maths to
+    "Algebra" is refused: two groups of that name under Year 8 would be one too many."""
+    year7, year8 = create(s, "Year 7"), create(s, "Year 8")
+    maths = create(s, "Maths", parent=year7.id)
+    create(s, "Algebra", parent=year8.id)
+    assert groups.group_for_manager(s.admin, s.account.id, maths.id).parent_id == year7.id
+    with db.engine.begin() as other_request:
+        other_request.execute(update(MentorGroup).where(MentorGroup.id == maths.id)
+                              .values(parent_id=year8.id))
+    with pytest.raises(ServiceError, match="already a group called"):
+        groups.update_group(s.admin, s.account.id, maths.id, "Algebra", "")
+    db.session.rollback()
+    assert sorted(db.session.scalars(select(MentorGroup.name).where(
+        MentorGroup.parent_id == year8.id))) == ["Algebra", "Maths"]
 
 
 def test_create_records_audit(s):
@@ -146,6 +185,22 @@ def test_delete_moves_children_up_and_ends_memberships(s):
         groups.update_group(s.admin, s.account.id, b.id, "B", "")  # a stale form
 
 
+def test_deleting_a_group_that_was_just_moved_moves_its_groups_up_to_where_it_is_now(s):
+    """Ada's request loaded "Maths" under Year 7; before her delete reaches the school's lock,
+    another admin moves Maths under Year 8. Its nested "Algebra" moves up to Year 8, where
+    Maths was when it was deleted, not back to Year 7."""
+    year7, year8 = create(s, "Year 7"), create(s, "Year 8")
+    maths = create(s, "Maths", parent=year7.id)
+    algebra = create(s, "Algebra", parent=maths.id)
+    assert groups.group_for_manager(s.admin, s.account.id, maths.id).parent_id == year7.id
+    with db.engine.begin() as other_request:
+        other_request.execute(update(MentorGroup).where(MentorGroup.id == maths.id)
+                              .values(parent_id=year8.id))
+    groups.delete_group(s.admin, s.account.id, maths.id)
+    db.session.commit()
+    assert db.session.get(MentorGroup, algebra.id, populate_existing=True).parent_id == year8.id
+
+
 def test_delete_refuses_when_a_child_would_clash(s):
     a = create(s, "A")
     create(s, "Shared", parent=None)
@@ -187,6 +242,58 @@ def test_group_admins_manage_their_subtree_only(s):
         groups.delete_group(ga, s.account.id, a1.id)
     assert groups.managed_group_ids(s.mentor, s.account.id) == set()
     assert groups.managed_group_ids(s.learner, s.account.id) == set()
+
+
+def _loop(s, *names):
+    """Make the groups named each other's parent in a ring, as a move race could leave them
+    (raw SQL: the service refuses to make a loop)."""
+    from sqlalchemy import text
+
+    ring = {g.name: g for g in db.session.scalars(select(MentorGroup).where(
+        MentorGroup.name.in_(names)))}
+    for name, parent in zip(names, names[1:] + names[:1], strict=True):
+        db.session.execute(text("UPDATE mentor_group SET parent_id = :parent WHERE id = :id"),
+                           {"parent": ring[parent].id, "id": ring[name].id})
+    db.session.commit()
+    db.session.expire_all()
+
+
+def test_a_group_admin_of_a_loop_still_manages_what_is_below_it(s):
+    """Loop A and Loop B left each other's parent, "Below" nested in the loop, "Under below"
+    one level further. Gus is Group Admin of Loop A: the walk down from it goes round the
+    loop once and on to everything below it, and what he may choose as a parent ends too."""
+    a = create(s, "Loop A")
+    b = create(s, "Loop B")
+    below = create(s, "Below", parent=b.id)
+    under = create(s, "Under below", parent=below.id)
+    other = create(s, "Other")
+    ga = _group_admin_of(s, a)
+    _loop(s, "Loop A", "Loop B")
+    with ends_within(10, "the groups a Group Admin of a loop manages"):
+        managed = groups.managed_group_ids(ga, s.account.id)
+        parents = groups.allowed_parents(ga, s.account.id, below)
+        target = groups.group_for_manager(ga, s.account.id, under.id)
+    assert managed == {a.id, b.id, below.id, under.id}
+    assert other.id not in managed
+    assert [g.name for g in parents] == ["Loop A", "Loop B"]  # never Below or what is under it
+    assert target.id == under.id
+    with ends_within(10, "the subtree of a loop"):
+        assert groups.subtree_ids(groups.parent_map(s.account.id), {b.id}) == \
+            {a.id, b.id, below.id, under.id}
+        assert groups.subtree_ids(groups.parent_map(s.account.id), {below.id}) == \
+            {below.id, under.id}
+
+
+def test_the_tree_gives_each_group_its_depth_and_the_groups_above_it(s):
+    """What the Groups screen indents by and what it shows above a nested group."""
+    a = create(s, "A")
+    a1 = create(s, "A1", parent=a.id)
+    a1x = create(s, "A1x", parent=a1.id)
+    b = create(s, "B")
+    rows = [(n.group.name, n.depth, n.ancestors)
+            for n in groups.flatten(groups.group_tree(s.admin, s.account.id))]
+    assert rows == [("B", 0, []), ("A", 0, []), ("A1", 1, [a.id]), ("A1x", 2, [a.id, a1.id])]
+    assert b.id not in rows[3][2] and a1x.parent_id == a1.id
 
 
 def test_revoked_group_admin_manages_nothing(s):

@@ -1,12 +1,15 @@
 """The Community > Groups screens through HTTP: thin views over the groups services."""
 
-from sqlalchemy import func, select
+import re
+
+from sqlalchemy import func, select, text
 
 from mentorgroups.extensions import db
 from mentorgroups.models import GroupMembership, MentorGroup
 from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups
 from tests.conftest import statements_for
+from tests.deadline import ends_within
 from tests.factories import make_account, make_member
 
 BASE = "/admin/community/groups"
@@ -170,3 +173,40 @@ def test_tree_renders_two_thousand_groups(client):
     assert response.status_code == 200
     assert page.count('class="mg-row"') == 2000
     assert "2000 groups · unlimited" in page
+
+
+def test_a_group_admin_of_a_loop_gets_its_pages(client):
+    """Loop A and Loop B left each other's parent by a move race, "Below" nested in the loop
+    and "Under below" under it. Mo is Group Admin of Loop A: the breadcrumb of a group below
+    the loop and the parent choices of the group forms name each group once, and end."""
+    account, admin, learner, mentor = setup_school(plan="complete")
+    ids = {name: groups.create_group(admin, account.id, name).id for name in ("Loop A", "Loop B")}
+    ids["Below"] = groups.create_group(admin, account.id, "Below", "", ids["Loop B"]).id
+    ids["Under below"] = groups.create_group(admin, account.id, "Under below", "",
+                                             ids["Below"]).id
+    gm.add_members(admin, account.id, ids["Loop A"], "group_admin", user_ids=[mentor.id])
+    db.session.commit()
+    for group, parent in (("Loop A", "Loop B"), ("Loop B", "Loop A")):
+        db.session.execute(text("UPDATE mentor_group SET parent_id = :parent WHERE id = :id"),
+                           {"parent": ids[parent], "id": ids[group]})
+    db.session.commit()
+    client.login(mentor.email)
+    with ends_within(10, "the members page of a group below a loop"):
+        page = client.get(f"{BASE}/{ids['Under below']}/").get_data(as_text=True)
+    assert re.findall(r'<li class="breadcrumb-item"><a href="[^"]*">([^<]*)</a>', page) == \
+        ["Groups", "Loop A", "Loop B", "Below"]
+    with ends_within(10, "the new group form of a Group Admin of a loop"):
+        form = client.get(f"{BASE}/new").get_data(as_text=True)
+    options = re.search(r'<select[^>]*id="parent_id".*?</select>', form, re.S).group(0)
+    assert re.findall(r'<option value="(\d+)">([^<]*)</option>', options) == [
+        (str(ids["Loop B"]), "Loop A \u203a Loop B"),
+        (str(ids["Below"]), "Loop A \u203a Loop B \u203a Below"),
+        (str(ids["Under below"]), "Loop A \u203a Loop B \u203a Below \u203a Under below"),
+        (str(ids["Loop A"]), "Loop B \u203a Loop A")]
+    with ends_within(10, "the manage form of a group below a loop"):
+        manage = client.get(f"{BASE}/{ids['Below']}/manage")
+    assert manage.status_code == 200
+    options = re.search(r'<select[^>]*id="parent_id".*?</select>',
+                        manage.get_data(as_text=True), re.S).group(0)
+    assert re.findall(r'<option[^>]*>([^<]*)</option>', options) == [
+        "Loop A \u203a Loop B", "Loop B \u203a Loop A"]

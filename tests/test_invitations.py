@@ -16,8 +16,8 @@ from mentorgroups.models import (
     User,
     utcnow,
 )
+from mentorgroups.services import digest_subscriptions, groups, invitations
 from mentorgroups.services import group_members as gm
-from mentorgroups.services import groups, invitations
 from mentorgroups.services.errors import ServiceError
 from mentorgroups.services.invitations import InvitationUnusable
 from tests.conftest import BACKEND
@@ -98,6 +98,9 @@ def test_new_person_creates_account_and_joins_in_one_go(s):
     assert db.session.scalar(select(GroupMembership.role).where(
         GroupMembership.user_id == user.id)) == "mentor"
     assert invitation.status == "accepted"
+    # Who accepted, for the invitations list; and a new Mentor gets the group's digest.
+    assert invitation.accepted_by_id == user.id
+    assert digest_subscriptions.is_subscribed(user.id, s.group.id) is True
 
 
 def test_existing_person_from_another_school_signs_in_and_accepts(s):

@@ -207,6 +207,19 @@ def test_an_accepted_invitation_is_left_alone_when_another_school_invites(w):
     assert school_roles(pia) == {w.river.id: ("staff", "active")}
 
 
+def test_an_admin_s_school_invitation_is_emailed_each_time_it_is_sent(w):
+    pia = invitations.invite_to_school(w.ada, w.river.id, "pia@new.test", "staff")
+    db.session.commit()
+    first = pia.nonce
+    invitations.invite_to_school(w.ada, w.river.id, "pia@new.test", "admin")  # again: new link
+    db.session.commit()
+    assert db.session.execute(select(OutboxJob.name, OutboxJob.payload)
+                              .order_by(OutboxJob.id)).all() == [
+        ("send_invitation", {"invitation_id": pia.id, "nonce": first}),
+        ("send_invitation", {"invitation_id": pia.id, "nonce": pia.nonce})]
+    assert pia.nonce != first
+
+
 def test_the_operator_s_invitation_has_no_inviter_and_sends_nothing(w):
     invitation = invitations.invite_to_school(None, w.hill.id, "sol@known.test", "admin",
                                               send=False)

@@ -364,3 +364,30 @@ def test_a_job_staged_before_a_savepoint_runs_although_the_savepoint_was_rolled_
     assert [(r.id, r.status, r.attempts) for r in db.session.scalars(
         select(OutboxJob).order_by(OutboxJob.id))] == [(kept.id, "done", 1)]
     assert db.session.get(OutboxJob, undone_id) is None
+
+
+def test_the_commit_hands_over_the_jobs_staged_before_a_rolled_back_savepoint(app, monkeypatch):
+    """The commit pushes what the transaction staged: the job staged before a savepoint that
+    was rolled back is handed over (with the undone one, whose row the runner finds gone)."""
+    handed = []
+    monkeypatch.setattr(outbox, "dispatch", lambda ids: handed.append(list(ids)))
+    kept = stage_job("notify_submission", **GONE)
+    db.session.flush()
+    savepoint = db.session.begin_nested()
+    undone = stage_job("notify_submission", submission_id=10_000_001)
+    db.session.flush()
+    undone_id = undone.id
+    savepoint.rollback()
+    db.session.commit()
+    assert handed == [[kept.id, undone_id]]
+
+
+def test_a_rolled_back_transaction_hands_over_none_of_its_jobs(app, monkeypatch):
+    handed = []
+    monkeypatch.setattr(outbox, "dispatch", lambda ids: handed.append(list(ids)))
+    stage_job("notify_submission", **GONE)
+    db.session.flush()
+    db.session.rollback()
+    later = stage_job("notify_submission", submission_id=10_000_002)
+    db.session.commit()
+    assert handed == [[later.id]]

@@ -1,5 +1,7 @@
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mentorgroups.extensions import db
 from mentorgroups.models import OutboxJob, Review, StepCompletion, Submission
@@ -52,10 +54,15 @@ def test_resubmitting_while_pending_updates_the_text_and_stages_nothing_new(app)
     step = steps(s)[1]
     learning.submit_for_review(s.learner, s.account.id, step.id, "first")
     db.session.commit()
+    three_days_ago = db.session.scalar(select(Submission.submitted_at)) - timedelta(days=3)
+    db.session.execute(update(Submission).values(submitted_at=three_days_ago))
+    db.session.commit()
     learning.submit_for_review(s.learner, s.account.id, step.id, "second")
     db.session.commit()
     assert db.session.scalar(select(Submission.content)) == "second"
     assert count(OutboxJob, OutboxJob.name == "notify_submission") == 1
+    # The new text waits from now: the review queue does not call it three days old.
+    assert db.session.scalar(select(Submission.submitted_at)) > three_days_ago + timedelta(days=2)
 
 
 @pytest.mark.parametrize("content,message", [

@@ -69,6 +69,11 @@ def test_a_reset_is_only_asked_for_something_that_can_be_an_address(lia, address
 def test_a_reset_for_an_address_stages_one_job(lia):
     passwords.request_reset("  LIA@x.example ", "10.0.0.1")
     assert staged_password_jobs() == 1
+    # The address as typed is tidied first: the job (and the per-address limit) go by the
+    # address the person signs in with, however it was spelt.
+    payload = db.session.scalar(select(OutboxJob.payload).where(
+        OutboxJob.name == "send_password_link"))
+    assert (payload["email"], payload["purpose"]) == ("lia@x.example", "reset")
 
 
 # ---------------------------------------------------------------- who gets a link

@@ -29,6 +29,7 @@ from mentorgroups.models import (
     Submission,
 )
 from mentorgroups.services import reports
+from tests.deadline import ends_within
 from tests.factories import make_account, make_cohort, make_member, make_path
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -334,6 +335,20 @@ def test_group_cycle_still_gives_a_report(schools):
     assert labels == {("Analysts", "Circle / Analysts", "Circle"),
                       ("Circle", "Analysts / Circle", "Analysts"),
                       ("Writers", "Writers", "")}
+
+
+def test_a_group_nested_below_a_cycle_is_labelled_and_the_report_ends(schools):
+    """The same loop with Writers nested under Analysts, below it: Writers' path is the walk
+    up into the loop, each group named once."""
+    schools.circle.parent_id = schools.analysts.id
+    schools.writers.parent_id = schools.analysts.id
+    db.session.commit()
+    with ends_within(10, "the members report of a school with a loop in its tree"):
+        rows = rows_of(reports.members_report(schools.ada, schools.hill.id, now=NOW))
+    labels = {(row[0], row[1], row[2]) for row in rows[1:]}
+    assert labels == {("Analysts", "Circle / Analysts", "Circle"),
+                      ("Circle", "Analysts / Circle", "Analysts"),
+                      ("Writers", "Circle / Analysts / Writers", "Analysts")}
 
 
 def test_parent_in_another_school_is_never_named(schools):

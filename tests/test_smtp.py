@@ -4,6 +4,7 @@ stable Message-ID a receiver sees, and the watchdog that cuts a stalled conversa
 from __future__ import annotations
 
 import smtplib
+import time
 
 import pytest
 
@@ -133,3 +134,83 @@ def test_the_watchdog_does_nothing_to_a_send_that_never_connected():
     _shut(host)
 
     assert host.sock is None
+
+
+def test_a_server_that_answers_too_slowly_is_cut_off_at_the_send_budget(make_app):
+    """A relay that trickles its greeting a byte at a time, each byte within MAIL_TIMEOUT, never
+    trips the socket timeout: the watchdog cuts the send at the budget (6 x MAIL_TIMEOUT),
+    so the worker (and the email's claim) are not held for as long as the server likes."""
+    import socket
+    import threading
+    import time
+
+    from flask_mail import Message
+
+    from mentorgroups.services.smtp import send_message
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            ended = time.monotonic() + 30
+            while not stop.is_set() and time.monotonic() < ended:
+                try:
+                    conn.sendall(b"2")
+                except OSError:
+                    return
+                time.sleep(0.3)
+
+    server = threading.Thread(target=trickle, daemon=True)
+    server.start()
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=listener.getsockname()[1],
+                   MAIL_TIMEOUT=1)
+    try:
+        with app.app_context():
+            started = time.monotonic()
+            with pytest.raises((smtplib.SMTPException, OSError)):
+                send_message(Message("Hello", recipients=["a@school.test"], body="hi",
+                                     sender="school@school.test"))
+            took = time.monotonic() - started
+    finally:
+        stop.set()
+        server.join(5)
+        listener.close()
+    assert 5 <= took < 15  # the budget is 6 s
+
+
+def test_with_mail_use_tls_the_connection_is_upgraded_before_signing_in(make_app, relay,
+                                                                        monkeypatch):
+    """MAIL_USE_TLS: STARTTLS comes first, so the password never crosses the network in
+    clear (the test relay has no certificate: the upgrade itself is only noted here)."""
+    said = []
+    monkeypatch.setattr(smtplib.SMTP, "starttls", lambda self, *a, **k: said.append("STARTTLS"))
+    real_login = smtplib.SMTP.login
+
+    def login(self, user, password, **kwargs):
+        said.append("AUTH")
+        return real_login(self, user, password, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "login", login)
+    relay.require_auth = True
+    record = send_invitation(make_app, relay.port, MAIL_USE_TLS=True,
+                             MAIL_USERNAME="mentor-bot", MAIL_PASSWORD="s3cret-pass")
+    assert said == ["STARTTLS", "AUTH"]
+    assert record.status == "sent"
+
+
+def test_a_finished_send_leaves_no_watchdog_behind(make_app, relay):
+    """Each send's watchdog ends with it: a worker sending a thousand digests does not keep
+    a thousand sleeping threads until their budgets run out."""
+    import threading
+
+    before = threading.active_count()
+    for n in range(3):
+        app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=relay.port)
+        with app.app_context():
+            deliver_email(f"watchdog:{n}", "lia@example.test", "Hello", "hi")
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() == before
