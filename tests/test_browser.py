@@ -342,7 +342,10 @@ def test_teacher_grades_a_submission_and_the_learner_sees_it(live_server, new_pa
     expect(card.locator(".grade")).to_have_text("Grade: 8 of 10")
     expect(card).to_contain_text("Reviewed by Tom Teacher")
     expect(card.locator(".review-result .feedback")).to_have_text(feedback)
-    expect(card.locator("textarea[name=content]")).to_have_count(0)
+    # Reviewed: a new version is offered only folded away, for another round of review.
+    expect(card.locator("textarea[name=content]")).to_be_hidden()
+    expect(card.locator("details.resubmit summary")).to_have_text(
+        "Submit a new version for another review")
     expect(card.locator(".feedback").first).to_have_text(work)
     assert_accessible(teacher, "review queue after saving")
     assert teacher.dialogs == [] and learner.dialogs == []

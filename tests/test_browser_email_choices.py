@@ -57,9 +57,9 @@ def test_choosing_emails_and_unsubscribing(new_page, live_server, width):
 
         mentor = db.session.get(User, ids["mentor_id"])
         assert email_choices.choices_for(mentor, ids["account_id"]) == {
-            "submissions": "hourly", "reviews": "off"}
+            "submissions": "hourly", "reviews": "off", "replies": "immediately"}
         assert email_choices.choices_for(mentor, ids["other_id"]) == {
-            "submissions": "immediately", "reviews": "immediately"}
+            "submissions": "immediately", "reviews": "immediately", "replies": "immediately"}
         with live_server.app.test_request_context():
             token = email_choices.unsubscribe_token(ids["mentor_id"], ids["account_id"],
                                                     "submissions")

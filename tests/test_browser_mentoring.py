@@ -341,7 +341,10 @@ def test_submission_reaches_the_mentor_who_grades_it_and_the_learner_is_told(
     expect(card.locator(".grade")).to_have_text("Grade: 9 of 10")
     expect(card).to_contain_text("Reviewed by Mia Mentor")
     expect(card.locator(".review-result .feedback")).to_have_text(feedback)
-    expect(card.locator("textarea[name=content]")).to_have_count(0)
+    # Reviewed: a new version is offered only folded away, for another round of review.
+    expect(card.locator("textarea[name=content]")).to_be_hidden()
+    expect(card.locator("details.resubmit summary")).to_have_text(
+        "Submit a new version for another review")
     assert emails_to(live_server.app, s.lia_email) == [
         f"Your work on \u201c{STEP_TITLES[1]}\u201d was reviewed"]
     shot(lia, "05-learner-path-reviewed")

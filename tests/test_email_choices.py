@@ -62,13 +62,16 @@ def submit(w, learner, step: int, content: str = "work"):
 
 def test_everyone_starts_with_one_email_each_and_choices_are_per_school_and_kind(w):
     assert email_choices.choices_for(w.sam, w.river.id) == {
-        "submissions": "immediately", "reviews": "immediately"}
+        "submissions": "immediately", "reviews": "immediately",
+        "replies": "immediately"}
     choose(w.sam, w.river, "reviews", "hourly")
     choose(w.sam, w.hill, "submissions", "off")
     assert email_choices.choices_for(w.sam, w.river.id) == {
-        "submissions": "immediately", "reviews": "hourly"}
+        "submissions": "immediately", "reviews": "hourly",
+        "replies": "immediately"}
     assert email_choices.choices_for(w.sam, w.hill.id) == {
-        "submissions": "off", "reviews": "immediately"}
+        "submissions": "off", "reviews": "immediately",
+        "replies": "immediately"}
     assert email_choices.cadences(w.river.id, "reviews", [w.sam.id, w.lia.id]) == {
         w.sam.id: "hourly", w.lia.id: "immediately"}
 
@@ -311,7 +314,7 @@ def test_the_headers_are_literal_and_one_click_turns_off_only_that_kind_here(mak
         db.session.expire_all()
         meg = db.session.get(User, meg_id)
         assert email_choices.choices_for(meg, river_id) == {
-            "submissions": "off", "reviews": "hourly"}
+            "submissions": "off", "reviews": "hourly", "replies": "immediately"}
         sam = db.session.get(User, w.sam.id)
         assert email_choices.choices_for(sam, hill_id)["submissions"] == "hourly"
         fay = db.session.get(User, w.fay.id)
@@ -345,7 +348,7 @@ def test_the_preferences_page_saves_this_schools_choices_only(w, client):
     page = client.get("/notifications/email").get_data(as_text=True)
     assert "For Riverside Academy only" in page
     assert len(re.findall(r'<input checked id="\w+-0" name="\w+" type="radio" '
-                          r'value="immediately">', page)) == 2
+                          r'value="immediately">', page)) == 3
     assert client.post("/notifications/email",
                        data={"submissions": "off", "reviews": "off"}).status_code == 400
     bad = client.post_form("/notifications/email", {"submissions": "weekly", "reviews": "off"})
@@ -353,14 +356,15 @@ def test_the_preferences_page_saves_this_schools_choices_only(w, client):
         bad.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(EmailChoice)) == 0
     saved = client.post_form("/notifications/email",
-                             {"submissions": "off", "reviews": "hourly"},
-                             follow_redirects=True)
+                             {"submissions": "off", "reviews": "hourly",
+                              "replies": "hourly"}, follow_redirects=True)
     assert "Email choices for Riverside Academy saved." in saved.get_data(as_text=True)
     db.session.expire_all()
     assert email_choices.choices_for(w.sam, w.river.id) == {
-        "submissions": "off", "reviews": "hourly"}
+        "submissions": "off", "reviews": "hourly", "replies": "hourly"}
     assert email_choices.choices_for(w.sam, w.hill.id) == {
-        "submissions": "immediately", "reviews": "immediately"}
+        "submissions": "immediately", "reviews": "immediately",
+        "replies": "immediately"}
     assert db.session.scalar(select(func.count()).select_from(EmailChoice).where(
         EmailChoice.user_id != w.sam.id)) == 0
 
