@@ -18,7 +18,7 @@ DATED_TESTS := tests/test_digest*.py tests/test_invitations*.py tests/test_ident
 	tests/test_groups_repair.py tests/test_notifications_jobs.py tests/test_article_ways.py \
 	tests/test_cli.py tests/test_discussion*.py
 
-.PHONY: run test test-sqlite test-postgresql test-clock-ahead test-clock-back prerequisites \
+.PHONY: drills-under-load run test test-sqlite test-postgresql test-clock-ahead test-clock-back prerequisites \
 	install lint clean bench mutation soak
 
 $(BIN)/activate:
@@ -48,10 +48,11 @@ run: install
 	PERIODIC_TASKS_IN_PROCESS=1 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # PostgreSQL, Redis and Chromium are checked first (one line each for what is missing), then
-# the two backends run side by side, then the dated modules a year ahead and a year back.
+# four runs side by side (much of a run is waiting on PostgreSQL, Chromium and worker
+# processes): the two backends, and the dated modules a year ahead and a year back.
 test: prerequisites install
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-clock-ahead test-clock-back
+	@$(MAKE) --no-print-directory -j4 --output-sync=target test-sqlite test-postgresql \
+		test-clock-ahead test-clock-back
 
 prerequisites:
 	@$(PYTHON) tests/prerequisites.py
@@ -84,6 +85,10 @@ bench: install
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/screens.py
+
+# The fault drills five times per backend beside two CPU-bound processes (they must pass, slower).
+drills-under-load: install
+	bench/drills_under_load.sh
 
 # gunicorn, RQ workers and the scheduler under 50 simulated people for 60 s, with Redis
 # restarted and SMTP refusing for 20 s: prints 5xx, latency percentiles and the email tally.

@@ -49,7 +49,7 @@ def test_submit_creates_pending_submission_completion_and_staged_job(app):
     assert count(OutboxJob) == 0 and count(Submission) == 0
 
 
-def test_resubmitting_while_pending_updates_the_text_and_stages_nothing_new(app):
+def test_resubmitting_while_pending_updates_the_text_keeps_its_age_and_no_second_notice(app):
     s = school()
     step = steps(s)[1]
     learning.submit_for_review(s.learner, s.account.id, step.id, "first")
@@ -61,8 +61,10 @@ def test_resubmitting_while_pending_updates_the_text_and_stages_nothing_new(app)
     db.session.commit()
     assert db.session.scalar(select(Submission.content)) == "second"
     assert count(OutboxJob, OutboxJob.name == "notify_submission") == 1
-    # The new text waits from now: the review queue does not call it three days old.
-    assert db.session.scalar(select(Submission.submitted_at)) > three_days_ago + timedelta(days=2)
+    # An edit keeps the work's age (the queue, STALE and the digest count from the round's
+    # first submission) and records when it changed.
+    assert db.session.scalar(select(Submission.submitted_at)) == three_days_ago
+    assert db.session.scalar(select(Submission.updated_at)) > three_days_ago + timedelta(days=2)
 
 
 @pytest.mark.parametrize("content,message", [

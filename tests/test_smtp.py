@@ -205,12 +205,16 @@ def test_a_finished_send_leaves_no_watchdog_behind(make_app, relay):
     a thousand sleeping threads until their budgets run out."""
     import threading
 
-    before = threading.active_count()
+    before = set(threading.enumerate())  # other tests' threads may end meanwhile: not counted
+
+    def started_here():
+        return [t for t in threading.enumerate() if t not in before]
+
     for n in range(3):
         app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=relay.port)
         with app.app_context():
             deliver_email(f"watchdog:{n}", "lia@example.test", "Hello", "hi")
     deadline = time.monotonic() + 5
-    while threading.active_count() > before and time.monotonic() < deadline:
+    while started_here() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert threading.active_count() == before
+    assert started_here() == []
