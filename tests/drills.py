@@ -26,8 +26,11 @@ LOG_DIR.mkdir(parents=True, exist_ok=True)
 
 # Short intervals so a drill takes seconds: a send may take 6 s, its claim lasts 11 s, a
 # worker holds a job 12 s, retries back off 1 s then 2 s, the sweep runs every second.
+# Queues of this test process's own: a worker left running by a killed earlier run (its own
+# session, so it outlives pytest) listens on its own prefix and never takes these jobs.
 FAST = {"MAIL_TIMEOUT": 1, "JOB_LEASE_SECONDS": 12, "JOB_RETRY_BASE_SECONDS": 1,
-        "JOB_RETRY_MAX_SECONDS": 2, "OUTBOX_SWEEP_SECONDS": 1, "OUTBOX_STALE_SECONDS": 5}
+        "JOB_RETRY_MAX_SECONDS": 2, "OUTBOX_SWEEP_SECONDS": 1, "OUTBOX_STALE_SECONDS": 5,
+        "RQ_QUEUE_PREFIX": f"drill{os.getpid()}-"}
 
 
 def drill_school(learners: int = 2, steps: int = 5, teachers: int = 2):
