@@ -412,12 +412,10 @@ def assert_fits_width(page) -> None:
     assert widths[0] <= widths[1], f"{page.url} is {widths[0]} px wide in a {widths[1]} px window"
 
 
-def statements_for(client, url: str) -> int:
-    """SQL statements one GET of `url` runs, with nothing cached from before (as in a real
-    request). Tests compare these counts; they never time requests."""
+def statements_of(fn) -> int:
+    """SQL statements `fn()` runs. Tests compare these counts; they never time anything."""
     from sqlalchemy import event
 
-    db.session.expire_all()
     statements = []
 
     def record(*args):
@@ -425,10 +423,21 @@ def statements_for(client, url: str) -> int:
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        assert client.get(url).status_code == 200
+        fn()
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     return len(statements)
+
+
+def statements_for(client, url: str) -> int:
+    """SQL statements one GET of `url` runs, with nothing cached from before (as in a real
+    request)."""
+    db.session.expire_all()
+
+    def get():
+        assert client.get(url).status_code == 200
+
+    return statements_of(get)
 
 
 def quick_sign_in(page, email: str, then: str = "/paths", password: str | None = None):

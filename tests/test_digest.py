@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import (
@@ -25,7 +25,7 @@ from mentorgroups.services import digest_subscriptions, digests, groups
 from mentorgroups.services import group_members as gm
 from mentorgroups.services.digest_content import PENDING_SHOWN, build_digests
 from mentorgroups.services.digest_weeks import latest_due_week, preview_week, week_by_key
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, statements_of
 from tests.factories import make_account, make_cohort, make_member, make_path
 
 
@@ -375,20 +375,6 @@ def test_header_totals(s):
 # ---------------------------------------------------------------- scale
 
 
-def _statements(fn) -> int:
-    seen = []
-
-    def record(*args):
-        seen.append(args[2])
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return len(seen)
-
-
 def _school_of(size: int):
     account = make_account(plan="enterprise")
     admin = make_member(account, "admin")
@@ -422,8 +408,8 @@ def test_building_every_digest_takes_the_same_statements_for_10_and_200_members(
     def build(account):
         results[account.id] = build_digests(account, latest_due_week(account, NOW), NOW)
 
-    few = _statements(lambda: build(small))
-    many = _statements(lambda: build(large))
+    few = statements_of(lambda: build(small))
+    many = statements_of(lambda: build(large))
     assert few == many, (few, many)
     assert sum(s.members_total for d in results[large.id] for s in d.sections) > 200
 
@@ -455,13 +441,13 @@ def test_the_digest_of_a_5000_member_group(s):
     one short line per member: all 5,000 listed, within a per-member budget of bytes."""
     week = latest_due_week(s.account, NOW)
     complete(s, s.ann, 1, NOW - timedelta(days=1))
-    small = _statements(lambda: build_digests(s.account, week, NOW, user_ids=[s.mentor.id]))
+    small = statements_of(lambda: build_digests(s.account, week, NOW, user_ids=[s.mentor.id]))
     big = groups.create_group(s.admin, s.account.id, "Everyone")
     gm.add_members(s.admin, s.account.id, big.id, "mentor", user_ids=[s.mentor.id])
     _bulk_members(s.account, big, 5000, s.path, s.cohort)
     db.session.expire_all()
     built = []
-    large = _statements(lambda: built.extend(
+    large = statements_of(lambda: built.extend(
         build_digests(s.account, week, NOW, user_ids=[s.mentor.id])))
     assert large == small, (small, large)
     section = next(x for x in built[0].sections if x.group_name == "Everyone")

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from mentorgroups.extensions import db
 from mentorgroups.models import Review, Submission, SubmissionVersion
@@ -35,7 +35,7 @@ from mentorgroups.services import group_members as gm
 from mentorgroups.services.digest_content import build_digests
 from mentorgroups.services.digest_weeks import latest_due_week
 from mentorgroups.services.errors import NotFound
-from tests.conftest import statements_for
+from tests.conftest import statements_for, statements_of
 from tests.factories import make_account, make_cohort, make_member, make_path, school
 
 T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -313,20 +313,6 @@ def add_rounds(s, learner, reviewer, n: int) -> None:
     db.session.commit()
 
 
-def statements(fn) -> int:
-    seen = []
-
-    def record(*args):
-        seen.append(args[2])
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return len(seen)
-
-
 @pytest.mark.parametrize("n", [5, 500])
 def test_one_statement_each_for_5_or_500_reviews(app, clock, n):
     s = school(plan="complete")
@@ -335,9 +321,9 @@ def test_one_statement_each_for_5_or_500_reviews(app, clock, n):
     add_rounds(s, s.learner, mentor, n)
     clock.move_to(T + timedelta(days=27))
     account_id, reader, group_id = s.account.id, mentor.id, group.id
-    assert statements(lambda: turnaround.by_reviewer(account_id)) == 1
-    assert statements(lambda: turnaround.by_group(account_id)) == 1
-    assert statements(lambda: turnaround.by_reader(account_id, {reader: {group_id}})) == 1
+    assert statements_of(lambda: turnaround.by_reviewer(account_id)) == 1
+    assert statements_of(lambda: turnaround.by_group(account_id)) == 1
+    assert statements_of(lambda: turnaround.by_reader(account_id, {reader: {group_id}})) == 1
     figure = turnaround.by_group(account_id)[group_id]
     assert figure.count == n
     hours = list(range(1, n + 1))
