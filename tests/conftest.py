@@ -350,6 +350,7 @@ def private_redis():
 
 
 CHROMIUM = os.environ.get("MG_TEST_CHROMIUM", "/usr/bin/chromium")
+BROWSER_DEADLINE_MS = 30_000
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
@@ -359,8 +360,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def browser():
     """One headless Chromium (the machine's) for the whole run, shared by every browser test
     module: Playwright's sync API allows one running instance per process."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_DEADLINE_MS)
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
@@ -493,7 +495,9 @@ def new_page(browser, live_server):
     def factory():
         context = browser.new_context(base_url=live_server.url,
                                       viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(5_000)
+        # A generous deadline (it is waited out only when a test fails): four runs side by
+        # side on two cores once took over 5 s to answer a search in the browser.
+        context.set_default_timeout(BROWSER_DEADLINE_MS)
         contexts.append(context)
         page = context.new_page()
         page.dialogs = []
