@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, make_response, render_template, request
+from flask import current_app, jsonify, make_response, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -56,6 +56,13 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
+def render_page(title: str, message: str) -> str:
+    """The error page, rendered without the app's context processors: Flask-Login's would load
+    current_user (a query), the app's own offer the school and the bell (more queries)."""
+    template = current_app.jinja_env.get_template("errors/error.html")
+    return template.render(title=title, message=message)
+
+
 def error_response(status: int, title: str | None = None, message: str | None = None,
                    headers: dict | None = None):
     """The page (or JSON body) for `status`; `title`/`message` replace the standard words."""
@@ -65,8 +72,7 @@ def error_response(status: int, title: str | None = None, message: str | None = 
         response = jsonify(status=status, error=title, message=message)
         response.status_code = status
     else:
-        response = make_response(
-            render_template("errors/error.html", title=title, message=message), status)
+        response = make_response(render_page(title, message), status)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
