@@ -39,6 +39,7 @@ def test_public_pages_files_and_error_pages_carry_the_headers(client):
         assert response.status_code == 200, url
         assert_secured(response)
         assert response.headers["Referrer-Policy"] == "same-origin"
+        response.close()  # a static file's response holds the file open until closed
     assert_secured(client.get("/password/forgot"))
     assert_secured(client.get("/no-such-page"))
     assert_secured(client.post("/login", data="[" * 5000, content_type="application/json"))
