@@ -314,9 +314,14 @@ def scheduler_command(once: bool):
         run_forever(current_app._get_current_object())
 
 
-def database_unreachable_line(error: Exception) -> str:
+def database_unreachable_line(ctx: click.Context, error: Exception) -> str:
     """One line for an operator: which database, and the driver's first line (never SQL)."""
-    url = db.engine.url.render_as_string(hide_password=True) if current_app else "?"
+    from flask.cli import ScriptInfo
+    from sqlalchemy.engine import make_url
+
+    # The command's app context has ended by now; the app itself is the ScriptInfo's.
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
     reason = str(getattr(error, "orig", None) or error.__class__.__name__).strip()
     reason = (reason.splitlines() or [error.__class__.__name__])[0][:200]
     return (f"Mentor Groups can't reach the database ({url}): {reason}. Check DATABASE_URL and "
@@ -336,11 +341,7 @@ def guard_database(command: click.Command) -> click.Command:
         try:
             return invoke(ctx)
         except DATABASE_DOWN as exc:
-            try:
-                db.session.rollback()
-            except Exception:  # the connection is gone: nothing to roll back
-                pass
-            raise click.ClickException(database_unreachable_line(exc)) from None
+            raise click.ClickException(database_unreachable_line(ctx, exc)) from None
 
     command.invoke = guarded_invoke
     command._mg_database_guard = True
