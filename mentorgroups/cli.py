@@ -319,13 +319,13 @@ def database_unreachable_line(ctx: click.Context, error: Exception) -> str:
     from flask.cli import ScriptInfo
     from sqlalchemy.engine import make_url
 
+    from mentorgroups.error_pages import driver_reason
+
     # The command's app context has ended by now; the app itself is the ScriptInfo's.
     app = ctx.ensure_object(ScriptInfo).load_app()
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
-    reason = str(getattr(error, "orig", None) or error.__class__.__name__).strip()
-    reason = (reason.splitlines() or [error.__class__.__name__])[0][:200]
-    return (f"Mentor Groups can't reach the database ({url}): {reason}. Check DATABASE_URL and "
-            f"that the database server is up, then run the command again.")
+    return (f"Mentor Groups can't reach the database ({url}): {driver_reason(error)}. Check "
+            "DATABASE_URL and that the database server is up, then run the command again.")
 
 
 def guard_database(command: click.Command) -> click.Command:

@@ -5,7 +5,9 @@ JSON clients, and never an exception's or the database's text.
 - 503 while the database can't be reached (SQLAlchemy's OperationalError, InterfaceError,
   DisconnectionError or pool TimeoutError, wherever raised: a view, a before-request hook,
   Flask-Login's user loader, a template): nothing the request sent was saved (the session is
-  rolled back), try again in a minute (`Retry-After`).
+  rolled back), try again in a minute (`Retry-After`). PostgreSQL's transient failures (a
+  deadlock, a serialization failure, a statement timeout) are OperationalErrors too, and the
+  same advice holds for them.
 - 500 for anything else unexpected; the details go to the log only.
 
 Every page renders from `templates/errors/error.html`, which touches no database (no
@@ -50,7 +52,7 @@ KEPT_HEADERS = ("Allow", "Retry-After")
 
 def wants_json() -> bool:
     """A JSON client (it prefers application/json to HTML, or the path is /healthz-style)."""
-    if request.path.rstrip("/") in ("/healthz",):
+    if request.path == "/healthz":
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
@@ -99,25 +101,28 @@ def http_error(error: HTTPException):
     return error_response(status, headers=kept)
 
 
+def driver_reason(error: Exception) -> str:
+    """The driver's first line ("connection failed: ... Connection refused"), never the SQL
+    and parameters SQLAlchemy's own message carries; for logs and operators only."""
+    text = str(getattr(error, "orig", None) or "").strip()
+    return (text.splitlines() or [error.__class__.__name__])[0][:200]
+
+
 def database_unreachable(error: Exception):
     discard_session()
-    # The class and the driver's first line only: the full text may carry SQL and parameters.
-    reason = str(getattr(error, "orig", None) or error.__class__.__name__).splitlines()[0][:200]
     log.error("database unreachable during %s %s: %s: %s", request.method, request.path,
-              error.__class__.__name__, reason)
+              error.__class__.__name__, driver_reason(error))
     return error_response(503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def unexpected_error(error: InternalServerError):
-    """Flask hands every unhandled exception here (as InternalServerError, the exception in
-    `original_exception`) once it is not propagated (PROPAGATE_EXCEPTIONS off: production)."""
+    """Flask logs every unhandled exception and hands it here (as InternalServerError, the
+    exception in `original_exception`) when it is not propagated (production; tests and
+    debug mode propagate it)."""
     original = getattr(error, "original_exception", None)
     if isinstance(original, DATABASE_DOWN):
         return database_unreachable(original)
-    discard_session()
-    if original is not None:
-        log.error("unexpected error during %s %s", request.method, request.path,
-                  exc_info=original)
+    discard_session()  # Flask has logged the traceback already (app.log_exception)
     return error_response(500)
 
 

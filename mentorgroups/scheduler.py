@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mentorgroups.error_pages import DATABASE_DOWN
+from mentorgroups.error_pages import DATABASE_DOWN, driver_reason
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,8 @@ def run_once(app, now: float, last_run: dict[str, float] | None = None) -> None:
                 result = task.run()
                 log.info("task %s: %s", task.name, result)
             except DATABASE_DOWN as exc:  # an outage: one line, not a traceback a period
-                reason = str(getattr(exc, "orig", None) or exc.__class__.__name__)
                 log.warning("task %s: the database can't be reached (%s); it runs again next "
-                            "period", task.name, (reason.strip().splitlines() or ["?"])[0][:200])
+                            "period", task.name, driver_reason(exc))
             except Exception:
                 log.exception("task %s failed; it runs again next period", task.name)
 

@@ -77,7 +77,6 @@ def test_hsts_only_over_https(client):
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 INLINE_HANDLER = re.compile(r"<[^>]+\s on[a-z]+\s*=", re.I | re.X)
-JAVASCRIPT_URL = re.compile(r"""(?:href|action|src)\s*=\s*["']\s*javascript:""", re.I)
 
 
 def test_no_template_has_an_inline_script_or_handler():
