@@ -23,7 +23,7 @@ DATED_TESTS := tests/test_digest*.py tests/test_invitations.py tests/test_identi
 	tests/test_turnaround*.py tests/test_review_next*.py tests/test_submission_versions.py \
 	tests/test_learning_service.py
 
-.PHONY: drills-under-load run test test-sqlite test-postgresql test-clock-ahead test-clock-back prerequisites \
+.PHONY: drills-under-load run test test-sqlite test-sqlite-screens test-postgresql test-postgresql-screens test-clock-ahead test-clock-back prerequisites \
 	install lint clean bench mutation soak
 
 $(BIN)/activate:
@@ -53,20 +53,28 @@ run: install
 	PERIODIC_TASKS_IN_PROCESS=1 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # PostgreSQL, Redis and Chromium are checked first (one line each for what is missing), then
-# four runs side by side (much of a run is waiting on PostgreSQL, Chromium and worker
-# processes): the two backends, and the dated modules a year ahead and a year back.
+# six runs side by side (much of a run is waiting on PostgreSQL, Chromium, worker processes
+# and the drills' retry windows): each backend in two halves, the screens and real workers
+# (browser and redis tests) and the rest, and the dated modules a year ahead and a year back.
+# Every test runs on both backends; each run has a PostgreSQL and a Redis database of its own.
 test: prerequisites install
-	@$(MAKE) --no-print-directory -j4 --output-sync=target test-sqlite test-postgresql \
-		test-clock-ahead test-clock-back
+	@$(MAKE) --no-print-directory -j6 --output-sync=target test-sqlite test-sqlite-screens \
+		test-postgresql test-postgresql-screens test-clock-ahead test-clock-back
 
 prerequisites:
 	@$(PYTHON) tests/prerequisites.py
 
 test-sqlite: install
-	MG_TEST_DB=sqlite $(PYTEST)
+	MG_TEST_DB=sqlite $(PYTEST) -m "not browser and not redis"
+
+test-sqlite-screens: install
+	MG_TEST_DB=sqlite MG_TEST_REDIS_URL=redis://127.0.0.1:6379/5 $(PYTEST) -m "browser or redis"
 
 test-postgresql: install
-	MG_TEST_DB=postgresql $(PYTEST)
+	MG_TEST_DB=postgresql $(PYTEST) -m "not browser and not redis"
+
+test-postgresql-screens: install
+	MG_TEST_DB=postgresql MG_TEST_REDIS_URL=redis://127.0.0.1:6379/6 $(PYTEST) -m "browser or redis"
 
 test-clock-ahead: install
 	MG_TEST_DB=sqlite MG_TEST_CLOCK_SHIFT_DAYS=365 $(PYTEST) -m "not browser and not redis" \
