@@ -11,6 +11,7 @@ import logging
 from rq import Worker
 
 from mentorgroups import create_app
+from mentorgroups.jobs.forking import drop_inherited_connections
 from mentorgroups.jobs.queues import all_queues, parse_rq_job_id, redis_connection
 
 log = logging.getLogger("worker")
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if not app.config.get("REDIS_URL"):
         raise SystemExit("REDIS_URL is not set: without Redis, jobs run inside the web process "
                          "and no worker is needed.")
+    drop_inherited_connections(app)
     worker = build_worker(app)
     worker.work(burst=args.burst, with_scheduler=False, logging_level="INFO")
     return 0
