@@ -137,6 +137,7 @@ class Processes:
             proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
                                     stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)
+        proc.log_path = log
         self.procs.append(proc)
         return proc
 
