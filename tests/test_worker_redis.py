@@ -239,8 +239,9 @@ def test_a_running_worker_outlives_a_redis_outage(make_app, database_url, privat
                 db.session.commit()
             assert count(OutboxJob, OutboxJob.status == "staged") == 2  # nothing pushed
 
-            def noticed():
-                return "Redis is unreachable" in worker.log_path.read_text(errors="replace")
+            def noticed():  # its line about the outage, or its end
+                return ("Redis is unreachable" in worker.log_path.read_text(errors="replace")
+                        or worker.poll() is not None)
 
             wait_for(noticed, patience(CYCLE), "the worker to notice Redis is gone")
             assert worker.poll() is None, "the worker exited when Redis went away"
