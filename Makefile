@@ -16,7 +16,7 @@ DATED_TESTS := tests/test_digest*.py tests/test_invitations*.py tests/test_ident
 	tests/test_admin_security.py tests/test_mentoring*.py tests/test_review_queue.py \
 	tests/test_paging.py tests/test_wording.py tests/test_learning_two_schools.py \
 	tests/test_groups_repair.py tests/test_notifications_jobs.py tests/test_article_ways.py \
-	tests/test_cli.py tests/test_discussion*.py
+	tests/test_cli.py tests/test_discussion*.py tests/test_health.py
 
 .PHONY: drills-under-load run test test-sqlite test-postgresql test-clock-ahead test-clock-back prerequisites \
 	install lint clean bench mutation soak
