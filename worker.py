@@ -135,19 +135,23 @@ def work_until_stopped(app, burst: bool = False) -> int:
     until Redis answers, then start a fresh one (it registers itself again)."""
     stop = threading.Event()
     delay = RECONNECT_FIRST_SECONDS
-    while True:
-        worker = build_worker(app)
+    while not stop.is_set():
+        worker, failure = None, None
         started = time.monotonic()
-        failure = None
         try:
+            worker = build_worker(app)  # RQ names its connection: Redis must answer already
             worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
-        except RedisError as exc:  # registering the worker, or recording its end, failed
+        except RedisError as exc:  # building, registering, or recording its end failed
             failure = exc
         finally:
-            worker.log.removeFilter(worker.redis_loss_filter)
-        failure = failure or worker.redis_lost
-        if worker.stop_requested or (burst and failure is None):
-            return 0
+            if worker is not None:
+                worker.log.removeFilter(worker.redis_loss_filter)
+        if worker is not None:
+            failure = failure or worker.redis_lost
+            if worker.stop_requested:
+                return 0
+        if burst:  # one pass over the queues, whatever happened
+            return 1 if failure else 0
         if time.monotonic() - started > HEALTHY_RUN_SECONDS:
             delay = RECONNECT_FIRST_SECONDS
         _stop_on_signals(stop)
@@ -167,8 +171,7 @@ def work_until_stopped(app, burst: bool = False) -> int:
                 log.warning("Redis answers again after %.0f s; the worker resumes",
                             time.monotonic() - lost_at)
         delay = min(delay * 2, RECONNECT_MAX_SECONDS)
-        if stop.is_set():
-            return 0
+    return 0
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

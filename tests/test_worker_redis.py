@@ -256,3 +256,31 @@ def test_a_running_worker_outlives_a_redis_outage(make_app, database_url, privat
     finally:
         procs.stop_all()
     assert sorted(m["to"][0] for m in smtp_server.messages) == [teacher] * 3
+
+
+def test_a_worker_started_while_redis_is_down_waits_for_it(make_app, database_url,
+                                                           private_redis, smtp_server):
+    """RQ talks to Redis as soon as a worker is built: started during an outage, `python
+    worker.py` waits for Redis instead of exiting, then works."""
+    from tests.drills import CYCLE, FAST, Processes, patience, wait_for
+
+    app = make_app(REDIS_URL=private_redis.url, MAIL_SERVER="127.0.0.1",
+                   MAIL_PORT=smtp_server.port, **FAST)
+    procs = Processes(database_url, private_redis.url, smtp_server.port)
+    try:
+        with app.app_context():
+            s = school()
+            private_redis.stop()
+            worker = procs.worker()
+            wait_for(lambda: "Redis is unreachable" in worker.log_path.read_text(
+                errors="replace") or worker.poll() is not None, patience(),
+                "the worker to find Redis gone")
+            assert worker.poll() is None, "the worker exited: Redis was down when it started"
+            private_redis.start()
+            procs.scheduler()
+            submit(s)  # pushed at once, or by the sweep
+            wait_for(lambda: len(smtp_server.messages) == 1, patience(CYCLE, jobs=2),
+                     "the email once Redis is up")
+            assert worker.poll() is None
+    finally:
+        procs.stop_all()
