@@ -21,7 +21,7 @@ DATED_TESTS := tests/test_digest*.py tests/test_invitations.py tests/test_identi
 	tests/test_mentoring_two_schools.py tests/test_notifications_jobs.py \
 	tests/test_review_queue.py tests/test_paging.py tests/test_wording.py tests/test_discussion*.py \
 	tests/test_turnaround*.py tests/test_review_next*.py tests/test_submission_versions.py \
-	tests/test_learning_service.py
+	tests/test_learning_service.py tests/test_health.py
 
 .PHONY: drills-under-load run test test-sqlite test-sqlite-screens test-postgresql test-postgresql-screens test-clock-ahead test-clock-back prerequisites \
 	install lint clean bench mutation soak

@@ -1,13 +1,14 @@
 """Soak: the production shape under faults, measured from outside.
 
-gunicorn with 4 workers, RQ workers (`python worker.py`), the scheduler, PostgreSQL (a
-database of its own), a Redis server of its own and an aiosmtpd server, all on 127.0.0.1.
+The Procfile under honcho (gunicorn with 4 workers, two `python worker.py`, the scheduler),
+as the README's runbook runs it, with PostgreSQL (a database of its own), a Redis server of
+its own and an aiosmtpd server, all on 127.0.0.1.
 50 simulated people (5 admins browsing the back office, 10 mentors reviewing, 35 learners
 submitting steps for review) use the site for --seconds (60). In the middle Redis is restarted
 (empty: no persistence) and the SMTP server answers 451 for 20 s. Afterwards it waits for the
 outbox to drain and prints requests, 5xx, latency percentiles and the email tally (expected /
-delivered / lost / duplicated, by the stable Message-ID). Exit status 1 on any 5xx, loss or
-duplicate.
+delivered / lost / duplicated, by the stable Message-ID). Exit status 1 on any 5xx, loss,
+duplicate, or a process that exited (honcho then stops them all).
 
     .venv/bin/python bench/soak.py [--seconds 60] [--users 50]
 """
@@ -259,33 +260,17 @@ def main(argv=None) -> int:
                "JOB_RETRY_BASE_SECONDS": "2", "JOB_RETRY_MAX_SECONDS": "10",
                "OUTBOX_SWEEP_SECONDS": "2", "OUTBOX_STALE_SECONDS": "30", "MAIL_TIMEOUT": "5"}
         env.pop("MENTORGROUPS_DEV", None)
-        commands = {
-            "web": [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind",
-                    f"127.0.0.1:{web_port}", "--access-logfile", "-", "app:app"],
-            "worker-1": [sys.executable, "worker.py"],
-            "worker-2": [sys.executable, "worker.py"],
-            "scheduler": [sys.executable, "-m", "flask", "--app", "app", "scheduler"],
-        }
-        restarts = Counter()
-
-        def start(name):
-            out = open(logs / f"{name}.log", "ab")
-            proc = subprocess.Popen(commands[name], cwd=ROOT, env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-            procs.append((name, commands[name], proc))
-            return proc
-
-        running = {name: start(name) for name in commands}
-        supervising = threading.Event()
-
-        def supervise():  # what systemd's Restart=always does in production
-            while not supervising.wait(1):
-                for name, proc in list(running.items()):
-                    if proc.poll() is not None:
-                        restarts[name] += 1
-                        running[name] = start(name)
-
-        threading.Thread(target=supervise, daemon=True).start()
+        # The production shape as the README runs it: the Procfile under honcho, with two
+        # workers. Nothing restarts a process here: honcho stops everything when one exits,
+        # and the soak reports that as a failure.
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["WEB_CONCURRENCY"] = "4"
+        out = open(logs / "honcho.log", "ab")
+        honcho = subprocess.Popen(
+            [sys.executable, "-m", "honcho", "--no-colour", "-f", str(ROOT / "Procfile"),
+             "-d", str(ROOT), "start", "-p", str(web_port), "-c", "worker=2"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        procs.append(("honcho", honcho.args, honcho))
         base = f"http://127.0.0.1:{web_port}"
         for _ in range(100):
             try:
@@ -336,7 +321,7 @@ def main(argv=None) -> int:
             time.sleep(1)
         drained = time.monotonic() - drain_started
         time.sleep(5)  # a duplicate would arrive now
-        supervising.set()
+        exited = honcho.poll()
 
         latencies = [seconds for _kind, _status, seconds in results]
         statuses = Counter(status for _kind, status, _seconds in results)
@@ -355,9 +340,9 @@ def main(argv=None) -> int:
         print(f"emails: expected {len(expected)}, delivered {len(expected & set(smtp.seen))}, "
               f"lost {lost}, duplicated {duplicated}; SMTP refused {smtp.refused} tries; "
               f"outbox drained {drained:.0f} s after the load stopped")
-        print("process restarts by the supervisor: " +
-              (", ".join(f"{k} {n}" for k, n in restarts.items()) or "none"))
-        return 1 if errors or lost or duplicated else 0
+        print("processes: " + ("all ran to the end (nothing restarted)" if exited is None else
+                               f"honcho exited with {exited}: see {logs / 'honcho.log'}"))
+        return 1 if errors or lost or duplicated or exited is not None else 0
     finally:
         for _name, _cmd, proc in procs:
             if proc.poll() is None:

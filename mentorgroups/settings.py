@@ -152,6 +152,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "JOB_LEASE_SECONDS": env_int("JOB_LEASE_SECONDS", 120),
         "OUTBOX_SWEEP_SECONDS": env_int("OUTBOX_SWEEP_SECONDS", 15),
         "OUTBOX_STALE_SECONDS": env_int("OUTBOX_STALE_SECONDS", 120),
+        # An idle worker reports to Redis every WORKER_TTL_SECONDS - 15 s (a busy one every
+        # 30 s); /healthz counts a worker live when it reported within WORKER_TTL_SECONDS.
+        "WORKER_TTL_SECONDS": env_int("WORKER_TTL_SECONDS", 60),
+        # /healthz is degraded when a due job has waited longer than this to be run.
+        "HEALTH_DUE_AGE_SECONDS": env_int("HEALTH_DUE_AGE_SECONDS", 60),
         # Development (`make run`): the scheduler's periodic tasks in a thread of the web
         # process. Production runs exactly one `flask scheduler` instead.
         "PERIODIC_TASKS_IN_PROCESS": env_bool("PERIODIC_TASKS_IN_PROCESS", False),

@@ -254,6 +254,9 @@ def smtp_server():
             self.refuse_until = 0.0  # time.monotonic() until which every DATA gets a 451
             self.stall_next_rcpt = 0.0  # seconds the next RCPT TO waits before answering
             self.rcpt_arrived = threading.Event()  # set when any RCPT TO arrives
+            # called with the count so far when a message is accepted, before the sender
+            # hears the "250" (a drill cuts the database there)
+            self.on_accept = None
 
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             import asyncio
@@ -276,6 +279,8 @@ def smtp_server():
             self.messages.append({"to": envelope.rcpt_tos, "subject": str(msg["subject"]),
                                   "body": msg.get_body(("plain",)).get_content(),
                                   "message": msg, "raw": envelope.content})
+            if self.on_accept is not None:
+                self.on_accept(len(self.messages))
             return "250 OK"
 
     handler = Collector()

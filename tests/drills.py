@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -137,6 +139,7 @@ class Processes:
             proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
                                     stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)
+        proc.log_path = log
         self.procs.append(proc)
         return proc
 
@@ -184,3 +187,73 @@ class Processes:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill_group(proc)
+
+
+class TcpProxy:
+    """A TCP forwarder on a free 127.0.0.1 port to `target` (host, port), so a drill can take a
+    server away from some processes only: `cut()` drops every forwarded connection and turns
+    new ones away (accepted, then closed at once, as a server going down does) until
+    `restore()`."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.down = threading.Event()
+        self.closed = threading.Event()
+        self.lock = threading.Lock()
+        self.open: set = set()
+        threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            if self.down.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source, sink) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._drop(source, sink)
+
+    def _drop(self, *sockets) -> None:
+        for sock in sockets:
+            with self.lock:
+                self.open.discard(sock)
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def cut(self) -> None:
+        self.down.set()
+        with self.lock:
+            sockets = list(self.open)
+        self._drop(*sockets)
+
+    def restore(self) -> None:
+        self.down.clear()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.cut()
+        self.listener.close()

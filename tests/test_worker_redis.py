@@ -206,3 +206,81 @@ def test_mentors_hear_of_a_submission_made_while_redis_was_down(make_app, databa
         recipients = sorted(m["to"][0] for m in smtp_server.messages)
         assert recipients == sorted(["mentor@school.test", s.teacher.email])
         assert db.session.scalar(select(func.count()).select_from(Notification)) == 2
+
+
+def test_a_running_worker_outlives_a_redis_outage(make_app, database_url, private_redis,
+                                                  smtp_server):
+    """`python worker.py` keeps running while Redis (this test's own server) is stopped in
+    the middle of a job, and once Redis is back (empty) registers again and runs what was
+    staged meanwhile, which the sweep pushes. RQ's own loop quits when Redis is gone as a
+    job ends, and nothing started it again."""
+    from rq import Worker
+
+    from mentorgroups.jobs.queues import get_queue
+    from tests.drills import CYCLE, FAST, Processes, patience, wait_for
+
+    slow_smtp = {"MAIL_TIMEOUT": 3, "JOB_LEASE_SECONDS": 3 * 6 + 5 + 2}
+    app = make_app(REDIS_URL=private_redis.url, MAIL_SERVER="127.0.0.1",
+                   MAIL_PORT=smtp_server.port, **{**FAST, **slow_smtp})
+    procs = Processes(database_url, private_redis.url, smtp_server.port, **slow_smtp)
+    try:
+        with app.app_context():
+            s = school()
+            teacher = s.teacher.email
+            smtp_server.stall_next_rcpt = 2.5  # the worker is mid-job when Redis stops
+            procs.scheduler()
+            worker = procs.worker()
+            submit(s)
+            wait_for(lambda: smtp_server.rcpt_arrived.wait(0.5), patience(CYCLE, jobs=2),
+                     "the worker to be sending the first email", step=0)
+            private_redis.stop()
+            for person, step in ((s.learner, s.path.steps[2]), (s.other, s.path.steps[1])):
+                learning.submit_for_review(person, s.account.id, step.id, "work")
+                db.session.commit()
+            assert count(OutboxJob, OutboxJob.status == "staged") == 2  # nothing pushed
+
+            def noticed():  # its line about the outage, or its end
+                return ("Redis is unreachable" in worker.log_path.read_text(errors="replace")
+                        or worker.poll() is not None)
+
+            wait_for(noticed, patience(CYCLE), "the worker to notice Redis is gone")
+            assert worker.poll() is None, "the worker exited when Redis went away"
+            private_redis.start()  # empty: no persistence
+            wait_for(lambda: len(smtp_server.messages) == 3, patience(2 * CYCLE, jobs=6),
+                     "the first email and the two staged during the outage",
+                     progress=lambda: f"{len(smtp_server.messages)} arrived")
+            assert worker.poll() is None
+            queue = get_queue(app, "emails")
+            wait_for(lambda: Worker.all(queue=queue), patience(CYCLE),
+                     "the worker to register again in the restarted Redis")
+    finally:
+        procs.stop_all()
+    assert sorted(m["to"][0] for m in smtp_server.messages) == [teacher] * 3
+
+
+def test_a_worker_started_while_redis_is_down_waits_for_it(make_app, database_url,
+                                                           private_redis, smtp_server):
+    """RQ talks to Redis as soon as a worker is built: started during an outage, `python
+    worker.py` waits for Redis instead of exiting, then works."""
+    from tests.drills import CYCLE, FAST, Processes, patience, wait_for
+
+    app = make_app(REDIS_URL=private_redis.url, MAIL_SERVER="127.0.0.1",
+                   MAIL_PORT=smtp_server.port, **FAST)
+    procs = Processes(database_url, private_redis.url, smtp_server.port)
+    try:
+        with app.app_context():
+            s = school()
+            private_redis.stop()
+            worker = procs.worker()
+            wait_for(lambda: "Redis is unreachable" in worker.log_path.read_text(
+                errors="replace") or worker.poll() is not None, patience(),
+                "the worker to find Redis gone")
+            assert worker.poll() is None, "the worker exited: Redis was down when it started"
+            private_redis.start()
+            procs.scheduler()
+            submit(s)  # pushed at once, or by the sweep
+            wait_for(lambda: len(smtp_server.messages) == 1, patience(CYCLE, jobs=2),
+                     "the email once Redis is up")
+            assert worker.poll() is None
+    finally:
+        procs.stop_all()

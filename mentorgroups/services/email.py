@@ -7,21 +7,24 @@ the claim ends, which the outbox uses as the next attempt. A failed send turns t
 'failed' with the reason (shown to the school's admins) and raises, so the job is retried.
 
 The one window left: the server accepted the message and the process died (or the database
-became unreachable) before the row was marked 'sent'. The claim then expires and the email is
-sent again, with the same Message-ID, so the receiver can tell it is the same message.
+stayed unreachable until the claim ended) before the row was marked 'sent'. The claim then
+expires and the email is sent again, with the same Message-ID, so the receiver can tell it is
+the same message.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime, timedelta
 from email import policy
 
 from flask import current_app
 from flask_mail import Message
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
 from mentorgroups.extensions import db, mail
 from mentorgroups.jobs.retry import error_text
@@ -31,6 +34,7 @@ from mentorgroups.services.smtp import send_budget, send_message, stable_message
 log = logging.getLogger(__name__)
 
 CLAIM_MARGIN_SECONDS = 5
+RECORD_RETRY_SECONDS = 0.5  # how often a sent email's record is retried without a database
 HIDDEN_LINK = "[link hidden]"
 
 
@@ -141,7 +145,28 @@ def deliver_email(key: str, recipient: str, subject: str, body: str,
             status="failed", last_error=error_text(exc), claimed_until=None))
         db.session.commit()
         raise
-    db.session.execute(update(SentEmail).where(*mine).values(
+    _record_sent(mine, record.claimed_until, dict(
         status=status, sent_at=utcnow(), claimed_until=None, last_error=None))
-    db.session.commit()
     return db.session.get(SentEmail, record_id, populate_existing=True)
+
+
+def _record_sent(mine: list, claimed_until: datetime | None, values: dict) -> None:
+    """The server accepted the email: record it, retrying while the database is unreachable
+    until the claim ends. Nobody else sends this key before then, so an outage shorter than
+    the claim (MAIL_TIMEOUT x 6 + 5 s) that begins right after the server's "250" no longer
+    sends the email twice; a longer one still can (with the same Message-ID)."""
+    while True:
+        try:
+            db.session.execute(update(SentEmail).where(*mine).values(**values))
+            db.session.commit()
+            return
+        except (OperationalError, InterfaceError) as exc:
+            with suppress(SQLAlchemyError):
+                db.session.rollback()
+            if claimed_until is None or utcnow() + timedelta(
+                    seconds=RECORD_RETRY_SECONDS) >= claimed_until:
+                raise
+            log.warning("email sent but not recorded yet (%s); retrying until its claim "
+                        "ends at %s", exc.__class__.__name__,
+                        claimed_until.isoformat(timespec="seconds"))
+            time.sleep(RECORD_RETRY_SECONDS)
