@@ -373,3 +373,33 @@ def test_preview_is_the_digest_as_of_the_moment_given(hill):
     assert [(i.member, i.waited) for i in digest.sections[0].pending] == [("Ann", "2 days")]
     assert digest.week.send_at == NOW
     assert digests.preview_for(hill.pupil, hill.account, NOW) is None
+    later = digests.preview_for(hill.people["Mo"], hill.account, NOW + timedelta(days=1))
+    assert [(i.member, i.waited) for i in later.sections[0].pending] == [("Ann", "3 days")]
+
+
+def test_a_week_sent_later_than_the_clock_says_is_written_as_of_that_moment(hill, mail_outbox):
+    """`send_week(now=...)` is the moment the digest speaks of, not the machine's clock (the
+    CLI's `--as-of` and a late tick both pass it): Ann has waited five days three days on."""
+    week = week_by_key(hill.account, WEEK)
+    digests.send_week(hill.account, week, NOW + timedelta(days=3))
+    assert "- Ann: Step 2 in Data, waiting 5 days\n" in mail_outbox[0].body
+
+
+def test_the_email_carries_its_html_part_and_one_click_unsubscribe(hill, mail_outbox):
+    week = week_by_key(hill.account, WEEK)
+    digests.send_week(hill.account, week, NOW)
+    message = next(m for m in mail_outbox if m.recipients == [hill.people["Mo"].email])
+    row = db.session.scalar(select(DigestDelivery).where(
+        DigestDelivery.user_id == hill.people["Mo"].id, DigestDelivery.week == WEEK))
+    assert row.html_body and "Ann" in message.html and message.html == row.html_body
+    assert row.unsubscribe_url and "/digest/unsubscribe/" in row.unsubscribe_url
+    assert message.extra_headers["List-Unsubscribe"] == f"<{row.unsubscribe_url}>"
+
+
+def test_the_send_job_for_a_school_that_is_gone_does_nothing(hill, mail_outbox):
+    """The job was staged, then the school was deleted before a worker took it."""
+    from mentorgroups.models import Account
+
+    gone = db.session.scalar(select(func.max(Account.id))) + 1
+    assert digests.send_digests(gone, WEEK) is None
+    assert mail_outbox == [] and count(DigestDelivery) == 0
