@@ -273,6 +273,29 @@ def test_the_tick_leaves_a_sender_at_work_alone_and_restages_a_stuck_one(hill, m
     assert len(mail_outbox) == 3
 
 
+def test_the_tick_commits_the_stuck_weeks_it_stages_again(hill, held_jobs):
+    """The scheduler runs the tick and keeps nothing it did not commit: a stuck week staged
+    again must be in the database (and handed to the workers) when the tick returns."""
+    db.session.add(DigestRun(account_id=hill.account.id, week=WEEK))
+    db.session.commit()
+    digests.claim(hill.account, week_by_key(hill.account, WEEK))
+    for row in db.session.scalars(select(DigestDelivery)):
+        row.created_at = NOW
+    db.session.commit()
+    assert digests.tick(NOW + timedelta(minutes=16)) == 1
+    db.session.rollback()
+    assert count(OutboxJob, OutboxJob.name == "send_digests") == 1 and len(held_jobs) == 1
+
+
+def test_a_school_with_nobody_following_a_group_sends_nothing(app, clock, mail_outbox):
+    lone = make_account(name="Lone School", plan="complete")
+    lone.created_at = utc(2024, 1, 1)
+    db.session.commit()
+    week = week_by_key(lone, WEEK)
+    assert digests.send_week(lone, week, NOW) == {"staged": 0, "skipped": 0}
+    assert count(DigestDelivery) == 0 and mail_outbox == []
+
+
 def test_the_tick_goes_by_the_clock_when_given_no_time(hill, vale):
     expected = {latest_due_week(hill.account, datetime.now(UTC)).key}
     assert digests.tick() == 2
