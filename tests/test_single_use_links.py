@@ -2,7 +2,8 @@
 (a double click, a mail scanner, a person on two devices): six requests started together
 through the app's own routes, each with its own session and database connection, make
 exactly one password change, one membership and one audit event; the others get the normal
-"already used" page.
+"already used" page. The unsubscribe links, which may be used again, answer every one of
+six one-click posts at once and leave one row.
 
 Before the fix, the route's first (unlocked) read of the row stayed in the session and the
 locked read returned that stale copy, so 2 of 6 resets, and two accepts, went through.
@@ -20,12 +21,20 @@ from mentorgroups.extensions import db
 from mentorgroups.models import (
     AccountMembership,
     AuditEvent,
+    DigestSubscription,
+    EmailChoice,
     GroupMembership,
     Invitation,
     PasswordLink,
     User,
 )
-from mentorgroups.services import groups, invitations, passwords
+from mentorgroups.services import (
+    digest_subscriptions,
+    email_choices,
+    groups,
+    invitations,
+    passwords,
+)
 from tests.conftest import BACKEND, Client
 from tests.factories import make_account, make_member, make_user
 
@@ -163,3 +172,36 @@ def test_six_joins_with_one_invitation_make_one_person(racing_app):
         assert count(GroupMembership, GroupMembership.user_id == person.id) == 1
         assert count(AuditEvent, AuditEvent.account_id == account_id,
                      AuditEvent.action == "invitation.accept") == 1
+
+
+@pytest.mark.parametrize("which", ["email choice", "digest"])
+def test_six_one_click_unsubscribes_at_once_all_answer_and_leave_one_row(racing_app, which):
+    """A mail client's one-click post and the person's own click (and a scanner) at the same
+    moment, with no row for the switch yet: each is answered, one row says off."""
+    with racing_app.app_context():
+        account = make_account(plan="complete")
+        admin = make_member(account, "admin")
+        group = groups.create_group(admin, account.id, "Coaching")
+        db.session.commit()
+        if which == "email choice":
+            token = email_choices.unsubscribe_token(admin.id, account.id, "submissions")
+            path = f"/email/unsubscribe/{token}"
+            model, where = EmailChoice, (EmailChoice.user_id == admin.id,)
+        else:
+            token = digest_subscriptions.unsubscribe_token(admin.id, [group.id])
+            path = f"/digest/unsubscribe/{token}"
+            model, where = DigestSubscription, (DigestSubscription.user_id == admin.id,)
+        assert count(model, *where) == 0
+
+    def prepare(client, n):
+        return None
+
+    def fire(client, n, state):
+        return client.post(path, data={"List-Unsubscribe": "One-Click"})
+
+    responses = together(racing_app, prepare, fire)
+    assert [r.status_code for r in responses] == [200] * N
+    with racing_app.app_context():
+        assert count(model, *where) == 1
+        row = db.session.scalar(select(model).where(*where))
+        assert (row.cadence == "off") if which == "email choice" else (not row.subscribed)

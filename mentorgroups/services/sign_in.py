@@ -26,6 +26,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, select, update
 
+from mentorgroups import upserts
 from mentorgroups.extensions import db
 from mentorgroups.models import SignInThrottle, normalize_email, utcnow
 from mentorgroups.services.errors import ServiceError
@@ -65,11 +66,7 @@ def wait_after(failures: int) -> timedelta | None:
 
 
 def _insert_ignoring_duplicate(email: str, now: datetime) -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(SignInThrottle).values(
+    db.session.execute(upserts.insert(SignInThrottle).values(
         email=email, failures=0, attempts=0, last_attempt_at=now).on_conflict_do_nothing())
 
 
@@ -79,12 +76,14 @@ def count_attempt(email: str) -> None:
     `succeeded` when the password was right."""
     email = normalize_email(email)
     now = utcnow()
-    _insert_ignoring_duplicate(email, now)
-    for _ in range(100):  # each pass that fails saw another attempt counted meanwhile
+    for _ in range(100):  # a pass that fails saw another attempt counted meanwhile
+        _insert_ignoring_duplicate(email, now)
         row = db.session.execute(
             select(SignInThrottle.failures, SignInThrottle.attempts,
                    SignInThrottle.last_attempt_at, SignInThrottle.blocked_until)
-            .where(SignInThrottle.email == email)).one()
+            .where(SignInThrottle.email == email)).one_or_none()
+        if row is None:  # a success at this moment deleted it
+            continue
         if row.blocked_until is not None and row.blocked_until > now:
             raise SignInWait(math.ceil((row.blocked_until - now).total_seconds()))
         failures = 0 if row.last_attempt_at <= now - FORGET_AFTER else row.failures
