@@ -9,6 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import SignInThrottle
@@ -134,6 +135,28 @@ def test_a_forged_or_expired_known_browser_cookie_counts_for_nothing(lia, clock,
     for _ in range(5):
         attempt(forger, lia)
     assert attempt(laptop, lia, PASSWORD).status_code == 429  # the laptop was forgotten
+
+
+def test_setting_a_new_password_from_a_link_clears_the_wait_and_knows_the_browser(
+        lia, clock, browser):
+    from mentorgroups.models import User
+    from mentorgroups.services import passwords
+
+    stranger, phone = browser(), browser()
+    for _ in range(6):
+        attempt(stranger, lia)
+    assert attempt(phone, lia, PASSWORD).status_code == 429
+    _, token = passwords.new_link(db.session.scalar(select(User).where(User.email == lia)),
+                                  "reset")
+    db.session.commit()
+    done = phone.post_form(f"/password/reset/{token}",
+                           {"password": "brand-new-1", "confirm": "brand-new-1"})
+    assert done.status_code == 302 and row(lia) is None
+    phone.post_form("/logout", token_page="/paths")
+    for _ in range(6):
+        attempt(stranger, lia)
+    assert attempt(stranger, lia, "brand-new-1").status_code == 429
+    assert attempt(phone, lia, "brand-new-1").status_code == 302  # known since the reset
 
 
 def test_a_day_without_attempts_forgets_the_address_and_pruning_deletes_it(lia, clock,

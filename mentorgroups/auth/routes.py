@@ -94,12 +94,12 @@ def login():
                 response = redirect(url_for("auth.choose_account", next=target or ""))
             else:
                 response = redirect(target or home_for(current_membership()))
-            _remember_browser(response, email)
+            remember_browser(response, email)
             return response
     return render_template("auth/login.html", form=form)
 
 
-def _remember_browser(response, email: str) -> None:
+def remember_browser(response, email: str) -> None:
     """This browser signed in as `email`: the per-address wait no longer holds it back."""
     value = sign_in.known_browser_cookie(request.cookies.get(sign_in.KNOWN_BROWSER_COOKIE),
                                          email)
