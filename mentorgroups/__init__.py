@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
         people,
         request_cache,
         review,
+        security_headers,
         tenancy,
         web,
     )
@@ -59,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     tenancy.init_app(app, login_manager)
     request_cache.init_app(app)
     web.init_app(app)
+    security_headers.init_app(app)
     load_job_modules()
 
     app.register_blueprint(auth.bp)

@@ -314,10 +314,48 @@ def scheduler_command(once: bool):
         run_forever(current_app._get_current_object())
 
 
+def database_unreachable_line(ctx: click.Context, error: Exception) -> str:
+    """One line for an operator: which database, and the driver's first line (never SQL)."""
+    from flask.cli import ScriptInfo
+    from sqlalchemy.engine import make_url
+
+    from mentorgroups.error_pages import driver_reason
+
+    # The command's app context has ended by now; the app itself is the ScriptInfo's.
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+    return (f"Mentor Groups can't reach the database ({url}): {driver_reason(error)}. Check "
+            "DATABASE_URL and that the database server is up, then run the command again.")
+
+
+def guard_database(command: click.Command) -> click.Command:
+    """Make `command` (a group: every command under it) say in one line on stderr, exit code 1,
+    that the database can't be reached, instead of printing SQLAlchemy's traceback."""
+    from mentorgroups.error_pages import DATABASE_DOWN
+
+    if getattr(command, "_mg_database_guard", False):
+        return command
+    invoke = command.invoke
+
+    def guarded_invoke(ctx):
+        try:
+            return invoke(ctx)
+        except DATABASE_DOWN as exc:
+            raise click.ClickException(database_unreachable_line(ctx, exc)) from None
+
+    command.invoke = guarded_invoke
+    command._mg_database_guard = True
+    return command
+
+
 def init_app(app) -> None:
+    from flask_migrate.cli import db as migrate_cli
+
     from mentorgroups.cli_groups import groups_cli
     from mentorgroups.reports_cli import reports_cli
 
     for command in (seed_demo_command, accounts_cli, users_cli, jobs_cli, digests_cli,
                     scheduler_command, reports_cli, groups_cli):
-        app.cli.add_command(command)
+        app.cli.add_command(guard_database(command))
+    # `flask db ...` is Flask-Migrate's (a plugin of the flask command): the same one line.
+    guard_database(migrate_cli)

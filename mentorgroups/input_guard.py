@@ -9,19 +9,29 @@
   excepted: text areas send them) can't be stored by PostgreSQL, or mean nothing in a name or an
   address. A request carrying one in a query argument, form field, JSON value or path argument
   is refused with a 400 that names the field, before any view or database sees it.
+- Bodies: a JSON body that can't be read (malformed, or nested so deeply that reading it
+  would exhaust the stack: 5,000 `[`) is a 400; a body in a content type the app never
+  accepts (anything but a form, a multipart form or JSON) is a 415, before anything changes;
+  a body larger than MAX_CONTENT_LENGTH is a 413 (Werkzeug, when the form is read here).
 """
 
 from __future__ import annotations
 
 import re
 
-from flask import render_template, request
+from flask import request
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
+
+from mentorgroups.error_pages import error_response
 
 INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ID_FIELD = re.compile(r"(?:^|[_-])id$|^rowid$", re.I)
 INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# What the app's forms, scripts and RFC 8058 one-click unsubscribes send.
+ACCEPTED_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 
 
 def parse_id(raw) -> int | None:
@@ -51,26 +61,43 @@ def _label(name: str) -> str:
 def _refuse(field: str, where: str):
     message = (f"The {where} {_label(field)} contains a control character (such as NUL) that "
                "can't be used. Remove it and try again.")
-    return render_template("errors/error.html", title="That input can't be used",
-                           message=message), 400
+    return error_response(400, title="That input can't be used", message=message)
 
 
 def _not_found():
-    return render_template("errors/error.html", title="Not found",
-                           message="That record does not exist, or it is not in the school "
-                                   "you are working in."), 404
+    return error_response(404, message="That record does not exist, or it is not in the school "
+                                       "you are working in.")
 
 
-def _json_values(value, path: str = ""):
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key), str(key)
-            yield from _json_values(item, str(key))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _json_values(item, path)
-    elif isinstance(value, str):
-        yield path or "value", value
+def _unreadable_json(why: str):
+    return error_response(400, title="That request can't be read",
+                          message=f"Its JSON body {why}. Nothing was changed.")
+
+
+def _json_values(value):
+    """(name, text) of every key and string in a JSON document, walked without recursion (a
+    document nested a few hundred levels deep is valid JSON but would exhaust the stack)."""
+    pending = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                yield str(key), str(key)
+                pending.append((str(key), child))
+        elif isinstance(item, list):
+            pending.extend((path, child) for child in item)
+        elif isinstance(item, str):
+            yield path or "value", item
+
+
+def _read_json():
+    """The request's JSON document, or a response refusing the request."""
+    try:
+        return request.get_json(), None
+    except RecursionError:
+        return None, _unreadable_json("is nested too deeply")
+    except BadRequest:
+        return None, _unreadable_json("is not valid JSON")
 
 
 def check_request():
@@ -79,10 +106,16 @@ def check_request():
         if isinstance(value, str) and CONTROL_CHARS.search(value):
             return _not_found()
     sources = [("field", request.args.items(multi=True))]
-    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+    if request.method in BODY_METHODS:
+        if request.mimetype and request.mimetype not in ACCEPTED_BODIES \
+                and (request.content_length or request.headers.get("Transfer-Encoding")):
+            return error_response(415)
         sources.append(("field", request.form.items(multi=True)))
-        if request.is_json:
-            sources.append(("field", _json_values(request.get_json(silent=True))))
+        if request.is_json and (request.content_length or request.headers.get("Transfer-Encoding")):
+            document, refused = _read_json()
+            if refused is not None:
+                return refused
+            sources.append(("field", _json_values(document)))
     for where, items in sources:
         for name, value in items:
             if CONTROL_CHARS.search(name) or CONTROL_CHARS.search(value):

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mentorgroups.error_pages import DATABASE_DOWN, driver_reason
+
 log = logging.getLogger(__name__)
 
 
@@ -73,6 +75,9 @@ def run_once(app, now: float, last_run: dict[str, float] | None = None) -> None:
             try:
                 result = task.run()
                 log.info("task %s: %s", task.name, result)
+            except DATABASE_DOWN as exc:  # an outage: one line, not a traceback a period
+                log.warning("task %s: the database can't be reached (%s); it runs again next "
+                            "period", task.name, driver_reason(exc))
             except Exception:
                 log.exception("task %s failed; it runs again next period", task.name)
 

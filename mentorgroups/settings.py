@@ -169,6 +169,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 10),
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
+        # The largest request body accepted (413 above it). The largest legitimate ones are a
+        # pasted list of 500 addresses (~130 kB) and a 20,000-character submission (80 kB).
+        "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

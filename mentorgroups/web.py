@@ -1,4 +1,4 @@
-"""Template filters, error pages and the icon shared by every screen."""
+"""Template filters and the icon shared by every screen (error pages: error_pages.py)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,7 @@ from datetime import datetime
 from functools import wraps
 from pathlib import Path
 
-from flask import Response, current_app, make_response, render_template
-
-ERRORS = {
-    400: ("Something was wrong with that request",
-          "The form may have expired. Go back, reload the page and try again."),
-    403: ("You can't open this page", "Your role in this school doesn't give access to it."),
-    404: ("Not found", "That page does not exist, or it is not in the school you are working in."),
-    405: ("Not allowed", "That action can't be done this way."),
-    429: ("Slow down", "Too many attempts in a short time. Wait a minute and try again."),
-}
+from flask import Response, current_app, make_response
 
 
 def waited(since: datetime, now: datetime) -> str:
@@ -69,8 +60,6 @@ def init_app(app) -> None:
 
     app.add_template_global(page_url, "page_url")
 
-    for code, (title, message) in ERRORS.items():
-        def handler(error, title=title, message=message, code=code):
-            return render_template("errors/error.html", title=title, message=message), code
+    from mentorgroups import error_pages
 
-        app.register_error_handler(code, handler)
+    error_pages.init_app(app)

@@ -6,6 +6,9 @@
     python -m mutation.run --survivors groups   only the mutants that survived the last run of
                                                 the module (its code unchanged since); the
                                                 ones killed then are counted killed again
+    python -m mutation.run --finished           a run cut short (Ctrl-C, a session's end):
+                                                score the modules whose every mutant ran
+                                                (mutation/.last-run/), report.json keeps them
 
 Each module's mutants (mutation/mutants.py) run against its mapped tests (mutation/config.toml,
 else tests/test_<module>*.py), and of those only the tests that call the mutated function, with
@@ -25,7 +28,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 from dataclasses import asdict
@@ -35,6 +37,7 @@ from mutation.mutants import Mutant, generate, mutated_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "mutation"
+LAST_RUN = HERE / ".last-run"
 PACKAGES = ("mentorgroups/services", "mentorgroups/jobs")
 PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-m", "not browser", "--rootdir", str(ROOT)]
 
@@ -127,12 +130,18 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--table", action="store_true",
                         help="print report.json as the Markdown table of the README")
+    parser.add_argument("--finished", action="store_true",
+                        help="score the modules the last run (cut short) finished every mutant "
+                             "of, on code unchanged since, into report.json")
     parser.add_argument("--survivors", action="store_true",
                         help="after adding tests: run only the mutants that survived the last "
                              "measurement of a module whose code is unchanged (report.json)")
     args = parser.parse_args(argv)
     if args.table:
         print(markdown_table(json.loads((HERE / "report.json").read_text())["modules"]))
+        return 0
+    if args.finished:
+        return score_finished()
         return 0
     mapping, equivalent = load_config()
     modules = discover()
@@ -177,16 +186,22 @@ def run_session(plan: dict) -> dict[str, list[dict]] | None:
     for entry in plan.values():
         files += [f for f in entry["files"] if f not in files]
     to_run = {m: e for m, e in plan.items() if e["mutants"] and e["files"]}
-    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
-        plan_path, out_path = Path(tmp, "plan.json"), Path(tmp, "results.jsonl")
-        plan_path.write_text(json.dumps({"modules": to_run}))
-        out_path.touch()
-        if to_run:
-            print(f"running {sum(len(e['mutants']) for e in to_run.values())} mutants of "
-                  f"{len(to_run)} modules against {len(files)} test files", flush=True)
-            subprocess.run([sys.executable, "-m", "mutation.session", str(ROOT), str(plan_path),
-                            str(out_path), *files], cwd=ROOT, env=env, check=False)
-        lines = [json.loads(line) for line in out_path.read_text().splitlines()]
+    # Kept (not a temporary directory) so that a run cut short can still be scored: --finished.
+    LAST_RUN.mkdir(exist_ok=True)
+    plan_path, out_path = LAST_RUN / "plan.json", LAST_RUN / "results.jsonl"
+    plan_path.write_text(json.dumps({"modules": to_run}))
+    out_path.write_text("")
+    if to_run:
+        print(f"running {sum(len(e['mutants']) for e in to_run.values())} mutants of "
+              f"{len(to_run)} modules against {len(files)} test files", flush=True)
+        subprocess.run([sys.executable, "-m", "mutation.session", str(ROOT), str(plan_path),
+                        str(out_path), *files], cwd=ROOT, env=env, check=False)
+    lines = [json.loads(line) for line in out_path.read_text().splitlines()]
+    return settle(plan, lines)
+
+
+def settle(plan: dict, lines: list[dict]) -> dict[str, list[dict]] | None:
+    """The session's records per module, with the mutants it left to a fresh import run."""
     if any("error" in r for r in lines):
         print("the unmutated tests do not pass; fix them first "
               "(MUTATION_VERBOSE=1 shows the pytest output)")
@@ -209,6 +224,38 @@ def run_session(plan: dict) -> dict[str, list[dict]] | None:
                     print(f"  {record['outcome'].upper():<9} (imported afresh) "
                           f"{record['id']}", flush=True)
     return by_module
+
+
+def score_finished() -> int:
+    """Score the modules of the last run whose every planned mutant has a record, when the
+    module's code is still the code mutated; the others are named and left as they were."""
+    plan_path, out_path = LAST_RUN / "plan.json", LAST_RUN / "results.jsonl"
+    if not plan_path.exists():
+        print("no run to score: mutation/.last-run/ is empty")
+        return 1
+    plan = json.loads(plan_path.read_text())["modules"]
+    lines = [json.loads(line) for line in out_path.read_text().splitlines() if line.strip()]
+    _, equivalent = load_config()
+    done = {r["id"] for r in lines if "id" in r}
+    finished = {}
+    for module, entry in plan.items():
+        ids = [Mutant(**f).id for f in entry["mutants"]]
+        missing = len([i for i in ids if i not in done])
+        if (ROOT / module).read_text() != entry["source"]:
+            print(f"{module}: its code changed since the run; left as it was")
+        elif missing:
+            print(f"{module}: {missing} of {len(ids)} mutants did not run; left as it was")
+        else:
+            finished[module] = entry
+    if not finished:
+        return 1
+    records = settle(finished, [r for r in lines if "id" not in r or r["module"] in finished])
+    if records is None:
+        return 1
+    results = [score_module(m, e, records.get(m, []), equivalent.get(m, {}))
+               for m, e in finished.items()]
+    write_report(results, set(finished))
+    return 0
 
 
 def carry_killed(module: str, entry: dict, equivalent: dict) -> None:

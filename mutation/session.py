@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import resource
 import signal
 import sys
 import threading
@@ -25,6 +26,8 @@ from pathlib import Path
 import pytest
 
 from mutation.mutants import Mutant, mutated_tree
+
+CHILD_MEMORY = 4 * 1024 ** 3
 
 
 def fork_and_wait(work, timeout: float) -> tuple[str, float]:
@@ -37,6 +40,10 @@ def fork_and_wait(work, timeout: float) -> tuple[str, float]:
         code = 3
         try:
             os.setpgid(0, 0)  # the child and whatever it starts (RQ workers) die together
+            # A mutant that loops while growing a list (a walk of the group tree without its
+            # `seen` check) fails its test with a MemoryError at 4 GB, instead of taking the
+            # machine's memory until the timeout or the kernel's OOM killer ends it.
+            resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
             code = work()
         except BaseException:  # noqa: BLE001 - said on stderr, then the child exits
             import traceback

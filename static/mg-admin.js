@@ -3,7 +3,11 @@
      them only a title, and builds the filter rows in script, hence a MutationObserver);
    - icon-only links get a name;
    - every Bootstrap dropdown is a menu button: menu roles, Enter, Space or ArrowDown open it on
-     its first item (Bootstrap then moves with the arrows and closes on Escape or Tab). */
+     its first item (Bootstrap then moves with the arrows and closes on Escape or Tab);
+   - what Flask-Admin's templates did with inline handlers (onclick=, onsubmit=, javascript:
+     links), which the Content-Security-Policy (scripts from the app only) refuses: the app's
+     copies of those templates carry data-mg-action (a bulk action), data-mg-confirm (ask before
+     a submit) and data-mg-add-inline (add an inline row) instead, handled here. */
 (function () {
   var serial = 0;
 
@@ -125,7 +129,57 @@
     });
   }
 
+  // Links with href="javascript:void(0)" (Flask-Admin's dropdown toggles and filter names)
+  // would run a javascript: URL, which the policy refuses: they only ever open a menu.
+  document.addEventListener('click', function (event) {
+    var link = event.target.closest && event.target.closest('a[href^="javascript:"]');
+    if (link) event.preventDefault();
+  }, true);
+
+  document.addEventListener('click', function (event) {
+    if (!event.target.closest) return;
+    var bulk = event.target.closest('[data-mg-action]');
+    if (bulk && window.modelActions) {
+      event.preventDefault();
+      window.modelActions.execute(bulk.getAttribute('data-mg-action'));
+      return;
+    }
+    var add = event.target.closest('[data-mg-add-inline]');
+    if (add && window.faForm) {
+      event.preventDefault();
+      window.faForm.addInlineField(add, add.getAttribute('data-mg-add-inline'));
+      return;
+    }
+    var ask = event.target.closest('button[data-mg-confirm], input[data-mg-confirm]');
+    if (ask && !window.confirm(ask.getAttribute('data-mg-confirm'))) event.preventDefault();
+  });
+
+  document.addEventListener('submit', function (event) {
+    var question = event.target.getAttribute('data-mg-confirm');
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // The Community screens' "..." menu (templates/admin/community/_actions.html).
+  function communityActions() {
+    var button = document.getElementById('mg-community-actions');
+    if (!button || !window.jQuery) return;
+    var fromKeyboard = false;
+    button.addEventListener('keydown', function (event) {
+      fromKeyboard = event.key === 'Enter' || event.key === ' ' || event.key === 'ArrowDown';
+    });
+    button.addEventListener('pointerdown', function () { fromKeyboard = false; });
+    window.jQuery(button.parentNode).on('shown.bs.dropdown', function () {
+      // Menu button pattern: opened from the keyboard, focus goes to the first item.
+      if (fromKeyboard) {
+        var first = button.parentNode.querySelector('[role="menuitem"]');
+        if (first) first.focus();
+      }
+      fromKeyboard = false;
+    });
+  }
+
   function start() {
+    communityActions();
     labelListControls(document);
     menuRoles(document);
     keyboardOpens();

@@ -350,17 +350,73 @@ def private_redis():
 
 
 CHROMIUM = os.environ.get("MG_TEST_CHROMIUM", "/usr/bin/chromium")
+BROWSER_DEADLINE_MS = 30_000
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
 
 
+# What the browser refused under the app's Content-Security-Policy during the current test:
+# every context the `browser` fixture opens reports here, and a test with any fails.
+CSP_VIOLATIONS: list[str] = []
+# Runs in every page before the page's own scripts (init scripts are not subject to the policy).
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', function (event) {
+  window.mgCspViolation(event.violatedDirective + ' refused ' + (event.blockedURI || 'inline')
+    + ' at ' + event.sourceFile + ':' + event.lineNumber + ' ' + (event.sample || ''));
+});
+"""
+
+
+def watch_csp(context) -> None:
+    """Record every Content-Security-Policy violation in the context's pages: the
+    `securitypolicyviolation` event, and Chromium's console message for it."""
+    def report(text):
+        CSP_VIOLATIONS.append(text)
+
+    context.expose_function("mgCspViolation", report)
+    context.add_init_script(CSP_LISTENER)
+
+    def on_console(message):
+        if "Content Security Policy" in message.text:
+            CSP_VIOLATIONS.append(message.text)
+
+    context.on("console", on_console)
+
+
+class CspWatchedBrowser:
+    """The Playwright browser, whose every new context is watched for CSP violations."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        watch_csp(context)
+        return context
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations():
+    """The policy is on in every browser test: a script, inline handler or javascript: link
+    it refuses is a control that does not work, so it fails the test."""
+    CSP_VIOLATIONS.clear()
+    yield
+    violations, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium (the machine's) for the whole run, shared by every browser test
-    module: Playwright's sync API allows one running instance per process."""
-    from playwright.sync_api import sync_playwright
+    module: Playwright's sync API allows one running instance per process. Every context it
+    opens reports Content-Security-Policy violations (`no_csp_violations`)."""
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_DEADLINE_MS)
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
@@ -369,7 +425,7 @@ def browser():
         playwright.stop()
         raise
     try:
-        yield chromium
+        yield CspWatchedBrowser(chromium)
     finally:
         chromium.close()
         playwright.stop()
@@ -393,6 +449,7 @@ def assert_accessible(page, what: str = "") -> None:
         page.evaluate(AXE_SCRIPT)
     results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     assert not getattr(page, "missing_assets", []), f"not found: {page.missing_assets}"
+    assert not CSP_VIOLATIONS, f"Content-Security-Policy violations: {CSP_VIOLATIONS}"
     failing = [v for v in results["violations"] if v["impact"] in AXE_FAILING_IMPACTS]
     if failing:
         lines = [f"axe-core: {len(failing)} serious or critical violation(s) on {page.url}"
@@ -493,7 +550,9 @@ def new_page(browser, live_server):
     def factory():
         context = browser.new_context(base_url=live_server.url,
                                       viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(5_000)
+        # A generous deadline (it is waited out only when a test fails): four runs side by
+        # side on two cores once took over 5 s to answer a search in the browser.
+        context.set_default_timeout(BROWSER_DEADLINE_MS)
         contexts.append(context)
         page = context.new_page()
         page.dialogs = []

@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+
+import pytest
 from sqlalchemy import func, select
 
 from mentorgroups.demo import DEMO_PASSWORD
@@ -15,6 +20,7 @@ from mentorgroups.models import (
     User,
 )
 from mentorgroups.services.accounts import authenticate
+from tests.conftest import ROOT
 
 TABLES = (Account, User, AccountMembership, Path, Step, Cohort, CohortMembership,
           StepCompletion, Submission, Review)
@@ -97,3 +103,59 @@ def test_accounts_and_users_commands(app):
     assert result.exit_code != 0 and "already exists" in result.output
     result = runner.invoke(args=["accounts", "list"])
     assert "hill-school" in result.output
+
+
+# The database down: every command says so in one line on stderr, exit code 1, no traceback.
+
+DOWN_COMMANDS = [["jobs", "status"], ["jobs", "sweep"], ["accounts", "list"], ["seed-demo"],
+                 ["digests", "send", "--dry-run"], ["groups", "check", "--dry-run"],
+                 ["reports", "members", "--account", "demo-school"]]
+
+
+def closed_port_url() -> str:
+    from tests.conftest import free_port
+
+    return f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone"
+
+
+@pytest.mark.parametrize("args", DOWN_COMMANDS, ids=" ".join)
+def test_every_command_says_the_database_is_unreachable_in_one_line(make_app, args):
+    app = make_app(SQLALCHEMY_DATABASE_URI=closed_port_url())
+    with app.app_context():  # as the flask command gives every command
+        result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: Mentor Groups can't reach the database "
+                               "(postgresql+psycopg://postgres@127.0.0.1:")
+    assert "Check DATABASE_URL" in lines[0]
+    assert "Traceback" not in result.output and "OperationalError" not in result.output
+
+
+def test_the_scheduler_rides_out_the_outage_with_one_line_per_task(make_app, caplog):
+    """The one long-running command keeps running (its tasks run again next period), and
+    says what failed in one line each, no traceback."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=closed_port_url())
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["scheduler", "--once"])
+    assert result.exit_code == 0, result.output
+    outage = [r for r in caplog.records if r.name == "mentorgroups.scheduler"]
+    from mentorgroups.scheduler import TASKS
+
+    assert len(outage) == len(TASKS) and all(r.exc_info is None for r in outage)
+    assert all("the database can't be reached (connection failed" in r.getMessage()
+               for r in outage)
+
+
+def test_the_flask_command_itself_prints_one_line_and_exits_1(tmp_path):
+    """The real `flask --app app ...` process, as an operator runs it during the outage:
+    an app command and Flask-Migrate's `db upgrade`."""
+    env = {**os.environ, "SECRET_KEY": "cli-test", "DATABASE_URL": closed_port_url(),
+           "MENTORGROUPS_ENV_FILE": "", "REDIS_URL": ""}
+    for args in (["jobs", "status"], ["db", "upgrade"]):
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1, (args, done.stderr)
+        errors = [line for line in done.stderr.splitlines() if "INFO" not in line]
+        assert len(errors) == 1 and "can't reach the database" in errors[0], done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
