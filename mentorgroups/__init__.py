@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mentorgroups.settings import INSTANCE_DIR, ROOT, load_config
 
@@ -44,6 +45,12 @@ def create_app(config: dict | None = None) -> Flask:
     from mentorgroups.extensions import csrf, db, limiter, login_manager, mail, migrate
     from mentorgroups.jobs.registry import load_job_modules
 
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        # Behind `hops` proxies, the client is the address they saw: rate limits, the reset
+        # limit per client and the sign-in throttle key on it. Never with 0: X-Forwarded-For
+        # from a client reaching the app directly is whatever it likes.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     input_guard.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

@@ -44,6 +44,12 @@ def _email_summaries():
     return tick()
 
 
+def _prune_sign_in_throttle():
+    from mentorgroups.services.sign_in import prune
+
+    return prune()
+
+
 TASKS: list[PeriodicTask] = [
     PeriodicTask("sweep-outbox", 15, _sweep_outbox, every_setting="OUTBOX_SWEEP_SECONDS"),
     # Starts each school's weekly digest once its local send time has passed. It runs every
@@ -53,6 +59,8 @@ TASKS: list[PeriodicTask] = [
     # Hourly summaries for the people who chose them: each hour's is claimed in the database,
     # so running every few minutes (or from two schedulers) sends it once, soon after the hour.
     PeriodicTask("email-summaries", 300, _email_summaries),
+    # Addresses with no sign-in attempt for a day are forgotten (their count restarts anyway).
+    PeriodicTask("prune-sign-in-throttle", 3600, _prune_sign_in_throttle),
 ]
 
 def run_once(app, now: float, last_run: dict[str, float] | None = None) -> None:

@@ -130,6 +130,17 @@ def load_config(overrides: dict | None = None) -> dict:
         "INVITES_PER_ACCOUNT": env_str("INVITES_PER_ACCOUNT", "300/hour"),
         "INVITES_PER_INVITER": env_str("INVITES_PER_INVITER", "100/hour"),
         "LOGIN_RATE_LIMIT": env_str("LOGIN_RATE_LIMIT", "20/minute"),
+        # Reverse proxies in front of the app that append to X-Forwarded-For (and set
+        # X-Forwarded-Proto/-Host). 0: those headers are ignored, the peer is the client.
+        "TRUSTED_PROXY_HOPS": env_int("TRUSTED_PROXY_HOPS", 0),
+        # Sign-in throttling per address (any client): after this many failures in a row, a
+        # wait doubling from the base up to the cap before the next attempt is checked.
+        "LOGIN_FAILURES_BEFORE_WAIT": env_int("LOGIN_FAILURES_BEFORE_WAIT", 5),
+        "LOGIN_WAIT_BASE_SECONDS": env_int("LOGIN_WAIT_BASE_SECONDS", 2),
+        "LOGIN_WAIT_MAX_SECONDS": env_int("LOGIN_WAIT_MAX_SECONDS", 900),
+        # A browser someone signed in from keeps a signed cookie this long: it is not held
+        # back by the per-address wait (a stranger's guessing never locks the owner out).
+        "KNOWN_BROWSER_DAYS": env_int("KNOWN_BROWSER_DAYS", 90),
         # "Forgot your password?": links live an hour; the operator's set-up link three days.
         "DIGEST_UNSUBSCRIBE_TTL_DAYS": env_int("DIGEST_UNSUBSCRIBE_TTL_DAYS", 60),
         # Pending work older than this is flagged stale in the digest.
@@ -178,6 +189,9 @@ def load_config(overrides: dict | None = None) -> dict:
         raise ConfigError(
             f"JOB_LEASE_SECONDS ({config['JOB_LEASE_SECONDS']}) must be longer than an email "
             f"send may take (MAIL_TIMEOUT x 6 + 5 = {email_claim} s)")
+    if config["TRUSTED_PROXY_HOPS"] < 0:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be 0 or more, got "
+                          f"{config['TRUSTED_PROXY_HOPS']}")
     config["MAIL_SUPPRESS_SEND"] = overrides.get(
         "MAIL_SUPPRESS_SEND", config["MAIL_SERVER"] is None
     )

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import assert_accessible, quick_sign_in
+from tests.conftest import assert_accessible, assert_fits_width, quick_sign_in
 from tests.factories import make_account, make_member
 from tests.test_browser_groups import ARTIFACTS, expect, follow, seed
 from tests.test_browser_invitations import mail_server_app  # noqa: F401  (fixture)
@@ -131,3 +131,54 @@ def test_a_person_of_one_school_accepts_an_invitation_to_a_second(browser,
     expect(admin.locator("main, body").first).to_contain_text("Lia Learner")
     admin.context.close()
     lia.context.close()
+
+
+def test_a_held_back_sign_in_says_how_long_and_the_owners_browser_still_gets_in(browser,
+                                                                              live_server):
+    """Somebody has been guessing Lia's password: on a phone the sign-in form says how long
+    to wait (and that nothing was checked); her laptop, where she signed in before, gets in."""
+    from datetime import timedelta
+
+    from mentorgroups.models import SignInThrottle, utcnow
+
+    def build():
+        account = make_account(name="Hill School")
+        make_member(account, "member", full_name="Lia Learner", email="lia@hill.test")
+
+    seed(live_server.app, build)
+    laptop = browser.new_context(base_url=live_server.url).new_page()
+    laptop.goto("/login")
+    laptop.get_by_label("Email").fill("lia@hill.test")
+    laptop.get_by_label("Password").fill("pass-word-1")
+    follow(laptop, laptop.get_by_role("button", name="Sign in"))
+    expect(laptop).to_have_url(f"{live_server.url}/paths")
+    follow(laptop, laptop.get_by_role("button", name="Sign out"))
+
+    def guessed():
+        now = utcnow()
+        from mentorgroups.extensions import db
+
+        db.session.add(SignInThrottle(email="lia@hill.test", failures=9, attempts=9,
+                                      last_attempt_at=now,
+                                      blocked_until=now + timedelta(minutes=10)))
+
+    seed(live_server.app, guessed)
+    phone = browser.new_context(base_url=live_server.url,
+                                viewport={"width": 390, "height": 800}).new_page()
+    phone.goto("/login")
+    phone.get_by_label("Email").fill("lia@hill.test")
+    phone.get_by_label("Password").fill("pass-word-1")
+    follow(phone, phone.get_by_role("button", name="Sign in"))
+    message = phone.locator(".flash")
+    expect(message).to_have_attribute("role", "alert")
+    expect(message).to_contain_text("Too many sign-in attempts for this email address. Wait "
+                                    "10 minutes, then try again.")
+    expect(message).to_contain_text("The password you typed was not checked.")
+    expect(message).not_to_contain_text("don't match")
+    assert_fits_width(phone)
+    shot(phone, "sign-in-wait")
+
+    laptop.get_by_label("Email").fill("lia@hill.test")
+    laptop.get_by_label("Password").fill("pass-word-1")
+    follow(laptop, laptop.get_by_role("button", name="Sign in"))
+    expect(laptop).to_have_url(f"{live_server.url}/paths")

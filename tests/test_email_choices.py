@@ -326,6 +326,34 @@ def test_the_headers_are_literal_and_one_click_turns_off_only_that_kind_here(mak
             EmailChoice.cadence == "off")) == 1
 
 
+def test_an_immediate_email_leaves_with_the_literal_headers_on_a_production_address(
+        make_app, smtp_server, clock):
+    """The one-email-each path (most emails), read as the bytes the real SMTP server got,
+    with a production-length https BASE_URL: the header line is longer than the 78
+    characters Python's SMTP policy refolds at, and still leaves as one literal
+    `<https://...>` line (RFC 2369), with `List-Unsubscribe-Post` (RFC 8058)."""
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port,
+                   BASE_URL="https://mentorgroups.school.example")
+    with app.app_context():
+        w = two_schools()
+        submit(w, w.lia, 1)
+        raw = next(m["raw"] for m in smtp_server.messages if m["to"] == [w.meg.email])
+        head = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        found = re.search(rb"\r\n(List-Unsubscribe: <(https://mentorgroups\.school\.example"
+                          rb"/email/unsubscribe/[A-Za-z0-9._-]+)>)\r\n", head)
+        assert found, head
+        assert len(found.group(1)) > 78  # long enough that a refolding policy would mangle it
+        assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in head
+        assert head.count(b"List-Unsubscribe:") == 1
+        assert not re.search(rb"List-Unsubscribe: *=\?", head)  # no RFC 2047 encoded word
+        path = "/" + found.group(2).decode().split("/", 3)[3]
+        assert app.test_client().post(path, data={"List-Unsubscribe": "One-Click"}
+                                      ).status_code == 200
+        db.session.expire_all()
+        assert email_choices.choices_for(db.session.get(User, w.meg.id), w.river.id)[
+            "submissions"] == "off"
+
+
 def test_a_token_names_a_person_school_and_kind_and_nothing_else(w):
     token = email_choices.unsubscribe_token(w.sam.id, w.river.id, "reviews")
     choose(w.sam, w.hill, "reviews", "hourly")

@@ -404,6 +404,40 @@ def test_a_copied_cookie_is_refused_after_revoke(client, make_client, learner):
     assert client.get("/paths").status_code == 302
 
 
+def test_revoking_in_one_school_leaves_the_persons_session_in_another(two_schools,
+                                                                      make_client):
+    """Ann (School A) revokes Kim, who also belongs to School B: Kim's session working in A
+    loses A at its next click (and lands in B, her one school left), her session working in
+    B goes on, and revoking, restoring and revoking again signs her out of nothing."""
+    kim = make_member(two_schools.a, "member", email="kim@both.example", full_name="Kim Both")
+    make_member(two_schools.b, "member", user=kim)
+    db.session.commit()
+    in_a, in_b = make_client(), make_client()
+    in_a.login("kim@both.example", account_id=two_schools.a.id)
+    in_b.login("kim@both.example", account_id=two_schools.b.id)
+    assert "School A" in in_a.get("/paths").get_data(as_text=True)
+    assert "School B" in in_b.get("/paths").get_data(as_text=True)
+    ann = make_client()
+    ann.login("head@a.example")
+    row = membership(kim.id, two_schools.a.id)
+    edit = f"/admin/people/edit/?id={row.id}"
+    for status in ("revoked", "active", "revoked"):  # an admin repeating it changes nothing
+        response = ann.post_form(edit, {"role": "member", "status": status}, token_page=edit)
+        assert response.status_code == 302
+        assert membership(kim.id, two_schools.a.id).status == status
+        page = in_b.get("/paths")
+        assert page.status_code == 200 and "School B" in page.get_data(as_text=True)
+    assert membership(kim.id, two_schools.b.id).status == "active"
+    page = in_a.get("/paths")  # A is gone from the session that worked in it
+    assert page.status_code == 200
+    assert "School B" in page.get_data(as_text=True)
+    assert "School A" not in page.get_data(as_text=True)
+    assert in_a.post_form("/accounts", {"account_id": str(two_schools.a.id)},
+                          token_page="/accounts").status_code == 200  # no way back in
+    assert "School A" not in in_a.get("/paths").get_data(as_text=True)
+    assert ann.get(edit).status_code == 200  # the admin's own session is untouched
+
+
 def test_the_csrf_token_from_before_sign_in_is_dead_after_it(client, learner):
     before = client.csrf("/login")
     client.login("lia@x.example")

@@ -10,9 +10,9 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from mentorgroups.auth import bp
-from mentorgroups.auth.routes import home_for, start_session
+from mentorgroups.auth.routes import home_for, remember_browser, start_session
 from mentorgroups.extensions import db, limiter
-from mentorgroups.services import passwords
+from mentorgroups.services import passwords, sign_in
 from mentorgroups.services.errors import ServiceError
 from mentorgroups.tenancy import current_membership
 from mentorgroups.web import secret_in_url
@@ -46,10 +46,16 @@ def _field_error(form, exc: ServiceError) -> None:
 
 
 def _signed_in_anew(user, message: str):
-    """After a password is set: a fresh session (the old ones ended), and home."""
+    """After a password is set: a fresh session (the old ones ended), and home. Whoever set
+    it proved they own the address: its failed sign-ins are forgotten and this browser is
+    known from now on."""
+    sign_in.succeeded(user.email)
+    db.session.commit()
     start_session(user)
     flash(message, "success")
-    return redirect(home_for(current_membership()))
+    response = redirect(home_for(current_membership()))
+    remember_browser(response, user.email)
+    return response
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

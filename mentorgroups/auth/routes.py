@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
@@ -10,6 +20,7 @@ from wtforms.validators import DataRequired, Length
 
 from mentorgroups.auth import bp
 from mentorgroups.extensions import db, limiter
+from mentorgroups.services import sign_in
 from mentorgroups.services.accounts import active_memberships, authenticate
 from mentorgroups.tenancy import current_membership, switch_account
 
@@ -57,17 +68,45 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        email = form.email.data
+        known = sign_in.is_known_browser(request.cookies.get(sign_in.KNOWN_BROWSER_COOKIE),
+                                         email)
+        if not known:
+            try:
+                sign_in.count_attempt(email)
+                db.session.commit()  # counted whatever the check finds, seen by every worker
+            except sign_in.SignInWait as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+                response = make_response(render_template("auth/login.html", form=form), 429)
+                response.headers["Retry-After"] = str(exc.seconds)
+                return response
+        user = authenticate(email, form.password.data)
         if user is None:
             flash(BAD_CREDENTIALS, "error")
         else:
+            sign_in.succeeded(email)
+            db.session.commit()
             start_session(user)
             target = safe_next(form.next.data)
             memberships = active_memberships(user)
             if len(memberships) > 1:
-                return redirect(url_for("auth.choose_account", next=target or ""))
-            return redirect(target or home_for(current_membership()))
+                response = redirect(url_for("auth.choose_account", next=target or ""))
+            else:
+                response = redirect(target or home_for(current_membership()))
+            remember_browser(response, email)
+            return response
     return render_template("auth/login.html", form=form)
+
+
+def remember_browser(response, email: str) -> None:
+    """This browser signed in as `email`: the per-address wait no longer holds it back."""
+    value = sign_in.known_browser_cookie(request.cookies.get(sign_in.KNOWN_BROWSER_COOKIE),
+                                         email)
+    response.set_cookie(sign_in.KNOWN_BROWSER_COOKIE, value,
+                        max_age=current_app.config["KNOWN_BROWSER_DAYS"] * 86400,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
+                        samesite="Lax", path=url_for("auth.login"))
 
 
 def start_session(user) -> None:

@@ -112,7 +112,10 @@ def join(token: str):
         return _unusable(exc)
     except ServiceError as exc:
         db.session.rollback()
-        invitation = invitations.find(token)
+        try:
+            invitation = invitations.find(token)
+        except InvitationUnusable as unusable:  # used or withdrawn meanwhile
+            return _unusable(unusable)
         # Every field's message at once (FormErrors), or the one a rule gave.
         messages = exc.errors if isinstance(exc, FormErrors) else {exc.field: exc.message}
         error = None

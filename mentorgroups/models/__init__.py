@@ -43,6 +43,7 @@ from mentorgroups.models.learning import (
 )
 from mentorgroups.models.notifications import Notification
 from mentorgroups.models.passwords import PASSWORD_LINK_PURPOSES, PasswordLink
+from mentorgroups.models.sign_in import SignInThrottle
 
 __all__ = [
     "ACCOUNT_ROLE_LABELS",
@@ -65,6 +66,7 @@ __all__ = [
     "Notification",
     "PASSWORD_LINK_PURPOSES",
     "PasswordLink",
+    "SignInThrottle",
     "MentorGroup",
     "COHORT_ROLES",
     "PLANS",

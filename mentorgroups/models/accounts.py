@@ -72,7 +72,7 @@ class User(UserMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Part of the session's user id: raising it ends every session of this person at once
-    # (sign-out, password change or reset, revoked access).
+    # (sign-out, password change or reset). Revoked access is per school: the membership.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

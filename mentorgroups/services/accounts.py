@@ -218,13 +218,18 @@ def change_account_role(actor: User, membership: AccountMembership, role: str) -
 
 
 def set_membership_status(actor: User, membership: AccountMembership, status: str) -> None:
-    """Revoke or restore a person's access. Their data stays either way."""
+    """Revoke or restore a person's access to this school. Their data stays either way.
+
+    Revoking ends their access to this school only: every request checks the membership of
+    the school the session works in (`tenancy.current_membership`), so a session working here
+    loses it at its next click, while the person's sessions in their other schools go on. The
+    personal account's session version is not touched: it belongs to the person (sign-out,
+    password), and one school's admin raising it would sign them out of every school, as
+    often as they liked."""
     require_account_admin(actor, membership.account_id)
     if status not in ("active", "revoked"):
         raise ServiceError(f"Unknown status {status!r}.")
     if status == "revoked" and membership.user_id == actor.id:
         # The actor is an active admin and may not revoke themselves, so the school keeps one.
         raise ServiceError("You cannot revoke your own access.")
-    if status == "revoked" and membership.status != "revoked":
-        membership.user.end_sessions()  # signed in anywhere: out at the next click
     membership.status = status

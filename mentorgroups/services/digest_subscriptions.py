@@ -16,6 +16,7 @@ from sqlalchemy import select
 from mentorgroups.extensions import db
 from mentorgroups.models import STAFF_ROLES, DigestSubscription, MentorGroup, User, utcnow
 from mentorgroups.services.errors import NotFound
+from mentorgroups.upserts import upsert
 
 UNSUBSCRIBE_SALT = "mentor-digest-unsubscribe"
 
@@ -26,12 +27,11 @@ def _row(user_id: int, group_id: int) -> DigestSubscription | None:
 
 
 def _set(user_id: int, group_id: int, on: bool) -> DigestSubscription:
-    row = _row(user_id, group_id)
-    if row is None:
-        row = DigestSubscription(user_id=user_id, group_id=group_id)
-        db.session.add(row)
-    row.subscribed, row.updated_at = on, utcnow()
-    return row
+    upsert(DigestSubscription, {"user_id": user_id, "group_id": group_id},
+           {"subscribed": on, "updated_at": utcnow()})
+    return db.session.scalar(select(DigestSubscription).where(
+        DigestSubscription.user_id == user_id, DigestSubscription.group_id == group_id)
+        .execution_options(populate_existing=True))
 
 
 def follow_role_change(user_id: int, group_id: int, before: str | None, after: str) -> None:

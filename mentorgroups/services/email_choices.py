@@ -19,6 +19,7 @@ from mentorgroups.models import Account, EmailChoice, EmailSummaryItem, User, ut
 from mentorgroups.models.email_choices import CADENCES, DEFAULT_CADENCE, EMAIL_KINDS
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.services.permissions import active_membership
+from mentorgroups.upserts import upsert
 
 UNSUBSCRIBE_SALT = "email-choice-unsubscribe"
 
@@ -41,13 +42,8 @@ def choices_for(user: User, account_id: int) -> dict[str, str]:
 def _set(user_id: int, account_id: int, kind: str, cadence: str) -> None:
     if kind not in EMAIL_KINDS or cadence not in CADENCES:
         raise ServiceError("Choose one of the options shown.")
-    row = db.session.scalar(select(EmailChoice).where(
-        EmailChoice.user_id == user_id, EmailChoice.account_id == account_id,
-        EmailChoice.kind == kind))
-    if row is None:
-        row = EmailChoice(user_id=user_id, account_id=account_id, kind=kind)
-        db.session.add(row)
-    row.cadence, row.updated_at = cadence, utcnow()
+    upsert(EmailChoice, {"user_id": user_id, "account_id": account_id, "kind": kind},
+           {"cadence": cadence, "updated_at": utcnow()})
 
 
 def set_choices(actor: User, account_id: int, choices: dict[str, str]) -> None:

@@ -1,8 +1,9 @@
 """Invitations into Mentor Groups for addresses that have no membership in the school yet.
 
 The link's token is HMAC(SECRET_KEY, nonce); the database keeps the nonce and a SHA-256 hash
-of the token, never the token. Accepting locks the invitation row, so one link makes one
-membership however many times it is clicked at once."""
+of the token, never the token. Accepting uses the link with one conditional UPDATE (pending
+to accepted), so one link makes one membership and one audit event however many times it is
+clicked at once; the others are told it was used."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mentorgroups import ratelimits
 from mentorgroups.extensions import db
@@ -45,6 +47,9 @@ class InvitationUnusable(ServiceError):
 
 class RateLimited(ServiceError):
     pass
+
+
+USED = "This invitation has already been used."
 
 
 def make_token(nonce: str) -> str:
@@ -194,12 +199,16 @@ def find(token: str | None, lock: bool = False) -> Invitation:
     if not token or len(token) > 100:
         raise InvitationUnusable("forged", "This invitation link is not valid.")
     query = select(Invitation).where(Invitation.token_hash == hash_token(token))
-    invitation = db.session.scalar(query.with_for_update() if lock else query)
+    if lock:
+        # populate_existing: the route read the row before (unlocked) and that copy stays in
+        # the session; without it the locked read would hand back the stale one.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    invitation = db.session.scalar(query)
     if invitation is None:
         raise InvitationUnusable("forged", "This invitation link is not valid. It may have been "
                                            "replaced by a newer invitation.")
     if invitation.status == "accepted":
-        raise InvitationUnusable("used", "This invitation has already been used.")
+        raise InvitationUnusable("used", USED)
     if invitation.status == "revoked" or (invitation.group_id is None
                                           and not invitation.to_school):
         raise InvitationUnusable("revoked", "This invitation was withdrawn.")
@@ -211,6 +220,23 @@ def find(token: str | None, lock: bool = False) -> Invitation:
 
 def has_personal_account(invitation: Invitation) -> bool:
     return db.session.scalar(select(User.id).where(User.email == invitation.email)) is not None
+
+
+def _use(invitation: Invitation, user: User) -> None:
+    """The one step that uses the link, atomic whatever the reads before it saw: a
+    conditional UPDATE that only one transaction can make (a second waits for the first's
+    row lock, then finds the invitation accepted and changes nothing)."""
+    now = utcnow()
+    used = db.session.execute(
+        update(Invitation).where(Invitation.id == invitation.id,
+                                 Invitation.status == "pending")
+        .values(status="accepted", accepted_at=now, accepted_by_id=user.id)
+        .execution_options(synchronize_session=False))
+    if used.rowcount != 1:
+        raise InvitationUnusable("used", USED)
+    for name, value in (("status", "accepted"), ("accepted_at", now),
+                        ("accepted_by_id", user.id)):
+        set_committed_value(invitation, name, value)  # what the UPDATE wrote; not dirty
 
 
 def accept(user: User, token: str) -> Invitation:
@@ -225,15 +251,14 @@ def accept(user: User, token: str) -> Invitation:
     membership = db.session.scalar(select(AccountMembership).where(
         AccountMembership.account_id == invitation.account_id,
         AccountMembership.user_id == user.id))
+    if membership is not None and membership.status != "active":
+        raise ServiceError("Your access to this school was revoked, so this invitation can't "
+                           "be accepted. Contact the school's admins.")
+    _use(invitation, user)  # before anything is written: a second click stops here
     if membership is None:
         db.session.add(AccountMembership(account_id=invitation.account_id, user_id=user.id,
                                          role=invitation.account_role or "member"))
-    elif membership.status != "active":
-        raise ServiceError("Your access to this school was revoked, so this invitation can't "
-                           "be accepted. Contact the school's admins.")
     if invitation.to_school:
-        invitation.status, invitation.accepted_at = "accepted", utcnow()
-        invitation.accepted_by_id = user.id
         audit.record(user, invitation.account_id, "invitation.accept", None, subject=user,
                      after={"school role": invitation.account_role})
         db.session.flush()
@@ -246,8 +271,6 @@ def accept(user: User, token: str) -> Invitation:
                                        added_by_id=invitation.invited_by_id))
         digest_subscriptions.follow_role_change(user.id, invitation.group_id, None,
                                                 invitation.role)
-    invitation.status, invitation.accepted_at = "accepted", utcnow()
-    invitation.accepted_by_id = user.id
     audit.record(user, invitation.account_id, "invitation.accept", invitation.group,
                  subject=user, after={"role": invitation.role})
     db.session.flush()
@@ -272,6 +295,7 @@ def accept_with_new_account(token: str, full_name: str, password: str) -> tuple[
         user = create_user(invitation.email, name, password)
     except IntegrityError:
         db.session.rollback()
+        find(token)  # made by a join with this link at the same moment: "already used"
         raise ServiceError("You already have a personal account: sign in to accept.") from None
     return user, accept(user, token)
 

@@ -33,6 +33,9 @@ class TooManyRequests(ServiceError):
     pass
 
 
+USED = "This password link has been used already. Ask for a new one if you need to."
+
+
 def make_token(nonce: str) -> str:
     return signed_token("password", nonce)
 
@@ -131,12 +134,15 @@ def find(token: str | None, lock: bool = False) -> PasswordLink:
     if not token or len(token) > 100:
         raise LinkUnusable("This password link is not valid.")
     query = select(PasswordLink).where(PasswordLink.token_hash == hash_token(token))
-    link = db.session.scalar(query.with_for_update() if lock else query)
+    if lock:
+        # populate_existing: the route read the row before (unlocked) and that copy stays in
+        # the session; without it the locked read would hand back the stale one.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    link = db.session.scalar(query)
     if link is None:
         raise LinkUnusable("This password link is not valid. Ask for a new one.")
     if link.used_at is not None:
-        raise LinkUnusable("This password link has been used already. Ask for a new one if "
-                           "you need to.")
+        raise LinkUnusable(USED)
     if link.expires_at <= utcnow():
         raise LinkUnusable("This password link has expired. Ask for a new one.")
     if normalize_email(link.user.email) != link.email or not link.user.active:
@@ -153,10 +159,22 @@ def set_own_password(user: User, password: str) -> None:
         PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None)).values(used_at=utcnow()))
 
 
+def _use(link: PasswordLink) -> None:
+    """The one step that uses a link, atomic whatever the reads before it saw: a conditional
+    UPDATE that only one transaction can make (a second waits for the first's row lock, then
+    finds `used_at` set and changes nothing)."""
+    used = db.session.execute(
+        update(PasswordLink).where(PasswordLink.id == link.id, PasswordLink.used_at.is_(None))
+        .values(used_at=utcnow()).execution_options(synchronize_session=False))
+    if used.rowcount != 1:
+        raise LinkUnusable(USED)
+
+
 def reset_with_link(token: str, password: str, confirm: str) -> User:
     link = find(token, lock=True)
     if password != confirm:
         raise ServiceError("The two passwords are not the same.", field="confirm")
+    _use(link)
     user = link.user
     set_own_password(user, password)
     db.session.flush()
