@@ -201,3 +201,56 @@ def test_the_same_statements_for_10_groups_and_500(client, w):
     client.post_form("/logout", token_page="/paths")
     client.login(w.gus.email)
     assert statements_for(client, "/admin/") >= 1
+
+
+# ---- Home > People > Groups: any group for the school's admins, never a 404 they manage ----
+
+def test_an_account_admin_opens_any_group_of_the_school(client, w):
+    client.login(w.ada.email)
+    for group in (w.alpha, w.beta, w.gamma, w.delta):  # Ada staffs none of them
+        page = client.get(f"/people/groups/{group.id}")
+        assert page.status_code == 200, group.name
+        # The weekly digest is for the group's staff: no Group options for her here.
+        assert 'data-testid="group-options"' not in page.get_data(as_text=True)
+    assert client.get(f"/people/groups/{w.alpha.id}?sort=waiting&show=drifting"
+                      ).status_code == 200
+    response = client.post_form(f"/people/groups/{w.alpha.id}/digest", {"on": "1"},
+                                token_page="/people/groups")
+    assert response.status_code == 404  # nothing to subscribe to as a non-member
+
+
+@pytest.mark.parametrize("url", ["/people/groups/{theirs}", "/people/groups/99999999999",
+                                 "/people/groups/-1", "/people/groups/abc",
+                                 "/people/groups/0"])
+def test_another_schools_group_and_forged_ids_are_404(client, w, url):
+    client.login(w.ada.email)
+    assert client.get(url.format(theirs=w.theirs.id)).status_code == 404
+
+
+def test_a_group_admin_opens_their_groups_and_below_only(client, w):
+    client.login(w.gus.email)
+    assert client.get(f"/people/groups/{w.beta.id}").status_code == 200
+    assert client.get(f"/people/groups/{w.gamma.id}").status_code == 200  # below Beta
+    for group in (w.alpha, w.delta, w.theirs):
+        assert client.get(f"/people/groups/{group.id}").status_code == 404
+    page = client.get("/people/groups").get_data(as_text=True)
+    assert "All groups" not in page  # the school-wide list is the account admins'
+
+
+def test_people_groups_lists_own_groups_first_then_every_group_paged(client, w):
+    gm.add_members(w.ada, w.river.id, w.delta.id, "mentor", user_ids=[w.ada.id])
+    db.session.add_all(MentorGroup(account_id=w.river.id, name=f"Zed {n:02}")
+                       for n in range(30))
+    db.session.commit()
+    client.login(w.ada.email)
+    page = client.get("/people/groups").get_data(as_text=True)
+    mine, everything = page.split('id="h-all-groups"')
+    assert f'href="/people/groups/{w.delta.id}"' in mine  # her own group, first
+    assert f'href="/people/groups/{w.alpha.id}"' not in mine
+    assert f'href="/people/groups/{w.alpha.id}"' in everything
+    assert "1&ndash;34 of 34 groups" in everything
+    second = client.get("/people/groups?all_per_page=25&all_page=2").get_data(as_text=True)
+    assert "26&ndash;34 of 34 groups" in second
+    by_waiting = client.get("/people/groups?all_sort=waiting").get_data(as_text=True)
+    rows = by_waiting.split('id="h-all-groups"')[1]
+    assert rows.index(">Alpha<") < rows.index(">Beta<") < rows.index(">Delta<")
