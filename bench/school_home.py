@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.groups_tree import database, grow_groups, seed_school  # noqa: E402
 from mentorgroups import create_app  # noqa: E402
 from mentorgroups.extensions import db  # noqa: E402
-from mentorgroups.models import Cohort, GroupMembership, Path as LearningPath  # noqa: E402
-from mentorgroups.models import Step, Submission  # noqa: E402
+from mentorgroups.models import Cohort, GroupMembership, Step, Submission  # noqa: E402
+from mentorgroups.models import Path as LearningPath  # noqa: E402
 
 SIZES = (10, 100, 1000, 2000)
 SUBMISSIONS, WAITING = 5000, 2000

@@ -25,7 +25,8 @@ CLOCK_START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 def w(app, clock):
     """Riverside: Alpha (2 members, a mentor; one piece of work 10 days old, one 1 day old),
     Beta (1 member, no mentor, one piece 3 days old; Gus its Group Admin) with Gamma nested
-    under it (a mentor, no members), Delta (empty, no mentor). A revoked member of Alpha counts nowhere. Hillside: one group of its own."""
+    under it (a mentor, no members), Delta (empty, no mentor). A revoked member of Alpha
+    counts nowhere. Hillside: one group of its own."""
     river = make_account(name="Riverside", plan="complete")
     ada = make_member(river, "admin", full_name="Ada Admin")
     mo = make_member(river, "staff", full_name="Mo Mentor")
@@ -126,7 +127,7 @@ def test_a_group_admin_sees_their_part_of_the_tree_only(w):
 
 def test_a_loop_in_the_tree_still_ends(w):
     """A broken tree: Beta and Gamma each other's parent, with a group nested below the loop."""
-    under = groups.create_group(w.ada, w.river.id, "Under loop", "", w.gamma.id)
+    groups.create_group(w.ada, w.river.id, "Under loop", "", w.gamma.id)
     db.session.commit()
     db.session.execute(text("UPDATE mentor_group SET parent_id = :p WHERE id = :id"),
                        {"p": w.gamma.id, "id": w.beta.id})
