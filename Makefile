@@ -95,6 +95,7 @@ clean:
 # writes bench/results.json and regenerates the README's table from both files.
 bench: install
 	$(BIN)/python bench/groups_tree.py
+	$(BIN)/python bench/school_home.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/screens.py

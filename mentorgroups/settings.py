@@ -126,6 +126,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_DEFAULT_SENDER": env_str("MAIL_DEFAULT_SENDER", "Mentor Groups <no-reply@localhost>"),
         "MAIL_SUPPRESS_SEND": mail_server is None,
         "BASE_URL": env_str("BASE_URL", "http://127.0.0.1:5000"),
+        # Told of every plan change, beside the school's admins (unset: the admins only).
+        "BILLING_EMAIL": env_str("BILLING_EMAIL"),
         "INVITATION_TTL_DAYS": env_int("INVITATION_TTL_DAYS", 14),
         "INVITES_PER_ACCOUNT": env_str("INVITES_PER_ACCOUNT", "300/hour"),
         "INVITES_PER_INVITER": env_str("INVITES_PER_INVITER", "100/hour"),

@@ -45,13 +45,15 @@ def init_app(app, login_manager) -> None:
         normally gets a fresh one; when it shares an outer context (the test client inside
         a test's app context) these would leak from one request to the next."""
         g.pop("mg_membership", None)
+        g.pop("mg_nav", None)
         g.pop("_login_user", None)
         g.pop("csrf_token", None)
 
     @app.context_processor
     def inject_tenancy():
         return {"current_account": current_account, "current_membership": current_membership,
-                "manages_groups": manages_groups, "unread_notifications": unread_notifications}
+                "manages_groups": manages_groups, "unread_notifications": unread_notifications,
+                "nav_places": nav_places}
 
 
 def current_membership() -> AccountMembership | None:
@@ -81,6 +83,28 @@ def manages_groups() -> bool:
                                                               membership.account_id)
 
 
+def nav_places() -> dict[str, bool]:
+    """The header's places this person's roles give them in the school they work in: People
+    and Review for those who mentor, administer a group, teach or moderate a cohort, or are
+    the school's admins; the back office for account admins and Group Admins; My paths for
+    anyone enrolled as a learner, and for everyone with no staff role (it is their home).
+    One statement, once per request."""
+    if "mg_nav" in g:
+        return g.mg_nav
+    membership = current_membership()
+    places = {"paths": False, "people": False, "review": False, "back_office": False}
+    if membership is not None:
+        from mentorgroups.services.school_roles import roles_in_school
+
+        roles = roles_in_school(current_user.id, membership.account_id)
+        admin = membership.role == "admin"
+        staff = admin or roles.group_staff or roles.teaches
+        places = {"paths": roles.learns or not staff, "people": staff, "review": staff,
+                  "back_office": admin or roles.group_admin}
+    g.mg_nav = places
+    return places
+
+
 def unread_notifications() -> int:
     from mentorgroups.services.inbox import unread_count
 
@@ -99,6 +123,7 @@ def switch_account(account_id: int) -> bool:
         return False
     session[SESSION_KEY] = account_id
     g.pop("mg_membership", None)
+    g.pop("mg_nav", None)
     return True
 
 

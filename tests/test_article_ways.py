@@ -174,7 +174,7 @@ def test_plan_screen_and_wording_over_the_limit(client):
     client.login(admin.email)
     tree = client.get(f"{BASE}/").get_data(as_text=True)
     assert "2 groups; the Trial plan includes 1 group" in tree
-    assert 'href="/admin/plan/">See the plans</a>' in tree
+    assert 'href="/admin/plan/?reason=limit">See the plans</a>' in tree
     page = client.get("/admin/plan/").get_data(as_text=True)
     for row in ("Trial", "Starter", "Essentials", "Complete", "Enterprise"):
         assert f'<th scope="row">{row}</th>' in page

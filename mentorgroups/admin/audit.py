@@ -15,7 +15,11 @@ from mentorgroups.services.audit_words import ACTION_LABELS, describe, group_nam
 
 
 def _no_actor(event) -> str:
-    return "Operator (groups check)" if event.action == "group.repair" else "(deleted person)"
+    if event.action == "group.repair":
+        return "Operator (groups check)"
+    if event.action == "plan.change":
+        return "Operator (accounts set-plan)"
+    return "(deleted person)"
 
 
 def _described(view, context, event):

@@ -70,41 +70,50 @@ class AdminAccess:
 
 
 class BackOfficeHome(AdminAccess, AdminIndexView):
-    def inaccessible_callback(self, name, **kwargs):
-        """Group Admins have one part of the back office, their groups: send them there."""
+    """Home: the school home (services.school_home). An account admin's landing page after
+    sign-in; Group Admins see the same for their part of the tree."""
+
+    def is_accessible(self) -> bool:
         from mentorgroups.services.groups import can_use_groups_back_office
 
         membership = current_membership() if current_user.is_authenticated else None
-        if membership is not None and can_use_groups_back_office(current_user,
-                                                                 membership.account_id):
-            return redirect(url_for("groups.index"))
-        return super().inaccessible_callback(name, **kwargs)
+        return membership is not None and (
+            membership.role == "admin"
+            or can_use_groups_back_office(current_user, membership.account_id))
 
     @expose("/")
     def index(self):
-        account_id = self.account_id
-        counts = {
-            "people": db.session.scalar(
-                select(func.count()).select_from(AccountMembership).where(
-                    AccountMembership.account_id == account_id,
-                    AccountMembership.status == "active",
-                )
-            ),
-            "paths": db.session.scalar(
-                select(func.count()).select_from(Path).where(Path.account_id == account_id)
-            ),
-            "cohorts": db.session.scalar(
-                select(func.count()).select_from(Cohort).join(Path)
-                .where(Path.account_id == account_id)
-            ),
-            "pending": db.session.scalar(
-                select(func.count()).select_from(Submission).where(
-                    Submission.account_id == account_id, Submission.status == "pending"
-                )
-            ),
-        }
-        return self.render("admin/mg_home.html", counts=counts,
-                           account=current_membership().account)
+        from mentorgroups.models import utcnow
+        from mentorgroups.paging import page_request
+        from mentorgroups.services.plans import usage_text
+        from mentorgroups.services.school_home import school_home
+
+        membership = current_membership()
+        account_id = membership.account_id
+        home = school_home(current_user, account_id, page_request(request.args),
+                           sort=request.args.get("sort", "name"),
+                           direction=request.args.get("dir"),
+                           show=request.args.get("show", "all"))
+        counts = None
+        if home.whole_school:
+            counts = dict(zip(("people", "paths", "cohorts", "pending"), db.session.execute(
+                select(
+                    select(func.count()).select_from(AccountMembership).where(
+                        AccountMembership.account_id == account_id,
+                        AccountMembership.status == "active").scalar_subquery(),
+                    select(func.count()).select_from(Path)
+                    .where(Path.account_id == account_id).scalar_subquery(),
+                    select(func.count()).select_from(Cohort).join(Path)
+                    .where(Path.account_id == account_id).scalar_subquery(),
+                    select(func.count()).select_from(Submission).where(
+                        Submission.account_id == account_id,
+                        Submission.status == "pending").scalar_subquery(),
+                )).one(), strict=True))
+        account = membership.account
+        return self.render("admin/mg_home.html", counts=counts, account=account, home=home,
+                           page=home.groups, now=utcnow(),
+                           usage=usage_text(account.plan, home.used)
+                           if home.used is not None else None)
 
 
 def _datetime(view, value, name) -> str:

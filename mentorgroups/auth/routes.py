@@ -49,7 +49,14 @@ def safe_next(target: str | None) -> str | None:
 
 
 def home_for(membership) -> str:
-    if membership is not None and membership.role == "admin":
+    """Where a person starts: account admins and Group Admins on the school home (Home in
+    the back office: their school, or their part of its tree), everybody else on their
+    paths."""
+    from mentorgroups.services.groups import is_group_admin_anywhere
+
+    if membership is not None and (
+            membership.role == "admin"
+            or is_group_admin_anywhere(membership.user, membership.account_id)):
         return url_for("admin.index")
     return url_for("learner.paths")
 

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
-from flask import redirect, render_template, session, url_for
+from flask import flash, redirect, render_template, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 
-from mentorgroups.auth.routes import start_session
+from mentorgroups.auth.routes import home_for, start_session
 from mentorgroups.extensions import db
 from mentorgroups.invitations import bp
 from mentorgroups.services import invitations
 from mentorgroups.services.errors import FormErrors, ServiceError
 from mentorgroups.services.invitations import InvitationUnusable
-from mentorgroups.tenancy import SESSION_KEY, switch_account
+from mentorgroups.tenancy import SESSION_KEY, current_membership, switch_account
 from mentorgroups.web import secret_in_url
 
 
@@ -30,16 +30,35 @@ def _unusable(exc: InvitationUnusable):
 
 
 def _landing(invitation) -> str:
-    """Mentors and group admins land on their groups page, members on their paths."""
+    """Mentors and group admins land on their groups page, members on their paths; someone
+    invited into the school itself on the home their school role gives them."""
+    if invitation.to_school:
+        return home_for(current_membership())
     if invitation.role in ("mentor", "group_admin"):
         return url_for("mentor.groups")
     return url_for("learner.paths")
+
+
+def _welcome(invitation) -> str:
+    """What the page they land on confirms. Members are told the school only: the help
+    article's rule is that members "won't see any indication that they belong to a
+    particular group"; staff are told their group and role."""
+    school = invitation.account.name
+    if invitation.to_school:
+        return (f"Welcome to {school}: you have joined the school as "
+                f"{invitations.role_label(invitation)}.")
+    if invitation.role == "member" or invitation.group is None:
+        return (f"Welcome to {school}: you have joined the school. The paths you are enrolled "
+                "in appear here.")
+    return (f"Welcome to {school}: you are now {invitations.role_label(invitation)} of "
+            f"\u201c{invitation.group.name}\u201d.")
 
 
 def _done(invitation):
     db.session.commit()
     session[SESSION_KEY] = invitation.account_id
     switch_account(invitation.account_id)
+    flash(_welcome(invitation), "success")
     return redirect(_landing(invitation))
 
 

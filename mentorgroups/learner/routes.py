@@ -26,7 +26,12 @@ class SubmitForm(FlaskForm):
 @bp.route("/")
 @account_required
 def home():
-    return redirect(url_for("learner.paths"))
+    """The site's root (and the brand link): each person's own start page, the school home
+    for admins, their paths for learners."""
+    from mentorgroups.auth.routes import home_for
+    from mentorgroups.tenancy import current_membership
+
+    return redirect(home_for(current_membership()))
 
 
 @bp.route("/paths")

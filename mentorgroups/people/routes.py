@@ -13,9 +13,11 @@ from mentorgroups.services import (
     discussion,
     inbox,
     mentoring,
+    school_home,
     turnaround,
 )
 from mentorgroups.services.errors import NotFound
+from mentorgroups.services.permissions import is_account_admin
 from mentorgroups.tenancy import account_required, current_account
 
 TABS = ("paths", "activity", "review")
@@ -28,9 +30,17 @@ class ConfirmForm(FlaskForm):
 @bp.route("/people/groups")
 @account_required
 def groups():
-    group_rows, cohort_rows = mentoring.mentor_home(current_user, current_account().id)
+    """Their own groups first, then their cohorts; for an account admin, also every group of
+    the school ("All groups", paged and sorted on the server)."""
+    account_id = current_account().id
+    group_rows, cohort_rows = mentoring.mentor_home(current_user, account_id)
+    all_groups = None
+    if is_account_admin(current_user, account_id):
+        all_groups, _ = school_home.groups_page(
+            current_user, account_id, page_request(request.args, prefix="all_"),
+            sort=request.args.get("all_sort", "name"), direction=request.args.get("all_dir"))
     return render_template("people/groups.html", group_rows=group_rows, cohort_rows=cohort_rows,
-                           role_labels=GROUP_ROLE_LABELS)
+                           role_labels=GROUP_ROLE_LABELS, all_groups=all_groups, now=utcnow())
 
 
 @bp.route("/people/groups/<int:group_id>")
@@ -47,7 +57,11 @@ def group(group_id: int):
     return render_template("people/group.html", group=group, page=page, rows=page.items,
                            now=utcnow(), turnaround=waits,
                            digest_on=digest_subscriptions.is_subscribed(current_user.id,
-                                                                        group.id))
+                                                                        group.id),
+                           # The digest is for the group's staff (an account admin opening
+                           # any group of the school reads its page only).
+                           can_digest=group.id in mentoring.mentored_group_ids(
+                               current_user, current_account().id))
 
 
 @bp.route("/people/<int:user_id>")

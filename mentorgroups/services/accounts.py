@@ -139,10 +139,13 @@ def account_by_slug(slug: str) -> Account:
 
 
 def set_plan(slug: str, plan: str) -> Account:
+    """The operator's change (`accounts set-plan`): the same rule as the school admin's on
+    the Plan screen (services.plans.change_plan: audited, emailed), with nobody as actor."""
+    from mentorgroups.services.plans import change_plan
+
     if plan not in PLANS:
         raise ServiceError(f"Unknown plan {plan!r}; choose one of {', '.join(PLANS)}.")
-    account = account_by_slug(slug)
-    account.plan = plan
+    account, _ = change_plan(None, account_by_slug(slug).id, plan)
     return account
 
 

@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "invitation.resend": "Sent invitation again",
     "invitation.revoke": "Withdrew invitation",
     "invitation.accept": "Accepted invitation",
+    "plan.change": "Changed plan",
 }
 FIELD_LABELS = {"name": "Name", "description": "Description", "parent_id": "Place",
                 "role": "Role", "school role": "School role", "email": "Email",
@@ -81,6 +82,10 @@ def _place(parent_id, names: dict[int, str]) -> str:
 
 def _text(value) -> str:
     return _q(value) if value else "(empty)"
+
+
+def _plan(value) -> str:
+    return str(value or "(none)").title()
 
 
 def _person(event: AuditEvent) -> str:
@@ -167,6 +172,10 @@ def describe(event: AuditEvent, names: dict[int, str] | None = None) -> Describe
         if after.get("reason"):
             lines.append(f"Reason: {after['reason']}")
         return Described("Moved the group to the top level to repair the tree", lines)
+    if action == "plan.change":
+        lines = [f"Groups at the time: {after['groups']}"] if "groups" in after else []
+        return Described(f"Changed the plan from {_plan(before.get('plan'))} to "
+                         f"{_plan(after.get('plan'))}", lines)
     person = _person(event)
     if action == "member.add":
         return Described(f"Added {person} as {_role(after.get('role'))}")

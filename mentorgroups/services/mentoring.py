@@ -162,6 +162,25 @@ def mentored_group(actor: User, account_id: int, group_id) -> MentorGroup:
     return db.session.get(MentorGroup, gid)
 
 
+def viewable_group(actor: User, account_id: int, group_id) -> MentorGroup:
+    """A group whose mentor page this person may open: one they mentor or administer (and
+    those below), or, for an account admin, any group of the school, since they manage
+    every one (Home > People > Groups, "All groups"). NotFound for anything else."""
+    from mentorgroups.services.groups import managed_group_ids
+
+    try:
+        gid = int(group_id)
+    except (TypeError, ValueError):
+        raise NotFound("That group does not exist.") from None
+    if gid in mentored_group_ids(actor, account_id):
+        return db.session.get(MentorGroup, gid)
+    if gid in managed_group_ids(actor, account_id):
+        group = db.session.get(MentorGroup, gid)
+        if group is not None and group.account_id == account_id:
+            return group
+    raise NotFound("That group does not exist or you don't mentor or manage it.")
+
+
 def _progress_by_learner(account_id: int, user_ids: list[int]) -> dict[int, list[dict]]:
     """user id -> [{"path", "completed", "total", "percent", "last"}] by path title, for
     the page's learners only: the ids are the page's (at most 100), so the database reads
@@ -235,7 +254,7 @@ def group_page(actor: User, account_id: int, group_id, request: PageRequest | No
     show = show if show in MEMBER_FILTERS else "all"
     sort = sort if sort in MEMBER_SORTS else "name"
     now = now or utcnow()
-    group = mentored_group(actor, account_id, group_id)
+    group = viewable_group(actor, account_id, group_id)
     cutoff = drift_cutoff(account_id, now)
     last_step = (select(func.max(StepCompletion.completed_at))
                  .join(Step, Step.id == StepCompletion.step_id)

@@ -34,7 +34,7 @@ from mentorgroups.models import (
     User,
     utcnow,
 )
-from mentorgroups.services.mentoring import active_people, mentored_group
+from mentorgroups.services.mentoring import active_people, viewable_group
 
 WINDOW = timedelta(days=28)
 DAY = 86400.0
@@ -205,7 +205,7 @@ def for_group(actor: User, account_id: int, group_id, now: datetime | None = Non
               ) -> GroupTurnaround:
     """A group's turnaround and its mentors', for a person who mentors or manages the group
     (NotFound otherwise). Three statements, whatever the number of reviews."""
-    group = mentored_group(actor, account_id, group_id)
+    group = viewable_group(actor, account_id, group_id)
     mentors = (select(GroupMembership.user_id).where(GroupMembership.group_id == group.id,
                                                      GroupMembership.role == "mentor"))
     names = db.session.execute(
