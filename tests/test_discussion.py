@@ -22,6 +22,7 @@ from mentorgroups.models import (
 from mentorgroups.services import discussion, groups, learning
 from mentorgroups.services import group_members as gm
 from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
+from tests.conftest import statements_of
 from tests.factories import make_account, make_member, school
 
 CLOCK_START = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
@@ -48,15 +49,17 @@ def reply(actor, s, submission, body="A reply"):
     return message
 
 
-def told() -> dict[int, tuple[int, int]]:
-    """user id -> (reply notifications, reply emails sent to them)."""
+def told(message=None) -> dict[int, tuple[int, int]]:
+    """user id -> (reply notifications, reply emails sent to them): of every reply, or of
+    this one message."""
+    key = f"reply:{message.id}:user:%" if message else "reply:%"
     rows: dict[int, list[int]] = {}
     for uid, in db.session.execute(select(Notification.user_id).where(
-            Notification.kind == "reply")):
+            Notification.kind == "reply", Notification.key.like(key))):
         rows.setdefault(uid, [0, 0])[0] += 1
     for uid, in db.session.execute(
             select(User.id).join(SentEmail, SentEmail.recipient == User.email)
-            .where(SentEmail.idempotency_key.like("reply:%"),
+            .where(SentEmail.idempotency_key.like(key),
                    SentEmail.status.in_(("sent", "logged")))):
         rows.setdefault(uid, [0, 0])[1] += 1
     return {uid: tuple(v) for uid, v in rows.items()}
@@ -137,6 +140,25 @@ def test_once_someone_took_part_only_they_are_told(scene, clock):
     assert told() == {s.learner.id: (1, 1), s.max.id: (1, 1), s.gil.id: (1, 1)}
 
 
+def test_who_took_part_in_another_discussion_is_not_told_of_this_one(scene, clock):
+    """Mia reviewed and answered Lia's earlier step, Tom reviewed and answered Olu's work: both
+    may review this submission too, but took no part in it; only Max, its reviewer, is."""
+    s = scene
+    earlier = learning.submit_for_review(s.learner, s.account.id, s.path.steps[1].id, "Draft")
+    olus = learning.submit_for_review(s.other, s.account.id, s.path.steps[2].id, "Olu's work")
+    db.session.commit()
+    learning.review_submission(s.mia, earlier.id, None, "Fine")
+    learning.review_submission(s.teacher, olus.id, "6", "Close")
+    learning.review_submission(s.max, s.submission.id, "8", "Good")
+    db.session.commit()
+    clock.shift(timedelta(minutes=1))
+    reply(s.mia, s, earlier, "One more thing about the draft")
+    reply(s.teacher, s, olus, "See me about the wiring")
+    clock.shift(timedelta(minutes=1))
+    message = reply(s.learner, s, s.submission, "Thanks, what would make it a 10?")
+    assert told(message) == {s.max.id: (1, 1)}
+
+
 def test_a_participant_whose_access_is_revoked_is_not_told(scene, clock):
     s = scene
     reply(s.mia, s, s.submission, "First question")
@@ -159,6 +181,14 @@ def test_a_revoked_learner_is_not_told_and_cannot_reply(scene):
         discussion.add_reply(s.learner, s.account.id, s.submission.id, "Let me in")
     db.session.rollback()
     assert nothing_written()
+
+
+def test_a_deactivated_learner_is_not_told(scene):
+    s = scene
+    db.session.execute(update(User).where(User.id == s.learner.id).values(active=False))
+    db.session.commit()
+    reply(s.mia, s, s.submission, "Still there?")
+    assert told() == {}
 
 
 def test_a_learner_in_two_groups_with_shared_mentors_is_told_and_tells_once(scene, clock):
@@ -225,18 +255,69 @@ def test_messages_come_back_in_the_order_written(scene, clock):
         "Lia Learner", "Mia Mentor", "Lia Learner"]
 
 
+def test_each_submission_gets_only_its_own_messages_in_one_statement(scene):
+    s = scene
+    olus = learning.submit_for_review(s.other, s.account.id, s.path.steps[2].id, "Olu's work")
+    db.session.commit()
+    reply(s.learner, s, s.submission, "Mine")
+    reply(s.other, s, olus, "Olu's question")
+    reply(s.teacher, s, olus, "Tom's answer")
+    mine, theirs = s.submission.id, olus.id
+    db.session.expire_all()
+    threads = {}
+
+    def read(ids):
+        threads.clear()
+        for sid, messages in discussion.messages_for(ids).items():
+            threads[sid] = [(m.author.full_name, m.body) for m in messages]
+
+    assert statements_of(lambda: read([mine])) == 1  # authors loaded with them
+    assert threads == {mine: [("Lia Learner", "Mine")]}
+    assert statements_of(lambda: read([theirs, mine, theirs])) == 1
+    assert threads == {mine: [("Lia Learner", "Mine")],
+                       theirs: [("Olu Other", "Olu's question"), ("Tom Teacher", "Tom's answer")]}
+    assert statements_of(lambda: read([])) == 0  # a page without submissions asks nothing
+    assert discussion.messages_for([]) == {}
+
+
 def test_a_fan_out_run_twice_tells_each_person_once(scene):
     s = scene
     emails = select(func.count()).select_from(OutboxJob).where(OutboxJob.name == "send_email")
     before = db.session.scalar(emails)  # the submission's own
     reply(s.learner, s, s.submission, "Once only")
     job_id = db.session.scalar(select(OutboxJob.id).where(OutboxJob.name == "notify_reply"))
+    assert told() == {s.mia.id: (1, 1), s.max.id: (1, 1), s.teacher.id: (1, 1)}
     db.session.execute(update(OutboxJob).where(OutboxJob.id == job_id)
-                       .values(status="enqueued"))
+                       .values(status="staged"))  # as a retry after a lost lease finds it
     db.session.commit()
-    run_outbox_job(job_id)
+    assert run_outbox_job(job_id) == "done"
     assert told() == {s.mia.id: (1, 1), s.max.id: (1, 1), s.teacher.id: (1, 1)}
     assert db.session.scalar(emails) == before + 3
+
+
+def test_the_reply_job_counts_the_people_it_tells(scene):
+    s = scene
+    message = discussion.add_reply(s.learner, s.account.id, s.submission.id, "Counted")
+    db.session.flush()
+    assert discussion.notify_reply(message.id) == 3  # Mia, Max, Tom
+    assert discussion.notify_reply(message.id) == 0  # told already: nothing staged again
+    db.session.commit()  # the staged job runs now (in-process) and finds them told
+    assert told() == {s.mia.id: (1, 1), s.max.id: (1, 1), s.teacher.id: (1, 1)}
+
+
+def test_a_reply_job_for_a_message_deleted_since_does_nothing(scene):
+    s = scene
+    message = reply(s.learner, s, s.submission, "Wrong thread, sorry")
+    message_id = message.id
+    job_id = db.session.scalar(select(OutboxJob.id).where(OutboxJob.name == "notify_reply"))
+    db.session.execute(SubmissionMessage.__table__.delete())
+    db.session.execute(Notification.__table__.delete())
+    db.session.execute(update(OutboxJob).where(OutboxJob.id == job_id)
+                       .values(status="staged"))  # its retry, after the message went
+    db.session.commit()
+    assert run_outbox_job(job_id) == "done"
+    assert discussion.notify_reply(message_id) == 0
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
 
 
 # ---- how a reply is shown ------------------------------------------------------------------
