@@ -287,6 +287,26 @@ def test_the_tick_commits_the_stuck_weeks_it_stages_again(hill, held_jobs):
     assert count(OutboxJob, OutboxJob.name == "send_digests") == 1 and len(held_jobs) == 1
 
 
+def test_a_school_that_breaks_the_tick_leaves_the_schools_before_it_started(
+        hill, vale, held_jobs, monkeypatch):
+    """Each school's start is committed as the tick goes: when a later school's week cannot
+    be worked out (here: its settings raise), the schools before it keep their started run
+    and their staged send, and the next tick only has the rest to do."""
+    real = digests.latest_due_week
+
+    def broken_for_vale(account, now):
+        if account.id == vale.account.id:
+            raise RuntimeError("broken settings")
+        return real(account, now)
+
+    monkeypatch.setattr(digests, "latest_due_week", broken_for_vale)
+    with pytest.raises(RuntimeError):
+        digests.tick(NOW)
+    db.session.rollback()
+    assert set(db.session.scalars(select(DigestRun.account_id))) == {hill.account.id}
+    assert len(held_jobs) == 1
+
+
 def test_a_school_with_nobody_following_a_group_sends_nothing(app, clock, mail_outbox):
     lone = make_account(name="Lone School", plan="complete")
     lone.created_at = utc(2024, 1, 1)
