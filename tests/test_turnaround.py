@@ -29,8 +29,15 @@ import pytest
 from sqlalchemy import select, text
 
 from mentorgroups.extensions import db
-from mentorgroups.models import Review, Submission, SubmissionVersion
-from mentorgroups.services import digest_subscriptions, digests, groups, learning, turnaround
+from mentorgroups.models import AccountMembership, Review, Submission, SubmissionVersion, User
+from mentorgroups.services import (
+    accounts,
+    digest_subscriptions,
+    digests,
+    groups,
+    learning,
+    turnaround,
+)
 from mentorgroups.services import group_members as gm
 from mentorgroups.services.digest_content import build_digests
 from mentorgroups.services.digest_weeks import latest_due_week
@@ -291,6 +298,117 @@ def test_a_readers_own_work_is_not_in_their_figure(scene):
     assert (olu.count, olu.median_days, olu.p90_days) == (3, pytest.approx(3.0),
                                                           pytest.approx(4.0))
     assert figures[scene.mo.id].count == 1
+
+
+def figures(found: dict, key) -> tuple:
+    figure = found[key]
+    return figure.count, round(figure.median_days, 4), round(figure.p90_days, 4)
+
+
+def test_no_reviews_is_worded_and_a_blank_cell_never_zero():
+    assert turnaround.NONE.summary == \
+        "Median wait for a first review: no reviews in the last 4 weeks"
+    assert turnaround.days_text(None) == turnaround.NONE.median_text == \
+        "no reviews in the last 4 weeks"
+    assert turnaround.days_text(0.0) == "0.0 days"
+    assert turnaround.Turnaround(1, 0.0, 0.0).summary == (
+        "Median wait for a first review, last 4 weeks: 0.0 days · 90% within 0.0 days · "
+        "1 reviewed")
+    # The report's cells: days with one decimal; blank (None) with no reviews, never 0.
+    assert turnaround.days_cell(None) is None
+    assert turnaround.days_cell(1.26 * DAY) == 1.3
+    assert turnaround.days_cell(0.0) == 0.0
+
+
+def test_figures_as_of_an_earlier_moment_leave_out_later_reviews(scene):
+    """Asked as of T + 2 days (the clock reads T + 28 days 6 hours): only the reviews saved by
+    then, Mo's 3 hours and 1 day and Tom's half day; not the ones saved on days 5 and 6."""
+    account_id, then = scene.s.account.id, T + timedelta(days=2)
+    per_reviewer = turnaround.by_reviewer(account_id, then)
+    assert figures(per_reviewer, scene.mo.id) == (2, 0.125, 1.0)
+    assert figures(per_reviewer, scene.tom.id) == (1, 0.5, 0.5)
+    assert figures(turnaround.by_group(account_id, then), scene.writers.id) == (3, 0.5, 1.0)
+
+
+def test_an_earlier_round_waits_from_its_own_submissions_first_version(scene, clock):
+    """Lia resubmits Step 3 after Mo's review (round 2 waits): that round-1 review still
+    waited from her Step 3's first version (T + 2 days), not from anyone's first round (T)."""
+    account_id = scene.s.account.id
+    step3 = scene.s.path.steps[2].id
+    clock.move_to(T + timedelta(days=7))
+    learning.submit_for_review(scene.s.learner, account_id, step3, "step 3, round two")
+    db.session.commit()
+    clock.move_to(READ_AT)
+    assert figures(turnaround.by_reviewer(account_id), scene.mo.id) == (2, 1.0, 4.0)
+    assert figures(turnaround.by_group(account_id), scene.writers.id) == (4, 1.0, 4.0)
+
+
+def test_a_round_whose_start_is_unknown_is_left_out(scene):
+    """A review of an earlier round with no version of that round (work saved before
+    versions were kept): its wait is unknown, so it is not counted, nor breaks the figure."""
+    s = scene.s
+    sub = Submission(account_id=s.account.id, user_id=s.learner.id, step_id=s.path.steps[3].id,
+                     cohort_id=s.cohort.id, content="x", round=2, status="pending",
+                     submitted_at=T + timedelta(days=3))
+    db.session.add(sub)
+    db.session.flush()
+    db.session.add(Review(submission_id=sub.id, round=1, reviewer_id=scene.tom.id,
+                          created_at=T + timedelta(days=2)))
+    db.session.commit()
+    assert figures(turnaround.by_reviewer(s.account.id), scene.tom.id) == (2, 0.5, 3.0)
+    assert figures(turnaround.by_group(s.account.id), scene.writers.id) == (4, 1.0, 4.0)
+
+
+def test_only_the_reviewers_and_groups_asked_for(scene):
+    account_id = scene.s.account.id
+    only_mo = select(User.id).where(User.id == scene.mo.id)
+    assert set(turnaround.by_reviewer(account_id, reviewers=only_mo)) == {scene.mo.id}
+    assert figures(turnaround.by_reviewer(account_id, reviewers=only_mo), scene.mo.id) == \
+        (2, 1.0, 4.0)
+    chess = turnaround.by_group(account_id, group_ids=[scene.chess.id])
+    assert set(chess) == {scene.chess.id} and figures(chess, scene.chess.id) == (1, 0.5, 0.5)
+    assert turnaround.by_group(account_id, group_ids=[]) == {}
+    assert turnaround.by_reader(account_id, {}) == {}
+
+
+def test_a_revoked_learners_work_leaves_the_group_and_reader_figures(scene):
+    """Lia's access to Riverside is revoked (she is still active at the other school): her
+    rounds leave Writers' figure and its readers', the reviewers keep their own figures."""
+    s = scene.s
+    lia = db.session.scalar(select(AccountMembership).where(
+        AccountMembership.user_id == s.learner.id, AccountMembership.account_id == s.account.id))
+    accounts.set_membership_status(s.admin, lia, "revoked")
+    db.session.commit()
+    per_group = turnaround.by_group(s.account.id)
+    assert figures(per_group, scene.writers.id) == (1, 0.5, 0.5)  # Olu's only
+    assert figures(per_group, scene.chess.id) == (1, 0.5, 0.5)
+    assert figures(turnaround.by_reader(s.account.id, {scene.tom.id: {scene.writers.id}}),
+                   scene.tom.id) == (1, 0.5, 0.5)
+    assert figures(turnaround.by_reviewer(s.account.id), scene.mo.id) == (2, 1.0, 4.0)
+
+
+def test_a_mentors_own_reviewed_work_is_not_their_groups(scene):
+    """Mo mentors Writers and has work of his own reviewed by Tom (1 hour): not a member's
+    work, so in neither Writers' figure nor in Tom's digest figure for Writers."""
+    add_rounds(scene.s, scene.mo, scene.tom, 1)
+    account_id = scene.s.account.id
+    assert figures(turnaround.by_reviewer(account_id), scene.tom.id)[0] == 3  # his review
+    assert figures(turnaround.by_group(account_id), scene.writers.id) == (4, 1.0, 4.0)
+    assert figures(turnaround.by_reader(account_id, {scene.tom.id: {scene.writers.id}}),
+                   scene.tom.id) == (4, 1.0, 4.0)
+
+
+def test_a_group_of_another_school_counts_nothing_for_a_reader(scene):
+    """Lia is a member of a group at the other school: given that group by mistake, a
+    Riverside reader's figure counts none of her Riverside work."""
+    far_admin = make_member(scene.other, "admin")
+    db.session.commit()
+    far = groups.create_group(far_admin, scene.other.id, "Far readers")
+    gm.add_members(far_admin, scene.other.id, far.id, "member", user_ids=[scene.s.learner.id])
+    db.session.commit()
+    assert turnaround.by_reader(scene.s.account.id, {scene.mo.id: {far.id}}) == {}
+    both = turnaround.by_reader(scene.s.account.id, {scene.mo.id: {far.id, scene.chess.id}})
+    assert figures(both, scene.mo.id) == (1, 0.5, 0.5)  # Chess's (Olu's) only
 
 
 # ---- statements that do not grow with the data ---------------------------------------------
