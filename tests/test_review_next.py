@@ -90,6 +90,7 @@ def test_a_group_filter_leaves_out_the_group_s_staff_own_work(w):
 def test_a_learner_filter_and_both_together(w):
     olu = review_next.queue_filter(w.tess, w.river.id, learner=w.olu.id)
     assert (olu.learner_name, olu.args) == ("Olu Other", {"learner": w.olu.id})
+    assert olu == QueueFilter(None, "", w.olu.id, "Olu Other")  # no group: its name is ""
     assert [r.id for r in learning.review_queue(w.tess, w.river.id, None, olu).items] == \
         w.ids(w.olu_work)
     both = review_next.queue_filter(w.ada, w.river.id, group=w.coaching.id, learner=w.olu.id)
@@ -117,6 +118,8 @@ def test_a_filter_naming_what_one_may_not_review_is_not_found(w):
         ("ada", {"learner": w.hugo.id}),       # of Hillside only
         ("ada", {"learner": w.ada.id}),        # her own work is never in her queue
         ("aut", {"learner": w.lia.id}),        # teaches Autumn, not Lia's cohorts
+        ("sam", {"learner": w.lia.id}),        # learns in Spring beside her, teaches nothing
+        ("tess", {"learner": w.mo.id}),        # moderates Spring: staff there, not a learner
         ("rita", {"learner": w.lia.id}),       # revoked
         ("hal", {"learner": w.lia.id}),        # Lia's other school's admin
     ]
@@ -146,6 +149,19 @@ def test_next_goes_on_in_queue_order_and_what_was_skipped_comes_round_again(w):
     assert review_next.waiting_count(w.ada, w.river.id) == 10
     assert review_next.waiting_count(w.meg, w.river.id) == 5
     assert review_next.waiting_count(w.hal, w.river.id) == 0
+
+
+def test_two_items_submitted_at_the_same_instant_go_in_id_order(w):
+    """Lia's fifth essay is stamped at the very instant of her second: the queue's order is
+    1, 2, 5, 3, 4 (the tie broken by id) and Next follows it, each item once."""
+    lia, f = w.lia_work, coaching(w)
+    lia[4].submitted_at = lia[1].submitted_at
+    db.session.commit()
+    order = [lia[0], lia[1], lia[4], lia[2], lia[3]]
+    assert [r.id for r in learning.review_queue(w.ada, w.river.id, None, f).items] == \
+        w.ids(order)
+    for current, following in zip(order, order[1:] + order[:1], strict=True):
+        assert review_next.next_waiting(w.ada, w.river.id, f, current) == following.id
 
 
 def test_work_reviewed_by_someone_else_meanwhile_is_passed_over(w):
