@@ -113,6 +113,7 @@ def test_a_filter_naming_what_one_may_not_review_is_not_found(w):
         ("meg", {"group": w.chess.id}),        # a group she does not mentor
         ("ada", {"group": w.hill_group.id}),   # another school's group
         ("ada", {"group": "abc"}), ("ada", {"group": "0"}), ("ada", {"group": "99999999999"}),
+        ("ada", {"learner": "abc"}), ("ada", {"learner": "0"}),
         ("meg", {"learner": w.olu.id}),        # not hers to review
         ("meg", {"learner": w.eve.id}),        # of the school, in no group of hers
         ("ada", {"learner": w.hugo.id}),       # of Hillside only
