@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from mentorgroups.extensions import db
 from mentorgroups.models import EmailSummary, EmailSummaryItem, SentEmail, User
@@ -156,6 +156,33 @@ def test_a_claim_left_by_a_run_that_stopped_half_way_sends_one_summary_not_an_em
     assert summaries() == {
         (w.meg.email, subject("submissions", w.river)): [["meg-10", "meg-11"]]}
     assert statuses() == ["sent", "skipped"]
+
+
+def test_a_big_run_hands_out_its_summaries_a_chunk_at_a_time(w, clock, monkeypatch):
+    """Each chunk of summaries is staged and committed on its own, so its emails leave while
+    the rest are still waiting (in production: pushed to the workers), not after the whole
+    run; another run sees the ones still waiting as claimed."""
+    from flask_mail import email_dispatched
+
+    monkeypatch.setattr(email_summaries, "CHUNK", 2)
+    for person in (w.meg, w.fay, w.tess):
+        choose(person, w.river, "submissions")
+        collect(person, w.river, "submissions", f"{person.email}-10")
+    waiting_when_sent = []
+
+    def look(sender, message, **extra):
+        with db.engine.connect() as other_run:
+            waiting_when_sent.append(other_run.scalar(select(func.count()).select_from(
+                EmailSummary).where(EmailSummary.status == "claimed")))
+
+    at(clock, 11, 5)
+    email_dispatched.connect(look)
+    try:
+        assert email_summaries.tick() == 3
+    finally:
+        email_dispatched.disconnect(look)
+    assert waiting_when_sent == [1, 1, 0]
+    assert len(summaries()) == 3 and statuses() == ["sent"] * 3
 
 
 # ---- the job: who still wants it, and what it answers -----------------------------------------
