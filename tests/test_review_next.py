@@ -71,6 +71,22 @@ def test_a_group_filter_keeps_the_queue_to_that_group_s_members_oldest_first(w):
     assert (chess.group_name, chess.args) == ("Chess club", {"group": w.chess.id})
 
 
+def test_a_group_filter_leaves_out_the_group_s_staff_own_work(w):
+    """Meg mentors Coaching and is learning too: her own submission waits in Ada's queue, but
+    not among Coaching's members' work (the filter is the group's members, not its staff)."""
+    drafts = Path(account=w.river, title="Drafts", steps=[
+        Step(position=1, title="Draft", requires_review=True, points=10)])
+    db.session.add(drafts)
+    db.session.flush()
+    make_cohort(drafts, name="Staff drafts", learners=[w.meg])
+    db.session.commit()
+    megs = learning.submit_for_review(w.meg, w.river.id, drafts.steps[0].id, "my draft")
+    db.session.commit()
+    assert learning.review_queue(w.ada, w.river.id, None, NO_FILTER).total == 11
+    page = learning.review_queue(w.ada, w.river.id, PageRequest(), coaching(w))
+    assert megs.id not in [r.id for r in page.items] and page.total == 5
+
+
 def test_a_learner_filter_and_both_together(w):
     olu = review_next.queue_filter(w.tess, w.river.id, learner=w.olu.id)
     assert (olu.learner_name, olu.args) == ("Olu Other", {"learner": w.olu.id})
