@@ -75,6 +75,33 @@
     var question = button && button.getAttribute('data-confirm');
     if (question && !window.confirm(question)) event.preventDefault();
   });
+  // "Remove from group" (anyone, staff included): one in-page confirmation naming the role.
+  // The link opens the same question as a page when scripts are off.
+  var dialog = document.getElementById('mg-remove-dialog');
+  var opener = null;
+  if (dialog && typeof dialog.showModal === 'function') {
+    var group = dialog.getAttribute('data-group');
+    document.querySelectorAll('[data-mg-remove]').forEach(function (link) {
+      link.addEventListener('click', function (event) {
+        event.preventDefault();
+        var name = link.getAttribute('data-name'), role = link.getAttribute('data-role');
+        document.getElementById('mg-remove-title').textContent = 'Remove ' + name + ' from ' + group + '?';
+        var words = name + ' is ' + (/^[AEIOU]/.test(role) ? 'an ' : 'a ') + role + ' of this group. ' +
+          (role === 'Member' ? '' : "They stop hearing about its members' work and get no weekly digest for it. ") +
+          'Their account and their work in the school stay.';
+        if (link.getAttribute('data-self')) {
+          words += ' You will lose access to manage \u201c' + group + '\u201d; only its Group Admins or the school\'s admins can add you back.';
+        }
+        document.getElementById('mg-remove-text').textContent = words;
+        dialog.querySelector('form').setAttribute('action', link.getAttribute('href'));
+        opener = link.closest('.dropdown') ? link.closest('.dropdown').querySelector('[data-toggle="dropdown"]') : link;
+        dialog.showModal();
+        dialog.querySelector('[data-mg-dialog-cancel]').focus();
+      });
+    });
+    dialog.querySelector('[data-mg-dialog-cancel]').addEventListener('click', function () { dialog.close(); });
+    dialog.addEventListener('close', function () { if (opener) opener.focus(); });
+  }
   var input = document.getElementById('mg-search');
   var results = document.getElementById('mg-results');
   var picked = document.getElementById('mg-picked');

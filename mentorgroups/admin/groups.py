@@ -335,8 +335,24 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             return redirect(self.get_url(".index"))
         return redirect(url_for("mentor.groups"))
 
-    @expose("/<int:group_id>/remove/<int:user_id>", methods=("POST",))
+    @expose("/<int:group_id>/remove/<int:user_id>", methods=("GET", "POST"))
     def remove_view(self, group_id: int, user_id: int):
+        """GET: the confirmation, naming the person's role (the page the members screen's
+        in-page dialog stands in for, and what it is without scripts). POST: remove them,
+        whatever their role."""
+        if request.method == "GET":
+            try:
+                membership = group_members.membership_for_removal(
+                    current_user, self.account_id, group_id, user_id)
+            except NotFound:
+                abort(404)
+            return self.render(
+                "admin/groups/remove.html", group=membership.group, person=membership.user,
+                role_label=GROUP_ROLE_LABELS[membership.role], confirm_form=ConfirmForm(),
+                loses_access=membership.user_id == current_user.id
+                and membership.role == "group_admin"
+                and not group_access.keeps_access_without_role(current_user, self.account_id,
+                                                               group_id))
         if not ConfirmForm().validate_on_submit():
             abort(400)
         try:
@@ -346,7 +362,16 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         except NotFound as exc:
             return self._gone(exc)
         self._flash_removal(removed, refused)
+        if any(user.id == current_user.id for user in removed) and group_id not in \
+                groups.managed_group_ids(current_user, self.account_id):
+            return self._after_leaving(removed[0].full_name, group_id)
         return redirect(self.get_url(".members_view", group_id=group_id))
+
+    def _after_leaving(self, name: str, group_id: int):
+        """A Group Admin who removed themselves: land where they can still go."""
+        if groups.can_use_groups_back_office(current_user, self.account_id):
+            return redirect(self.get_url(".index"))
+        return redirect(url_for("mentor.groups"))
 
     def _not_found(self, group_id: int, exc: NotFound):
         """The group is gone (404 on the index) or only the person is (back to the group)."""
@@ -431,9 +456,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             flash("Nobody changed: only members can be made mentors.", "info")
         return self._bulk_done(group_id)
 
-    @action("remove", "Remove from group",
-            "Remove the selected members from the group? Mentors and Group Admins stay until "
-            "their role is changed to Member.")
+    @action("remove", "Remove from group", "Remove the selected members from the group?")
     def action_remove(self, ids):
         group_id = self._bulk_group_id()
         try:
