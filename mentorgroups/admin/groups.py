@@ -152,7 +152,9 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                 db.session.commit()
             except ServiceError as exc:
                 db.session.rollback()
-                flash(exc.message, "error")
+                # The plan limit is said once, by the page's own limit message below.
+                if exc.message != groups.limit_message(account, groups.group_count(account.id)):
+                    flash(exc.message, "error")
                 status = 422
             else:
                 flash(f"Group \u201c{group.name}\u201d created. Now you're ready to add members.",
@@ -193,7 +195,8 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                            delete_form=ConfirmForm(),
                            delete_lines=delete_consequences(
                                child_count, group_members.member_count(group.id),
-                               group.parent.name if group.parent else None),
+                               group.parent.name if group.parent else None,
+                               invitations.pending_count(group.id)),
                            can_delete=is_account_admin(current_user, self.account_id),
                            ), status
 
