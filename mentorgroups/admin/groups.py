@@ -16,12 +16,20 @@ from mentorgroups.admin.base import AdminAccess
 from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup, utcnow
 from mentorgroups.paging import PageRequest, page_request
-from mentorgroups.services import group_access, group_members, groups, invitations, plans
+from mentorgroups.services import (
+    group_access,
+    group_members,
+    group_search,
+    groups,
+    invitations,
+    plans,
+)
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.services.permissions import is_account_admin
 from mentorgroups.tenancy import current_membership
 from mentorgroups.wording import delete_consequences, deleted_message
 
+PARENT_SELECT_LIMIT = 100  # "Nest under" without scripts; the picker searches them all
 ROLE_CHOICES = [SelectChoice(value, label) for value, label in GROUP_ROLE_LABELS.items()]
 
 
@@ -83,42 +91,61 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         flash(exc.message, "error")
         return self._render_index(status=404)
 
-    def _parent_choices(self, group: MentorGroup | None):
-        choices = []
-        if is_account_admin(current_user, self.account_id):
-            choices.append(SelectChoice("", "No parent (top level)"))
-        names = {g.id: g for g in groups.allowed_parents(current_user, self.account_id, group)}
-        parents = groups.parent_map(self.account_id)
-        # Only groups this person may see are named: a Group Admin's path starts at the top
-        # of their part of the tree, never at the groups above it.
-        visible = groups.managed_group_ids(current_user, self.account_id)
-
-        def label(gid):
-            parts, seen = [], set()
-            while gid is not None and gid in visible and gid not in seen:
-                seen.add(gid)
-                g = names.get(gid) or db.session.get(MentorGroup, gid)
-                parts.append(g.name)
-                gid = parents.get(gid)
-            return " \u203a ".join(reversed(parts))
-
-        choices.extend(sorted((SelectChoice(str(gid), label(gid)) for gid in names),
-                              key=lambda choice: choice.label.lower()))
+    def _parent_choices(self, group: MentorGroup | None, chosen: str | None):
+        """The "Nest under" select: what the server-searched picker stands on, and the whole
+        control without scripts. At most PARENT_SELECT_LIMIT groups in natural order of
+        their path (services.group_search), plus the chosen one wherever it sorts; never
+        the group itself or a group below it. Returns (choices, how many more exist)."""
+        found = group_search.parent_options(current_user, self.account_id,
+                                            group.id if group is not None else None, "",
+                                            limit=PARENT_SELECT_LIMIT)
+        choices = [SelectChoice("", "No parent (top level)")] if found.top_level else []
+        choices.extend(SelectChoice(str(g.id), g.path) for g in found.groups)
+        values = {choice.value for choice in choices}
+        if chosen and chosen not in values and chosen.isdigit():
+            label = group_search.parent_label(current_user, self.account_id, group, int(chosen))
+            if label is not None:
+                choices.append(SelectChoice(chosen, label))
+                values.add(chosen)
         # A Group Admin may edit a group whose current place is outside their part of the
         # tree: keeping it there is always allowed, so it is always offered.
         if group is not None:
             current = str(group.parent_id) if group.parent_id else ""
-            if current not in {choice.value for choice in choices}:
+            if current not in values:
                 text = "Where it is now (under a group outside the ones you manage)" \
                     if group.parent_id else "No parent (top level, where it is now)"
                 choices.insert(0, SelectChoice(current, text))
-        return choices
+        return choices, found.more
+
+    @expose("/search.json")
+    def search_json(self):
+        """The tree's search: groups this person manages whose name contains `q`, each with
+        its path, at most 20 (and how many more)."""
+        found = group_search.search_groups(current_user, self.account_id, request.args.get("q"))
+        base = self.get_url(".index")
+        return jsonify({**found.as_json(),
+                        "groups": [{**g.as_json(), "url": f"{base}{g.id}/"}
+                                   for g in found.groups]})
+
+    @expose("/parents.json")
+    def parents_json(self):
+        """The "Nest under" picker's options for `group_id` (empty: a new group) matching
+        `q`: never the group or a group below it, never a group this person doesn't manage
+        (another school's or someone else's group_id is a 404)."""
+        try:
+            found = group_search.parent_options(current_user, self.account_id,
+                                                request.args.get("group_id") or None,
+                                                request.args.get("q"))
+        except NotFound:
+            abort(404)
+        return jsonify(found.as_json())
 
     def _render_index(self, status: int = 200):
         account = current_membership().account
         roots = groups.group_tree(current_user, account.id)
         used = groups.group_count(account.id)
         rows = groups.flatten(roots)
+        search = " ".join(request.args.get("q", "").split())
         return self.render(
             "admin/groups/index.html", rows=rows, account=account, used=used,
             above=group_access.managers_above(account.id, [n.group.id for n in rows
@@ -127,6 +154,8 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             limit_message=groups.limit_message(account, used),
             is_admin=is_account_admin(current_user, account.id),
             role_labels=GROUP_ROLE_LABELS, usage_text=plans.usage_text(account.plan, used),
+            search=search, found=group_search.search_groups(current_user, account.id, search)
+            if search else None,
         ), status
 
     # ---- the tree ---------------------------------------------------------------------------
@@ -141,9 +170,9 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
     def create_view(self):
         account = current_membership().account
         form = GroupForm()
-        form.parent_id.choices = self._parent_choices(None)
         if request.method == "GET":
             form.parent_id.data = request.args.get("parent_id", "")
+        form.parent_id.choices, parent_more = self._parent_choices(None, form.parent_id.data)
         status = 200
         if form.validate_on_submit():
             try:
@@ -164,15 +193,16 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         return self.render("admin/groups/form.html", form=form, group=None, account=account,
                            limit_message=groups.limit_message(account, used),
                            is_admin=is_account_admin(current_user, account.id),
-                           used=used, limit=groups.group_limit(account.plan)), status
+                           used=used, limit=groups.group_limit(account.plan),
+                           parent_more=parent_more), status
 
     @expose("/<int:group_id>/manage", methods=("GET", "POST"))
     def manage_view(self, group_id: int):
         group = self._group(group_id)
         form = GroupForm(obj=group)
-        form.parent_id.choices = self._parent_choices(group)
         if request.method == "GET":
             form.parent_id.data = str(group.parent_id) if group.parent_id else ""
+        form.parent_id.choices, parent_more = self._parent_choices(group, form.parent_id.data)
         status = 200
         if form.validate_on_submit():
             try:
@@ -198,7 +228,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                                group.parent.name if group.parent else None,
                                invitations.pending_count(group.id)),
                            can_delete=is_account_admin(current_user, self.account_id),
-                           ), status
+                           parent_more=parent_more), status
 
     @expose("/<int:group_id>/delete", methods=("POST",))
     def delete_view(self, group_id: int):
