@@ -174,11 +174,11 @@
     input.value = text;
     close();
   }
-  function show(found) {
+  function show(found, q) {
     while (list.firstChild) list.removeChild(list.firstChild);
     options = [];
     var items = [];
-    var q = input.value.trim().toLowerCase();
+    q = q.toLowerCase();
     if (found.top_level && (!q || 'no parent (top level)'.indexOf(q) >= 0 || 'top level'.indexOf(q) >= 0)) {
       items.push({value: '', label: 'No parent (top level)'});
     }
@@ -220,11 +220,12 @@
     timer = setTimeout(function () {
       fetch(url + (url.indexOf('?') >= 0 ? '&' : '?') + 'q=' + encodeURIComponent(q), {credentials: 'same-origin'})
         .then(function (r) { return r.ok ? r.json() : {groups: []}; })
-        .then(function (found) { if (mine === asked) show(found); });
+        .then(function (found) { if (mine === asked) show(found, q); });
     }, 150);
   }
   input.addEventListener('input', ask);
-  input.addEventListener('focus', function () { if (list.hidden) ask(); });
+  // Focus selects the current choice's text, so typing starts a new search.
+  input.addEventListener('focus', function () { input.select(); if (list.hidden) ask(); });
   input.addEventListener('keydown', function (event) {
     if (event.key === 'ArrowDown') {
       event.preventDefault();

@@ -73,14 +73,14 @@ def test_members_screen_pages_and_searches(live_server, page):
     expect(page).to_have_url(re.compile(r"per_page=25"))
 
     # Search: the count is of the matches; paging keeps the search and the size.
-    page.get_by_label("Find people in this group").fill("crowd 00")
-    follow(page, page.get_by_role("button", name="Search"))
+    page.get_by_label("Filter this group's staff and members").fill("crowd 00")
+    follow(page, page.get_by_role("button", name="Filter"))
     expect(count).to_have_text("1–25 of 60 members matching “crowd 00”")
     follow(page, page.get_by_test_id("pager").get_by_role("link", name="Next"))
     expect(count).to_have_text("26–50 of 60 members matching “crowd 00”")
     expect(page).to_have_url(re.compile(r"q=crowd\+00"))
-    page.get_by_label("Find people in this group").fill("0042")
-    follow(page, page.get_by_role("button", name="Search"))
+    page.get_by_label("Filter this group's staff and members").fill("0042")
+    follow(page, page.get_by_role("button", name="Filter"))
     expect(count).to_have_text("1 member matching “0042”")
     shot(page, "02-members-search")
 
