@@ -55,8 +55,6 @@ def inside_window(locator, width: int = 390) -> None:
 
 
 def hill_school():
-    from mentorgroups.models import MentorGroup  # noqa: F401  (models loaded for the seed)
-
     account = make_account(plan="enterprise", name="Hill School")
     admin = make_member(account, "admin", full_name="Ada Admin", email="ada@hill.test")
     pat = make_member(account, "staff", full_name="Pat Park", email="pat@hill.test")
@@ -162,7 +160,8 @@ def text_fits(locator) -> bool:
         const style = getComputedStyle(el);
         const canvas = document.createElement('canvas').getContext('2d');
         canvas.font = style.font;
-        const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        const room = el.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight);
         return canvas.measureText(el.placeholder).width <= room;
     }""")
 
@@ -296,16 +295,16 @@ def test_nest_under_picker_searches_the_server_and_never_offers_below(live_serve
     assert page.dialogs == []
 
 
-# --- back-office lists at 390 px -------------------------------------------------------------------
+# --- back-office lists at 390 px ----------------------------------------------------------
 
 
 def lists_school():
     from mentorgroups.extensions import db
     from mentorgroups.models import SentEmail, utcnow
 
-    s = hill_school()
     from mentorgroups.models import Account
 
+    s = hill_school()
     account = db.session.get(Account, s["account_id"])
     path = make_path(account, title="Essay writing for the long winter term")
     make_cohort(path, name="Autumn cohort with a long name")
