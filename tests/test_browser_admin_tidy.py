@@ -300,9 +300,7 @@ def test_nest_under_picker_searches_the_server_and_never_offers_below(live_serve
 
 def lists_school():
     from mentorgroups.extensions import db
-    from mentorgroups.models import SentEmail, utcnow
-
-    from mentorgroups.models import Account
+    from mentorgroups.models import Account, SentEmail, utcnow
 
     s = hill_school()
     account = db.session.get(Account, s["account_id"])
