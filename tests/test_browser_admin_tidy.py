@@ -337,6 +337,10 @@ def test_back_office_lists_are_readable_at_390px(live_server, page, url, name, t
         for cell in row.locator("td[data-label]").all():
             if cell.is_visible():
                 inside_window(cell)
+                assert cell.inner_text().strip(), "an empty labelled line"
+    if name == "sent-emails":  # the delivered emails have no reason: no "Reason:" line
+        expect(page.locator("td.col-last_error.mg-empty")).to_have_count(2)
+        expect(page.locator("td.col-last_error.mg-empty").first).to_be_hidden()
     cell = page.locator("table.model-list tbody td[data-label]", has_text=testid_text).first
     inside_window(cell)
     assert cell.evaluate("td => td.scrollWidth <= td.clientWidth + 1")
