@@ -56,6 +56,7 @@ def test_search_names_each_match_with_its_path_in_natural_order(s):
     assert paths(group_search.search_groups(s.admin, s.account.id, "club")) == [
         "Year 7 \u203a group 2 \u203a Robotics club"]
     assert paths(group_search.search_groups(s.admin, s.account.id, "  ")) == []
+    assert paths(group_search.search_groups(s.admin, s.account.id, None)) == []
     # Typed characters are literal, never LIKE patterns.
     assert paths(group_search.search_groups(s.admin, s.account.id, "%")) == []
     assert paths(group_search.search_groups(s.admin, s.account.id, "_")) == []
@@ -81,9 +82,11 @@ def test_parent_options_never_offer_the_group_or_below_it(s):
     assert "Year 7 \u203a group 2" not in paths(found)
     assert not any("Robotics" in p for p in paths(found))
     assert paths(found)[:3] == ["Year 7", "Year 7 \u203a group 1", "Year 7 \u203a group 3"]
-    # A new group may go anywhere the person manages.
-    assert "Year 7 \u203a group 2 \u203a Robotics club" in paths(
-        group_search.parent_options(s.admin, s.account.id, None, "robot"))
+    # A new group may go anywhere the person manages; the query narrows the choices.
+    assert paths(group_search.parent_options(s.admin, s.account.id, None, "robot")) == [
+        "Year 7 \u203a group 2 \u203a Robotics club"]
+    assert paths(group_search.parent_options(s.admin, s.account.id, two.id, "robot")) == []
+    assert len(paths(group_search.parent_options(s.admin, s.account.id, None, None))) == 9
     # A Group Admin: her own part only, and no top level.
     found = group_search.parent_options(s.gina, s.account.id, s.club.id, "")
     assert (paths(found), found.top_level) == (["group 2"], False)
@@ -93,6 +96,20 @@ def test_parent_options_never_offer_the_group_or_below_it(s):
         group_search.parent_options(s.admin, s.account.id, s.elsewhere.id, "")
     with pytest.raises(NotFound):
         group_search.parent_options(s.admin, s.account.id, "x", "")
+
+
+def test_parent_label_keeps_only_a_parent_the_group_may_go_under(s):
+    """The select without scripts keeps a chosen parent listed only when it is allowed."""
+    two = s.numbered[2]
+    label = group_search.parent_label
+    assert label(s.admin, s.account.id, two, s.numbered[10].id) == "Year 7 \u203a group 10"
+    assert label(s.admin, s.account.id, None, s.club.id) == \
+        "Year 7 \u203a group 2 \u203a Robotics club"
+    assert label(s.admin, s.account.id, two, two.id) is None  # itself
+    assert label(s.admin, s.account.id, two, s.club.id) is None  # below it
+    assert label(s.gina, s.account.id, s.club, s.year7.id) is None  # not hers
+    assert label(s.admin, s.account.id, None, s.elsewhere.id) is None  # another school's
+    assert label(s.gina, s.account.id, s.club, two.id) == "group 2"
 
 
 def test_paths_end_on_a_broken_tree(s):

@@ -69,7 +69,7 @@ def path_labels(account_id: int, ids, visible: set[int],
     out = {}
     for gid in ids:
         parts, seen, node = [], set(), gid
-        while node is not None and node in visible and node not in seen:
+        while node in visible and node not in seen:  # None (the top) is never visible
             seen.add(node)
             parts.append(names.get(node, ""))
             node = parents.get(node)
