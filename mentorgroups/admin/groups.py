@@ -397,10 +397,10 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         self._flash_removal(removed, refused)
         if any(user.id == current_user.id for user in removed) and group_id not in \
                 groups.managed_group_ids(current_user, self.account_id):
-            return self._after_leaving(removed[0].full_name, group_id)
+            return self._after_leaving()
         return redirect(self.get_url(".members_view", group_id=group_id))
 
-    def _after_leaving(self, name: str, group_id: int):
+    def _after_leaving(self):
         """A Group Admin who removed themselves: land where they can still go."""
         if groups.can_use_groups_back_office(current_user, self.account_id):
             return redirect(self.get_url(".index"))
