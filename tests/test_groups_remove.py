@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import AuditEvent, GroupMembership
+from mentorgroups.services import digest_subscriptions
 from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups
 from tests.factories import make_account, make_member
@@ -123,3 +124,14 @@ def test_forged_ids_are_404_and_nothing_changes(client):
     response = client.post_form(f"{BASE}/{year8.id}/remove/{mentor.id}", token_page=token_page)
     assert response.status_code == 404
     assert roles(year8.id) == {mentor.id: "member"}
+
+
+def test_a_removed_mentor_stops_getting_the_groups_digest(app):
+    account, admin, mentor, gina, lia, group = school()
+    assert digest_subscriptions.is_subscribed(mentor.id, group.id)
+    assert digest_subscriptions.is_subscribed(gina.id, group.id)
+    gm.remove_members(admin, account.id, group.id, [mentor.id, gina.id, lia.id])
+    db.session.commit()
+    assert not digest_subscriptions.is_subscribed(mentor.id, group.id)
+    assert not digest_subscriptions.is_subscribed(gina.id, group.id)
+    assert not digest_subscriptions.is_subscribed(lia.id, group.id)

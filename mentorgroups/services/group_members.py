@@ -226,6 +226,9 @@ def remove_members(actor: User, account_id: int, group_id,
         user = membership.user
         audit.record(actor, account_id, "member.remove", group, subject=user,
                      before={"role": membership.role})
+        # A removed Mentor or Group Admin stops getting the group's digest, as being made a
+        # Member did (a Group Admin of a group above could otherwise keep its section).
+        digest_subscriptions.follow_role_change(user.id, group.id, membership.role, "member")
         db.session.delete(membership)
         removed.append(user)
     db.session.flush()
