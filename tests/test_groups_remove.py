@@ -6,9 +6,8 @@ from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import AuditEvent, GroupMembership
-from mentorgroups.services import digest_subscriptions
+from mentorgroups.services import digest_subscriptions, groups
 from mentorgroups.services import group_members as gm
-from mentorgroups.services import groups
 from tests.factories import make_account, make_member
 
 BASE = "/admin/community/groups"
