@@ -55,6 +55,9 @@ def init_app(app) -> None:
     app.add_template_filter(waited, "waited")
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.add_template_filter(local_time, "local_time")
+    from mentorgroups.wording import count_of
+
+    app.add_template_global(count_of, "count_of")
 
     from mentorgroups.paging import page_url
 

@@ -8,7 +8,21 @@
   var tree = document.getElementById('mg-tree');
   if (!tree) return;
   var rows = Array.prototype.slice.call(tree.querySelectorAll('.mg-row'));
+  // Folded branches are remembered per person and school in this browser.
+  var key = tree.getAttribute('data-state-key');
   var collapsed = {};
+  try {
+    (JSON.parse(window.localStorage.getItem(key) || '[]') || []).forEach(function (id) {
+      collapsed[String(id)] = true;
+    });
+  } catch (e) { collapsed = {}; }
+  function save() {
+    try {
+      var ids = Object.keys(collapsed).filter(function (id) { return collapsed[id]; });
+      if (ids.length) window.localStorage.setItem(key, JSON.stringify(ids));
+      else window.localStorage.removeItem(key);
+    } catch (e) { /* storage refused (private mode): folding still works on this page */ }
+  }
   function refresh() {
     rows.forEach(function (row) {
       var ancestors = row.getAttribute('data-ancestors');
@@ -24,7 +38,9 @@
       button.setAttribute('aria-expanded', open ? 'true' : 'false');
       button.setAttribute('aria-label', (open ? 'Collapse ' : 'Expand ') + button.getAttribute('data-name'));
     });
+    save();
   }
+  refresh();
   tree.addEventListener('click', function (event) {
     var button = event.target.closest('[data-toggle-id]');
     if (!button) return;
@@ -43,6 +59,192 @@
     });
     refresh();
   });
+})();
+
+// The tree's search: groups found by the server (search.json) as the name is typed, each
+// with its path; the form (Enter, or without scripts) shows the same from the page itself.
+(function () {
+  var input = document.getElementById('mg-group-q');
+  var out = document.getElementById('mg-group-found');
+  if (!input || !out) return;
+  var timer = null, asked = 0;
+  function clear() { while (out.firstChild) out.removeChild(out.firstChild); }
+  function note(text) {
+    var p = document.createElement('p');
+    p.className = 'small text-muted mt-2 mb-1';
+    p.textContent = text;
+    out.appendChild(p);
+  }
+  function show(q, found) {
+    clear();
+    var groups = found.groups || [];
+    if (!groups.length) { note('No group you manage is called anything like \u201c' + q + '\u201d.'); return; }
+    var n = groups.length + (found.more || 0);
+    note(n + (n === 1 ? ' group matches' : ' groups match') + ' \u201c' + q + '\u201d' +
+      (found.more ? '; the first ' + groups.length + ' are listed: type more of the name to narrow them.' : '.'));
+    var list = document.createElement('ul');
+    list.className = 'list-group mg-found';
+    groups.forEach(function (g) {
+      var item = document.createElement('li');
+      item.className = 'list-group-item py-2';
+      var link = document.createElement('a');
+      link.href = g.url;
+      link.textContent = g.path;
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    out.appendChild(list);
+  }
+  input.addEventListener('input', function () {
+    clearTimeout(timer);
+    var q = input.value.replace(/\s+/g, ' ').trim();
+    var mine = ++asked;
+    if (!q) { clear(); return; }
+    timer = setTimeout(function () {
+      fetch(input.getAttribute('data-url') + '?q=' + encodeURIComponent(q), {credentials: 'same-origin'})
+        .then(function (r) { return r.ok ? r.json() : {groups: []}; })
+        .then(function (found) { if (mine === asked) show(q, found); });
+    }, 150);
+  });
+})();
+
+// "Nest under": a combobox whose options the server finds (parents.json: never the group
+// itself or a group below it), standing on the select, which stays the form's field (and the
+// whole control without scripts). Arrow keys move through the options, Enter picks, Escape
+// closes. The server checks the choice again when the form is saved.
+(function () {
+  var select = document.getElementById('parent_id');
+  if (!select || !select.getAttribute('data-search-url')) return;
+  var url = select.getAttribute('data-search-url');
+  var wrap = document.createElement('div');
+  wrap.className = 'position-relative mg-combo';
+  var input = document.createElement('input');
+  input.type = 'text';
+  input.id = 'parent_search';
+  input.className = 'form-control';
+  input.autocomplete = 'off';
+  input.setAttribute('role', 'combobox');
+  input.setAttribute('aria-autocomplete', 'list');
+  input.setAttribute('aria-expanded', 'false');
+  input.setAttribute('aria-controls', 'parent_options');
+  input.setAttribute('aria-describedby', select.getAttribute('aria-describedby') || '');
+  input.placeholder = 'Type a group name';
+  var list = document.createElement('ul');
+  list.id = 'parent_options';
+  list.className = 'list-group shadow-sm mg-combo-list';
+  list.setAttribute('role', 'listbox');
+  list.hidden = true;
+  var label = document.querySelector('label[for="parent_id"]');
+  if (label) { label.htmlFor = 'parent_search'; label.id = label.id || 'parent_label'; list.setAttribute('aria-labelledby', label.id); }
+  var status = document.createElement('div');
+  status.className = 'sr-only';
+  status.setAttribute('role', 'status');
+  wrap.appendChild(input); wrap.appendChild(list); wrap.appendChild(status);
+  select.parentNode.insertBefore(wrap, select);
+  select.hidden = true;
+  select.setAttribute('tabindex', '-1');
+  var more = document.getElementById('parent-more');
+  if (more) more.hidden = true;
+  function chosenText() {
+    var option = select.options[select.selectedIndex];
+    return option ? option.text : '';
+  }
+  input.value = chosenText();
+  var options = [], active = -1, asked = 0, timer = null;
+  function close() {
+    list.hidden = true; input.setAttribute('aria-expanded', 'false');
+    input.removeAttribute('aria-activedescendant'); active = -1; asked++;
+  }
+  function highlight(index) {
+    options.forEach(function (li, i) {
+      var on = i === index;
+      li.setAttribute('aria-selected', on ? 'true' : 'false');
+      li.classList.toggle('active', on);
+    });
+    active = index;
+    if (index >= 0) { input.setAttribute('aria-activedescendant', options[index].id); options[index].scrollIntoView({block: 'nearest'}); }
+    else input.removeAttribute('aria-activedescendant');
+  }
+  function pick(li) {
+    var value = li.getAttribute('data-value'), text = li.getAttribute('data-label');
+    var option = Array.prototype.find.call(select.options, function (o) { return o.value === value; });
+    if (!option) { option = new Option(text, value); select.add(option); }
+    select.value = value;
+    select.dispatchEvent(new Event('change'));
+    input.value = text;
+    close();
+  }
+  function show(found, q) {
+    while (list.firstChild) list.removeChild(list.firstChild);
+    options = [];
+    var items = [];
+    q = q.toLowerCase();
+    if (found.top_level && (!q || 'no parent (top level)'.indexOf(q) >= 0 || 'top level'.indexOf(q) >= 0)) {
+      items.push({value: '', label: 'No parent (top level)'});
+    }
+    (found.groups || []).forEach(function (g) { items.push({value: String(g.id), label: g.path}); });
+    items.forEach(function (item, i) {
+      var li = document.createElement('li');
+      li.id = 'parent_option_' + i;
+      li.className = 'list-group-item list-group-item-action py-2';
+      li.setAttribute('role', 'option');
+      li.setAttribute('aria-selected', 'false');
+      li.setAttribute('data-value', item.value);
+      li.setAttribute('data-label', item.label);
+      li.textContent = item.label;
+      li.addEventListener('mousedown', function (event) { event.preventDefault(); });
+      li.addEventListener('click', function () { pick(li); });
+      list.appendChild(li);
+      options.push(li);
+    });
+    if (!items.length) {
+      var none = document.createElement('li');
+      none.className = 'list-group-item text-muted py-2';
+      none.textContent = 'No group you may nest it under is called that.';
+      list.appendChild(none);
+    } else if (found.more) {
+      var extra = document.createElement('li');
+      extra.className = 'list-group-item text-muted small py-1';
+      extra.textContent = found.more + ' more: type more of the name.';
+      list.appendChild(extra);
+    }
+    list.hidden = false;
+    input.setAttribute('aria-expanded', 'true');
+    status.textContent = items.length ? items.length + (items.length === 1 ? ' choice' : ' choices') : 'No choices';
+    highlight(-1);
+  }
+  function ask() {
+    clearTimeout(timer);
+    var mine = ++asked;
+    var q = input.value === chosenText() ? '' : input.value.trim();
+    timer = setTimeout(function () {
+      fetch(url + (url.indexOf('?') >= 0 ? '&' : '?') + 'q=' + encodeURIComponent(q), {credentials: 'same-origin'})
+        .then(function (r) { return r.ok ? r.json() : {groups: []}; })
+        .then(function (found) { if (mine === asked) show(found, q); });
+    }, 150);
+  }
+  input.addEventListener('input', ask);
+  // Focus selects the current choice's text, so typing starts a new search.
+  input.addEventListener('focus', function () { input.select(); if (list.hidden) ask(); });
+  input.addEventListener('keydown', function (event) {
+    if (event.key === 'ArrowDown') {
+      event.preventDefault();
+      if (list.hidden) { ask(); return; }
+      if (options.length) highlight(Math.min(active + 1, options.length - 1));
+    } else if (event.key === 'ArrowUp') {
+      event.preventDefault();
+      if (options.length) highlight(Math.max(active - 1, 0));
+    } else if (event.key === 'Enter') {
+      if (!list.hidden) {
+        event.preventDefault();
+        if (active >= 0) pick(options[active]);
+        else if (options.length === 1) pick(options[0]);
+      }
+    } else if (event.key === 'Escape') {
+      if (!list.hidden) { event.preventDefault(); close(); input.value = chosenText(); }
+    }
+  });
+  input.addEventListener('blur', function () { close(); input.value = chosenText(); });
 })();
 
 // New group: say where the group will go as the parent changes.
@@ -75,6 +277,33 @@
     var question = button && button.getAttribute('data-confirm');
     if (question && !window.confirm(question)) event.preventDefault();
   });
+  // "Remove from group" (anyone, staff included): one in-page confirmation naming the role.
+  // The link opens the same question as a page when scripts are off.
+  var dialog = document.getElementById('mg-remove-dialog');
+  var opener = null;
+  if (dialog && typeof dialog.showModal === 'function') {
+    var group = dialog.getAttribute('data-group');
+    document.querySelectorAll('[data-mg-remove]').forEach(function (link) {
+      link.addEventListener('click', function (event) {
+        event.preventDefault();
+        var name = link.getAttribute('data-name'), role = link.getAttribute('data-role');
+        document.getElementById('mg-remove-title').textContent = 'Remove ' + name + ' from ' + group + '?';
+        var words = name + ' is ' + (/^[AEIOU]/.test(role) ? 'an ' : 'a ') + role + ' of this group. ' +
+          (role === 'Member' ? '' : "They stop hearing about its members' work and get no weekly digest for it. ") +
+          'Their account and their work in the school stay.';
+        if (link.getAttribute('data-self')) {
+          words += ' You will lose access to manage \u201c' + group + '\u201d; only its Group Admins or the school\'s admins can add you back.';
+        }
+        document.getElementById('mg-remove-text').textContent = words;
+        dialog.querySelector('form').setAttribute('action', link.getAttribute('href'));
+        opener = link.closest('.dropdown') ? link.closest('.dropdown').querySelector('[data-toggle="dropdown"]') : link;
+        dialog.showModal();
+        dialog.querySelector('[data-mg-dialog-cancel]').focus();
+      });
+    });
+    dialog.querySelector('[data-mg-dialog-cancel]').addEventListener('click', function () { dialog.close(); });
+    dialog.addEventListener('close', function () { if (opener) opener.focus(); });
+  }
   var input = document.getElementById('mg-search');
   var results = document.getElementById('mg-results');
   var picked = document.getElementById('mg-picked');

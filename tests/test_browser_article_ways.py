@@ -88,7 +88,7 @@ def test_invite_a_new_address_from_the_search_bar(live_server, page):
 
     admin_email, group_id = seed(live_server.app, build)
     quick_sign_in(page, admin_email, then=f"{GROUPS}{group_id}/")
-    search = page.get_by_label("Find people in this school")
+    search = page.get_by_label("Search people to add")
     # More than 20 match: the list says how many more.
     search.press_sequentially("sam")
     expect(page.locator("#mg-results .mg-result")).to_have_count(20)

@@ -38,6 +38,11 @@ def test_the_report_says_what_happened_to_each_person(w):
     assert report.changed
     assert (role_in(w.coaching, w.olu), role_in(w.chess, w.olu)) == ("member", "member")
     assert db.session.scalar(select(Invitation.email)) == "hugo@hill.test"
+    # Picked from a search (by id) after their access was revoked: reported, not added.
+    rita = db.session.scalar(select(User).where(User.email == "rita@river.test"))
+    later = gm.add_members(w.ada, w.river.id, w.chess.id, "member", user_ids=[str(rita.id)])
+    assert (later.revoked, later.added) == (["rita@river.test"], [])
+    assert role_in(w.chess, rita) is None
 
 
 def test_nothing_changed_is_said_as_such(w):

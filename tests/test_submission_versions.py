@@ -117,6 +117,22 @@ def test_reviewers_are_told_of_a_change_once_unless_a_notice_waits_unread(w, clo
     assert len(emailed(f"submission:{submission.id}:%")) == 4 + 2
 
 
+def test_an_unread_notice_about_other_work_does_not_hold_back_this_change(w, clock):
+    """Meg read that Lia's step 2 waits but not that her step 3 does: when Lia changes step
+    2, Meg is told (only a notice about this same work, unread, makes a new one needless)."""
+    first = submit(w, w.lia, "step three", step=2)
+    second = submit(w, w.lia, "step two draft")
+    notice = db.session.scalar(select(Notification.id).where(
+        Notification.user_id == w.meg.id, Notification.kind == "submission",
+        Notification.key.like(f"submission:{second.id}:%")))
+    inbox.mark_read(w.meg, w.river.id, notice)
+    db.session.commit()
+    assert told("submission", first.id) == ids(w.meg, w.fay, w.tess, w.mo)
+    clock.shift(timedelta(days=1))
+    submit(w, w.lia, "step two, better")
+    assert told("submission_changed", second.id) == ids(w.meg)
+
+
 def test_a_change_after_the_work_was_reviewed_tells_nobody(w, clock):
     submission = submit(w, w.lia, "first draft")
     learning.submit_for_review(w.lia, w.river.id, w.essay.steps[1].id, "second draft")

@@ -140,6 +140,8 @@ class ScopedModelView(AdminAccess, ModelView):
                                      date: _date}
     can_set_page_size = True
     page_size = 50
+    # Cells labelled with their column, stacked into one card per row on a phone.
+    list_template = "admin/mg_list.html"
 
     def scope(self, query):
         raise NotImplementedError

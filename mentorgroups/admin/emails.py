@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from mentorgroups.admin.base import ScopedModelView
 from mentorgroups.extensions import db
 from mentorgroups.models import SentEmail
+from mentorgroups.wording import plural
 
 STATUS_LABELS = {
     "sent": "Sent",
@@ -79,3 +80,25 @@ class SentEmailView(ScopedModelView):
     def undelivered_count(self) -> int:
         return db.session.scalar(select(func.count()).select_from(SentEmail).where(
             SentEmail.account_id == self.account_id, SentEmail.status.in_(UNDELIVERED)))
+
+    def delivery_summary(self) -> str:
+        """The line above the list when nothing is undelivered, true to the rows below."""
+        counts = dict(db.session.execute(
+            select(SentEmail.status, func.count()).where(SentEmail.account_id == self.account_id)
+            .group_by(SentEmail.status)).all())
+        return delivery_summary(counts)
+
+
+def delivery_summary(counts: dict[str, int]) -> str:
+    """What the school's emails amount to, by status, in one sentence: never "every email
+    was delivered" while rows say "Recorded (not sent)" (no mail server was configured)."""
+    recorded, sent = counts.get("logged", 0), counts.get("sent", 0)
+    if not recorded and not sent and not counts.get("sending", 0):
+        return "No emails yet."
+    if recorded and not sent:
+        return (f"Nothing was sent: no mail server is configured, so "
+                f"{plural(recorded, 'email was', 'emails were')} only recorded here.")
+    if recorded:
+        return (f"Nothing is waiting. {plural(sent, 'email was', 'emails were')} delivered; "
+                f"{plural(recorded, 'was', 'were')} only recorded (no mail server then).")
+    return "Nothing is waiting: every email was delivered to the mail server."

@@ -16,12 +16,20 @@ from mentorgroups.admin.base import AdminAccess
 from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup, utcnow
 from mentorgroups.paging import PageRequest, page_request
-from mentorgroups.services import group_access, group_members, groups, invitations, plans
+from mentorgroups.services import (
+    group_access,
+    group_members,
+    group_search,
+    groups,
+    invitations,
+    plans,
+)
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.services.permissions import is_account_admin
 from mentorgroups.tenancy import current_membership
 from mentorgroups.wording import delete_consequences, deleted_message
 
+PARENT_SELECT_LIMIT = 100  # "Nest under" without scripts; the picker searches them all
 ROLE_CHOICES = [SelectChoice(value, label) for value, label in GROUP_ROLE_LABELS.items()]
 
 
@@ -83,42 +91,61 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         flash(exc.message, "error")
         return self._render_index(status=404)
 
-    def _parent_choices(self, group: MentorGroup | None):
-        choices = []
-        if is_account_admin(current_user, self.account_id):
-            choices.append(SelectChoice("", "No parent (top level)"))
-        names = {g.id: g for g in groups.allowed_parents(current_user, self.account_id, group)}
-        parents = groups.parent_map(self.account_id)
-        # Only groups this person may see are named: a Group Admin's path starts at the top
-        # of their part of the tree, never at the groups above it.
-        visible = groups.managed_group_ids(current_user, self.account_id)
-
-        def label(gid):
-            parts, seen = [], set()
-            while gid is not None and gid in visible and gid not in seen:
-                seen.add(gid)
-                g = names.get(gid) or db.session.get(MentorGroup, gid)
-                parts.append(g.name)
-                gid = parents.get(gid)
-            return " \u203a ".join(reversed(parts))
-
-        choices.extend(sorted((SelectChoice(str(gid), label(gid)) for gid in names),
-                              key=lambda choice: choice.label.lower()))
+    def _parent_choices(self, group: MentorGroup | None, chosen: str | None):
+        """The "Nest under" select: what the server-searched picker stands on, and the whole
+        control without scripts. At most PARENT_SELECT_LIMIT groups in natural order of
+        their path (services.group_search), plus the chosen one wherever it sorts; never
+        the group itself or a group below it. Returns (choices, how many more exist)."""
+        found = group_search.parent_options(current_user, self.account_id,
+                                            group.id if group is not None else None, "",
+                                            limit=PARENT_SELECT_LIMIT)
+        choices = [SelectChoice("", "No parent (top level)")] if found.top_level else []
+        choices.extend(SelectChoice(str(g.id), g.path) for g in found.groups)
+        values = {choice.value for choice in choices}
+        if chosen and chosen not in values and chosen.isdigit():
+            label = group_search.parent_label(current_user, self.account_id, group, int(chosen))
+            if label is not None:
+                choices.append(SelectChoice(chosen, label))
+                values.add(chosen)
         # A Group Admin may edit a group whose current place is outside their part of the
         # tree: keeping it there is always allowed, so it is always offered.
         if group is not None:
             current = str(group.parent_id) if group.parent_id else ""
-            if current not in {choice.value for choice in choices}:
+            if current not in values:
                 text = "Where it is now (under a group outside the ones you manage)" \
                     if group.parent_id else "No parent (top level, where it is now)"
                 choices.insert(0, SelectChoice(current, text))
-        return choices
+        return choices, found.more
+
+    @expose("/search.json")
+    def search_json(self):
+        """The tree's search: groups this person manages whose name contains `q`, each with
+        its path, at most 20 (and how many more)."""
+        found = group_search.search_groups(current_user, self.account_id, request.args.get("q"))
+        base = self.get_url(".index")
+        return jsonify({**found.as_json(),
+                        "groups": [{**g.as_json(), "url": f"{base}{g.id}/"}
+                                   for g in found.groups]})
+
+    @expose("/parents.json")
+    def parents_json(self):
+        """The "Nest under" picker's options for `group_id` (empty: a new group) matching
+        `q`: never the group or a group below it, never a group this person doesn't manage
+        (another school's or someone else's group_id is a 404)."""
+        try:
+            found = group_search.parent_options(current_user, self.account_id,
+                                                request.args.get("group_id") or None,
+                                                request.args.get("q"))
+        except NotFound:
+            abort(404)
+        return jsonify(found.as_json())
 
     def _render_index(self, status: int = 200):
         account = current_membership().account
         roots = groups.group_tree(current_user, account.id)
         used = groups.group_count(account.id)
         rows = groups.flatten(roots)
+        search = " ".join(request.args.get("q", "").split())
         return self.render(
             "admin/groups/index.html", rows=rows, account=account, used=used,
             above=group_access.managers_above(account.id, [n.group.id for n in rows
@@ -127,6 +154,8 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             limit_message=groups.limit_message(account, used),
             is_admin=is_account_admin(current_user, account.id),
             role_labels=GROUP_ROLE_LABELS, usage_text=plans.usage_text(account.plan, used),
+            search=search, found=group_search.search_groups(current_user, account.id, search)
+            if search else None,
         ), status
 
     # ---- the tree ---------------------------------------------------------------------------
@@ -141,9 +170,9 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
     def create_view(self):
         account = current_membership().account
         form = GroupForm()
-        form.parent_id.choices = self._parent_choices(None)
         if request.method == "GET":
             form.parent_id.data = request.args.get("parent_id", "")
+        form.parent_id.choices, parent_more = self._parent_choices(None, form.parent_id.data)
         status = 200
         if form.validate_on_submit():
             try:
@@ -152,7 +181,9 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                 db.session.commit()
             except ServiceError as exc:
                 db.session.rollback()
-                flash(exc.message, "error")
+                # The plan limit is said once, by the page's own limit message below.
+                if exc.message != groups.limit_message(account, groups.group_count(account.id)):
+                    flash(exc.message, "error")
                 status = 422
             else:
                 flash(f"Group \u201c{group.name}\u201d created. Now you're ready to add members.",
@@ -162,15 +193,16 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         return self.render("admin/groups/form.html", form=form, group=None, account=account,
                            limit_message=groups.limit_message(account, used),
                            is_admin=is_account_admin(current_user, account.id),
-                           used=used, limit=groups.group_limit(account.plan)), status
+                           used=used, limit=groups.group_limit(account.plan),
+                           parent_more=parent_more), status
 
     @expose("/<int:group_id>/manage", methods=("GET", "POST"))
     def manage_view(self, group_id: int):
         group = self._group(group_id)
         form = GroupForm(obj=group)
-        form.parent_id.choices = self._parent_choices(group)
         if request.method == "GET":
             form.parent_id.data = str(group.parent_id) if group.parent_id else ""
+        form.parent_id.choices, parent_more = self._parent_choices(group, form.parent_id.data)
         status = 200
         if form.validate_on_submit():
             try:
@@ -193,9 +225,10 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                            delete_form=ConfirmForm(),
                            delete_lines=delete_consequences(
                                child_count, group_members.member_count(group.id),
-                               group.parent.name if group.parent else None),
+                               group.parent.name if group.parent else None,
+                               invitations.pending_count(group.id)),
                            can_delete=is_account_admin(current_user, self.account_id),
-                           ), status
+                           parent_more=parent_more), status
 
     @expose("/<int:group_id>/delete", methods=("POST",))
     def delete_view(self, group_id: int):
@@ -335,8 +368,24 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             return redirect(self.get_url(".index"))
         return redirect(url_for("mentor.groups"))
 
-    @expose("/<int:group_id>/remove/<int:user_id>", methods=("POST",))
+    @expose("/<int:group_id>/remove/<int:user_id>", methods=("GET", "POST"))
     def remove_view(self, group_id: int, user_id: int):
+        """GET: the confirmation, naming the person's role (the page the members screen's
+        in-page dialog stands in for, and what it is without scripts). POST: remove them,
+        whatever their role."""
+        if request.method == "GET":
+            try:
+                membership = group_members.membership_for_removal(
+                    current_user, self.account_id, group_id, user_id)
+            except NotFound:
+                abort(404)
+            return self.render(
+                "admin/groups/remove.html", group=membership.group, person=membership.user,
+                role_label=GROUP_ROLE_LABELS[membership.role], confirm_form=ConfirmForm(),
+                loses_access=membership.user_id == current_user.id
+                and membership.role == "group_admin"
+                and not group_access.keeps_access_without_role(current_user, self.account_id,
+                                                               group_id))
         if not ConfirmForm().validate_on_submit():
             abort(400)
         try:
@@ -346,7 +395,16 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         except NotFound as exc:
             return self._gone(exc)
         self._flash_removal(removed, refused)
+        if any(user.id == current_user.id for user in removed) and group_id not in \
+                groups.managed_group_ids(current_user, self.account_id):
+            return self._after_leaving()
         return redirect(self.get_url(".members_view", group_id=group_id))
+
+    def _after_leaving(self):
+        """A Group Admin who removed themselves: land where they can still go."""
+        if groups.can_use_groups_back_office(current_user, self.account_id):
+            return redirect(self.get_url(".index"))
+        return redirect(url_for("mentor.groups"))
 
     def _not_found(self, group_id: int, exc: NotFound):
         """The group is gone (404 on the index) or only the person is (back to the group)."""
@@ -431,9 +489,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             flash("Nobody changed: only members can be made mentors.", "info")
         return self._bulk_done(group_id)
 
-    @action("remove", "Remove from group",
-            "Remove the selected members from the group? Mentors and Group Admins stay until "
-            "their role is changed to Member.")
+    @action("remove", "Remove from group", "Remove the selected members from the group?")
     def action_remove(self, ids):
         group_id = self._bulk_group_id()
         try:

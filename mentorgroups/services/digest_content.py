@@ -33,6 +33,7 @@ from mentorgroups.services.groups import parent_map, subtree_ids
 from mentorgroups.services.mentoring import active_people
 from mentorgroups.services.turnaround import NONE, Turnaround, by_reader
 from mentorgroups.web import waited
+from mentorgroups.wording import percent
 
 PENDING_SHOWN = 25
 
@@ -65,7 +66,7 @@ class PathProgress:
 
     @property
     def percent(self) -> int:
-        return round(100 * self.completed / self.total) if self.total else 0
+        return percent(self.completed, self.total)
 
 
 @dataclass

@@ -11,7 +11,6 @@ from sqlalchemy import func, or_, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import (
-    GROUP_ROLE_LABELS,
     GROUP_ROLES,
     STAFF_ROLES,
     AccountMembership,
@@ -217,22 +216,29 @@ def _memberships(group: MentorGroup, user_ids) -> list[GroupMembership]:
 
 def remove_members(actor: User, account_id: int, group_id,
                    user_ids) -> tuple[list[User], list[str]]:
-    """Remove members. Staff are not removed directly: as the product says, change their role
-    to member first. Returns (removed, refusal messages)."""
+    """Remove people from the group, staff included: one step, whatever their role (the
+    screen's confirmation names the role). Each removal is audited with the role the person
+    had. Returns (removed, refusal messages); nothing is refused today, the list stays for
+    the callers' messages."""
     group = group_for_manager(actor, account_id, group_id)
-    removed, refused = [], []
+    removed: list[User] = []
     for membership in _memberships(group, user_ids):
         user = membership.user
-        if membership.role in STAFF_ROLES:
-            refused.append(f"{user.full_name} is a {GROUP_ROLE_LABELS[membership.role]}: change "
-                           "their role to Member first, then remove them.")
-            continue
         audit.record(actor, account_id, "member.remove", group, subject=user,
                      before={"role": membership.role})
+        # A removed Mentor or Group Admin stops getting the group's digest, as being made a
+        # Member did (a Group Admin of a group above could otherwise keep its section).
+        digest_subscriptions.follow_role_change(user.id, group.id, membership.role, "member")
         db.session.delete(membership)
         removed.append(user)
     db.session.flush()
-    return removed, refused
+    return removed, []
+
+
+def membership_for_removal(actor: User, account_id: int, group_id, user_id) -> GroupMembership:
+    """The membership a "Remove from group" confirmation is about (its person and role), for
+    a group this person manages; NotFound for anybody else's, or nobody's."""
+    return _membership(group_for_manager(actor, account_id, group_id), user_id)
 
 
 def _like(term: str) -> str:

@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -184,6 +184,12 @@ def end_for_group(group_id: int) -> int:
         update(Invitation).where(Invitation.group_id == group_id, Invitation.status == "pending")
         .values(status="revoked"))
     return result.rowcount or 0
+
+
+def pending_count(group_id: int) -> int:
+    """The group's pending invitations: what deleting it would end (end_for_group)."""
+    return db.session.scalar(select(func.count()).select_from(Invitation).where(
+        Invitation.group_id == group_id, Invitation.status == "pending"))
 
 
 def pending_for_group(group_id: int) -> list[Invitation]:

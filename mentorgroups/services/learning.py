@@ -32,6 +32,7 @@ from mentorgroups.services.permissions import (
     require_account_admin,
     require_active_member,
 )
+from mentorgroups.wording import percent
 
 MAX_SUBMISSION_LENGTH = 20_000
 MAX_FEEDBACK_LENGTH = 10_000
@@ -44,7 +45,7 @@ class Progress:
 
     @property
     def percent(self) -> int:
-        return round(100 * self.completed / self.total) if self.total else 0
+        return percent(self.completed, self.total)
 
 
 def enroll(actor: User, cohort_id: int, user_id: int, role: str = "learner") -> CohortMembership:

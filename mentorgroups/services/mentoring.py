@@ -34,6 +34,7 @@ from mentorgroups.services.errors import NotFound
 from mentorgroups.services.group_members import name_or_email_matches
 from mentorgroups.services.groups import school_parent_map, subtree_ids
 from mentorgroups.services.permissions import active_membership
+from mentorgroups.wording import percent
 
 
 def active_people(account_id: int):
@@ -199,7 +200,7 @@ def _progress_by_learner(account_id: int, user_ids: list[int]) -> dict[int, list
             .order_by(StepCompletion.user_id, Path.title)):
         out.setdefault(uid, []).append({
             "path": PathTitle(pid, title), "completed": done, "total": total,
-            "percent": round(100 * done / total) if total else 0, "last": last})
+            "percent": percent(done, total), "last": last})
     return out
 
 
@@ -340,7 +341,7 @@ def _path_cards(uid: int, account_id: int) -> list[dict]:
                   "submission": submissions.get(step.id)} for step in path.steps]
         done = sum(1 for s in steps if s["completion"])
         cards.append({"path": path, "steps": steps, "completed": done, "total": len(steps),
-                      "percent": round(100 * done / len(steps)) if steps else 0})
+                      "percent": percent(done, len(steps))})
     return cards
 
 
