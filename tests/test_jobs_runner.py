@@ -58,3 +58,73 @@ def test_a_job_is_enqueued_once_per_push_with_the_lease_as_timeout(make_app, red
         assert job.timeout == 321
         assert job.retries_left is None  # the outbox row decides retries, not RQ
         app.extensions.pop("mentorgroups.redis").close()
+
+
+def _marker(key: str):
+    from mentorgroups.models import SentEmail
+
+    return SentEmail(idempotency_key=key, recipient=f"{key}@school.test", subject=key, body="b",
+                     status="logged", attempts=1, message_id=f"<{key}@school.test>")
+
+
+def _staged(name: str) -> int:
+    from mentorgroups.extensions import db
+    from mentorgroups.models import OutboxJob
+
+    row = OutboxJob(name=name, queue="default", payload={}, status="staged")
+    db.session.add(row)
+    db.session.flush()
+    db.session.info.pop("mentorgroups.outbox_ids", None)  # run it here, not at commit
+    db.session.commit()
+    return row.id
+
+
+def test_a_job_that_lost_its_lease_leaves_none_of_its_writes_even_after_a_commit(
+        app, monkeypatch, caplog):
+    """Another worker took the row meanwhile (its attempt moved on): the writes of the job
+    that outlived its lease are rolled back there and then, so a later commit of the same
+    session (the next job in the worker) cannot save them."""
+    from sqlalchemy import func, select, update
+
+    from mentorgroups.extensions import db
+    from mentorgroups.jobs.registry import JOBS, JobSpec
+    from mentorgroups.jobs.runner import current_outbox_id
+    from mentorgroups.models import OutboxJob, SentEmail
+
+    def overtaken():
+        db.session.add(_marker("overtaken"))
+        db.session.execute(update(OutboxJob).where(OutboxJob.id == current_outbox_id.get())
+                           .values(attempts=OutboxJob.attempts + 1))
+
+    monkeypatch.setitem(JOBS, "test_overtaken", JobSpec("test_overtaken", "default", overtaken))
+    outbox_id = _staged("test_overtaken")
+    assert run_outbox_job(outbox_id) == "lease lost"
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(SentEmail)) == 0
+    assert any(f"job {outbox_id} attempt 1 outlived its lease" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_the_running_job_s_id_is_forgotten_when_it_ends(app, monkeypatch):
+    """Emails a job sends are filed under it (current_outbox_id); once it ends, whatever the
+    worker does next is not."""
+    from mentorgroups.jobs.registry import JOBS, JobSpec
+    from mentorgroups.jobs.runner import current_outbox_id
+
+    seen = []
+
+    def works():
+        seen.append(current_outbox_id.get())
+
+    def fails():
+        seen.append(current_outbox_id.get())
+        raise RuntimeError("broken")
+
+    monkeypatch.setitem(JOBS, "test_works", JobSpec("test_works", "default", works))
+    monkeypatch.setitem(JOBS, "test_fails", JobSpec("test_fails", "default", fails))
+    first, second = _staged("test_works"), _staged("test_fails")
+    assert run_outbox_job(first) == "done"
+    assert current_outbox_id.get() is None
+    with pytest.raises(RuntimeError):
+        run_outbox_job(second)
+    assert current_outbox_id.get() is None and seen == [first, second]
