@@ -306,3 +306,27 @@ def test_an_expired_lease_makes_the_row_due_at_the_next_sweep(app):
     assert (job.status, job.attempts) == ("done", 2)
     assert "lease expired" in job.errors[0]["error"]
     assert count(SentEmail) == 1
+
+
+def test_a_runaway_row_keeps_its_first_ten_errors_and_the_latest(app):
+    """A row failing without end (an operator retrying a dead job again and again) keeps
+    MAX_ERRORS_KEPT errors: its first ten, which say how it began, and the latest."""
+    from mentorgroups.extensions import db
+    from mentorgroups.jobs import retry
+    from mentorgroups.models import OutboxJob
+
+    attempt = retry.MAX_ERRORS_KEPT + 5
+    earlier = [{"at": "2026-01-01T00:00:00+00:00", "attempt": n, "error": f"error {n}"}
+               for n in range(1, attempt)]
+    row = OutboxJob(name="notify_submission", queue="notifications", payload={},
+                    status="running", attempts=attempt, errors=earlier)
+    db.session.add(row)
+    db.session.flush()
+    db.session.info.pop("mentorgroups.outbox_ids", None)
+    db.session.commit()
+    assert retry.record_failure(row.id, attempt, f"error {attempt}") == "failed"
+    db.session.expire_all()
+    kept = [e["attempt"] for e in db.session.get(OutboxJob, row.id).errors]
+    assert len(kept) == retry.MAX_ERRORS_KEPT
+    assert kept[:10] == list(range(1, 11))
+    assert kept[10:] == list(range(attempt - retry.MAX_ERRORS_KEPT + 11, attempt + 1))
