@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import socket
 from contextlib import contextmanager
 
 import pytest
@@ -16,6 +15,7 @@ from sqlalchemy import event, func, select, text
 from mentorgroups.extensions import db
 from mentorgroups.models import Account, StepCompletion
 from tests.conftest import Client, free_port, statements_of
+from tests.drills import TcpProxy
 from tests.factories import school
 
 # What must never reach a person: exception classes, driver and SQL text.
@@ -193,64 +193,6 @@ def test_a_page_not_found_signed_in_makes_no_sql_and_keeps_the_allow_header(app,
     assert response.status_code == 405 and "GET" in response.headers["Allow"]
 
 
-class TcpProxy:
-    """A TCP relay in front of PostgreSQL that the test can stop: stopping closes the
-    listening socket and every relayed connection, as a database host going away would."""
-
-    def __init__(self, target_port: int):
-        import threading
-
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.sockets = []
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        import threading
-
-        while self.running:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source, sink):
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def stop(self):
-        self.running = False
-        try:  # wakes the accepting thread (closing alone leaves the port listening)
-            self.listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.listener.close()
-        self.thread.join(timeout=10)
-        for sock in self.sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-
-
 def test_postgresql_behind_a_proxy_that_stops_mid_session(make_app, app, database_url):
     """PostgreSQL only: the app's connections go through a relay; the person signs in, the
     relay stops (live pooled connections die), and a GET and a POST answer 503 with nothing
@@ -260,14 +202,14 @@ def test_postgresql_behind_a_proxy_that_stops_mid_session(make_app, app, databas
     s = school()
     step_id, email = first_step(s).id, s.learner.email
     db.session.remove()
-    proxy = TcpProxy(5432)
+    proxy = TcpProxy(("127.0.0.1", 5432))
     proxied = make_app(SQLALCHEMY_DATABASE_URI=database_url.replace(
         "@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/"))
     client = Client(proxied.test_client())
     client.login(email)
     token = client.csrf("/paths")
     assert client.get("/paths").status_code == 200
-    proxy.stop()
+    proxy.cut()
     try:
         assert_outage_page(client.get("/paths"))
         assert_outage_page(client.post(f"/steps/{step_id}/complete",
@@ -276,4 +218,5 @@ def test_postgresql_behind_a_proxy_that_stops_mid_session(make_app, app, databas
         with proxied.app_context():
             db.session.remove()
             db.engine.dispose()
+        proxy.close()
     assert db.session.scalar(select(func.count()).select_from(StepCompletion)) == 0
