@@ -231,3 +231,78 @@ def _together(app, address: str, n: int) -> list:
         thread.join(120)
     assert not errors, errors
     return responses
+
+
+# ---- the service's own edges (each found by a mutant the screens above left alive) -----------
+
+def test_an_address_is_counted_however_it_is_typed(lia, clock):
+    sign_in.count_attempt("  LIA@Throttle.test ")
+    sign_in.count_attempt("lia@throttle.test")
+    db.session.commit()
+    assert row(lia).failures == 2 and row(lia).attempts == 2
+
+
+def test_counting_one_address_never_touches_another_with_the_same_tally(lia, clock):
+    sign_in.count_attempt(lia)
+    sign_in.count_attempt("ben@throttle.test")
+    sign_in.count_attempt(lia)  # both rows had attempts == 1 before this one
+    db.session.commit()
+    assert row(lia).attempts == 2 and row("ben@throttle.test").attempts == 1
+
+
+def test_a_row_deleted_by_a_success_in_between_is_made_again(lia, clock, monkeypatch):
+    real = sign_in._insert_ignoring_duplicate
+    calls = []
+
+    def late_insert(email, now):  # the first pass finds no row, as if a success deleted it
+        calls.append(email)
+        if len(calls) > 1:
+            real(email, now)
+
+    monkeypatch.setattr(sign_in, "_insert_ignoring_duplicate", late_insert)
+    sign_in.count_attempt(lia)
+    db.session.commit()
+    assert len(calls) == 2 and row(lia).attempts == 1
+
+
+def test_a_storm_that_never_lets_a_count_land_holds_the_attempt_back(lia, clock, app,
+                                                                    monkeypatch):
+    from sqlalchemy import update
+
+    real = sign_in.wait_after
+
+    def someone_else_counts_first(failures):  # between this pass's read and its write
+        db.session.execute(update(SignInThrottle).values(attempts=SignInThrottle.attempts + 1))
+        return real(failures)
+
+    monkeypatch.setattr(sign_in, "wait_after", someone_else_counts_first)
+    with pytest.raises(sign_in.SignInWait) as held:
+        sign_in.count_attempt(lia)
+    assert held.value.seconds == app.config["LOGIN_WAIT_BASE_SECONDS"]
+    db.session.rollback()
+
+
+def test_pruning_is_committed_and_takes_the_moment_it_is_given(lia, clock):
+    sign_in.count_attempt(lia)
+    db.session.commit()
+    assert sign_in.prune(CLOCK_START + timedelta(hours=23)) == 0
+    assert sign_in.prune(CLOCK_START + timedelta(days=1, seconds=1)) == 1
+    db.session.rollback()  # nothing left to undo: prune committed its delete
+    assert row(lia) is None
+
+
+def test_a_cookie_of_another_shape_or_signature_knows_nobody(lia, clock, app):
+    with app.test_request_context():
+        assert sign_in._marks(sign_in._serializer().dumps("not-a-list")) == []
+        assert sign_in._marks("not.a.signed.cookie") == []
+        assert sign_in.is_known_browser("not.a.signed.cookie", lia) is False
+
+
+def test_a_browser_keeps_knowing_everyone_who_signed_in_on_it(lia, clock, app):
+    with app.test_request_context():
+        cookie = sign_in.known_browser_cookie(None, lia)
+        cookie = sign_in.known_browser_cookie(cookie, "ben@throttle.test")
+        cookie = sign_in.known_browser_cookie(cookie, "ben@throttle.test")  # once, newest first
+        assert sign_in.is_known_browser(cookie, lia)
+        assert sign_in._marks(cookie) == [sign_in._address_mark("ben@throttle.test"),
+                                          sign_in._address_mark(lia)]

@@ -130,15 +130,13 @@ def send_password_link(email: str, request_key: str, purpose: str) -> bool:
     return True
 
 
-def find(token: str | None, lock: bool = False) -> PasswordLink:
+def find(token: str | None) -> PasswordLink:
+    """The link a token names, if it can still be used. Whether it is used now is decided by
+    `_use`'s conditional UPDATE, not by a lock here."""
     if not token or len(token) > 100:
         raise LinkUnusable("This password link is not valid.")
-    query = select(PasswordLink).where(PasswordLink.token_hash == hash_token(token))
-    if lock:
-        # populate_existing: the route read the row before (unlocked) and that copy stays in
-        # the session; without it the locked read would hand back the stale one.
-        query = query.with_for_update().execution_options(populate_existing=True)
-    link = db.session.scalar(query)
+    link = db.session.scalar(
+        select(PasswordLink).where(PasswordLink.token_hash == hash_token(token)))
     if link is None:
         raise LinkUnusable("This password link is not valid. Ask for a new one.")
     if link.used_at is not None:
@@ -171,7 +169,7 @@ def _use(link: PasswordLink) -> None:
 
 
 def reset_with_link(token: str, password: str, confirm: str) -> User:
-    link = find(token, lock=True)
+    link = find(token)
     if password != confirm:
         raise ServiceError("The two passwords are not the same.", field="confirm")
     _use(link)
