@@ -188,3 +188,43 @@ def test_at_the_limit_new_group_opens_the_plan_screen_with_the_reason(client, s)
     assert ("Your Essentials plan includes 5 groups and this school has 5. Upgrade your plan "
             "to create more groups") in plan
     assert 'data-testid="plan-reason"' not in client.get(PLAN).get_data(as_text=True)
+
+
+# ---- the service's own edges (each found by a mutant the tests above left alive) -------------
+
+def test_choosing_the_current_plan_hands_back_the_school_and_its_plan(s):
+    account, before = change_plan(s.ada, s.account.id, "essentials")
+    assert (account.id, before) == (s.account.id, "essentials")
+
+
+def test_the_consequences_end_by_saying_who_is_told(make_app, app):
+    assert change_consequences("trial", "essentials", 1)[-1] == (
+        "The change applies at once. This school's admins are told by email.")
+    with make_app(BILLING_EMAIL="billing@vendor.test").app_context():
+        assert change_consequences("trial", "essentials", 1)[-1] == (
+            "The change applies at once. This school's admins and billing are told by email.")
+
+
+def test_each_address_is_told_once_and_only_active_people(make_app, s):
+    from mentorgroups.models import User
+
+    app = make_app(BILLING_EMAIL="ADA@river.test")  # billing is one of the admins
+    with app.app_context():
+        ben = db.session.scalar(select(User).where(User.email == "ben@river.test"))
+        ben.active = False  # an admin whose account is switched off
+        db.session.commit()
+        change_plan(db.session.get(User, s.ada.id), s.account.id, "complete")
+        db.session.commit()
+        assert [r for r, _ in emails_to(s.account.id)] == ["ada@river.test"]
+        db.session.remove()
+
+
+def test_a_downgrade_below_the_usage_says_the_groups_stay(s, mail_outbox):
+    change_plan(s.ada, s.account.id, "trial")
+    db.session.commit()
+    stays = "Existing groups stay and keep working; no new group can be created while the " \
+            "school is over the limit."
+    assert stays in mail_outbox[0].body
+    change_plan(s.ada, s.account.id, "enterprise")
+    db.session.commit()
+    assert stays not in mail_outbox[-1].body

@@ -79,11 +79,10 @@ def plan_summary(account: Account) -> PlanSummary:
 
 # ---- changing the plan -------------------------------------------------------------------------
 
-def _check_plan(plan: str) -> str:
+def _check_plan(plan: str) -> None:
     if plan not in PLANS:
         raise ServiceError(f"Choose one of the plans: {', '.join(map(plan_label, PLANS))}.",
                            field="plan")
-    return plan
 
 
 def change_consequences(current: str, new: str, used: int) -> list[str]:
