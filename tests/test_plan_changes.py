@@ -12,7 +12,8 @@ from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups
 from mentorgroups.services.audit_words import describe
 from mentorgroups.services.errors import PermissionDenied, ServiceError
-from mentorgroups.services.plans import change_consequences, change_plan
+from mentorgroups.services.plans import (change_consequences, change_plan,
+                                         plan_change_recipients)
 from tests.factories import make_account, make_member
 
 PLAN = "/admin/plan/"
@@ -216,6 +217,7 @@ def test_each_address_is_told_once_and_only_active_people(make_app, s):
         change_plan(db.session.get(User, s.ada.id), s.account.id, "complete")
         db.session.commit()
         assert [r for r, _ in emails_to(s.account.id)] == ["ada@river.test"]
+        assert plan_change_recipients(s.account.id) == ["ada@river.test"]
         db.session.remove()
 
 
@@ -225,6 +227,7 @@ def test_a_downgrade_below_the_usage_says_the_groups_stay(s, mail_outbox):
     stays = "Existing groups stay and keep working; no new group can be created while the " \
             "school is over the limit."
     assert stays in mail_outbox[0].body
-    change_plan(s.ada, s.account.id, "enterprise")
-    db.session.commit()
-    assert stays not in mail_outbox[-1].body
+    for roomier in ("complete", "enterprise"):  # 5 groups: under a limit of 20, or none
+        change_plan(s.ada, s.account.id, roomier)
+        db.session.commit()
+        assert stays not in mail_outbox[-1].body
