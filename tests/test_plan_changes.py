@@ -12,8 +12,7 @@ from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups
 from mentorgroups.services.audit_words import describe
 from mentorgroups.services.errors import PermissionDenied, ServiceError
-from mentorgroups.services.plans import (change_consequences, change_plan,
-                                         plan_change_recipients)
+from mentorgroups.services.plans import change_consequences, change_plan, plan_change_recipients
 from tests.factories import make_account, make_member
 
 PLAN = "/admin/plan/"
