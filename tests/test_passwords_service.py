@@ -175,3 +175,16 @@ def test_changing_a_password_needs_the_current_one_and_two_equal_new_ones(lia):
     passwords.change_password(lia, PASSWORD, "brand-new-1", "brand-new-1")
     db.session.expire_all()
     assert db.session.get(User, lia.id).check_password("brand-new-1")
+
+
+def test_using_one_persons_link_leaves_everybody_elses_usable(lia):
+    ben = make_user(email="ben@x.example", full_name="Ben Stone")
+    _, lias = passwords.new_link(lia, "reset")
+    _, bens = passwords.new_link(ben, "reset")
+    db.session.commit()
+    passwords.reset_with_link(lias, "lias-new-1", "lias-new-1")
+    db.session.commit()
+    assert passwords.find(bens).used_at is None
+    passwords.reset_with_link(bens, "bens-new-1", "bens-new-1")
+    db.session.commit()
+    assert all(link.used_at is not None for link in links())
