@@ -68,7 +68,8 @@ def _check_rate(actor: User | None, account_id: int) -> None:
     """Per school and per inviter (the operator's command has no inviter)."""
     checks = [(current_app.config["INVITES_PER_ACCOUNT"], "account", str(account_id))]
     if actor is not None:
-        checks.append((current_app.config["INVITES_PER_INVITER"], "inviter", str(actor.id)))
+        checks.append((current_app.config["INVITES_PER_INVITER"], "inviter",
+                       str(getattr(actor, "limit_key", actor.id))))
     scope = ratelimits.exceeded("invitations", checks)
     if scope is not None:
         limit = dict((s, lim) for lim, s, _ in checks)[scope]
