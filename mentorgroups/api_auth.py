@@ -79,10 +79,11 @@ def _api_rate_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
 
 
-def protect(bp, build_error=None) -> None:
+def protect(bp, build_error=None, public: tuple[str, ...] = ()) -> None:
     """Bearer-token authentication, write scope, no CSRF, no cookies and a per-token rate
-    limit for every route of `bp`; its errors (and those of anything under its URL prefix)
-    in `build_error`'s format, problem+json by default."""
+    limit for every route of `bp` but the `public` endpoints (a document describing the API);
+    its errors (and those of anything under its URL prefix) in `build_error`'s format,
+    problem+json by default."""
     build = build_error or (lambda status, title, detail, headers:
                             problem_response(status, title, detail, headers))
     csrf.exempt(bp)
@@ -97,6 +98,8 @@ def protect(bp, build_error=None) -> None:
         # Never the signed-in person, whatever cookie came along: Flask-Login finds this
         # anonymous user already loaded and reads no session.
         g._login_user = AnonymousUserMixin()
+        if request.endpoint in public:
+            return None
         token = authenticate(request.headers.get("Authorization"))
         if token is None:
             return error_response(401, title="Not authenticated",

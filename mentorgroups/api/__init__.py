@@ -6,6 +6,6 @@ from flask import Blueprint
 from mentorgroups.api_auth import protect
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-protect(bp)
+protect(bp, public=("api.openapi",))
 
 from mentorgroups.api import routes  # noqa: E402,F401  (routes attach to bp)
