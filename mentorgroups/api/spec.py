@@ -242,8 +242,8 @@ PATHS = {
 }
 
 
-def openapi_document() -> dict:
-    base = current_app.config["BASE_URL"].rstrip("/")
+def openapi_document(base_url: str | None = None) -> dict:
+    base = (base_url or current_app.config["BASE_URL"]).rstrip("/")
     return {
         "openapi": "3.1.0",
         "info": {"title": "Mentor Groups API", "version": "1.0.0",
