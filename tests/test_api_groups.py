@@ -12,12 +12,14 @@ from sqlalchemy import func, select
 from mentorgroups.extensions import db
 from mentorgroups.models import (
     AuditEvent,
+    Cohort,
     GroupMembership,
     Invitation,
     MentorGroup,
     OutboxJob,
+    Step,
 )
-from mentorgroups.services import api_tokens, groups
+from mentorgroups.services import api_tokens, group_members, groups, learning
 from tests.api_school import api_school
 from tests.conftest import statements_of
 from tests.factories import make_member
@@ -242,20 +244,42 @@ def test_lists_page_by_cursor_in_the_same_statements_whatever_the_size(scene, cl
                 holder["body"] = client.get(page_url, headers=scene.headers).get_json()
 
             counts.append(statements_of(get))
-            ids += [item.get("id", item.get("user_id")) for item in holder["body"]["items"]]
+            ids += [item.get("id", item.get("user_id", item.get("submission_id")))
+                    for item in holder["body"]["items"]]
             cursor = holder["body"]["next_cursor"]
             if cursor is None:
                 return ids, counts
 
     client.get("/api/v1/school", headers=scene.headers)  # the token's last use, written now
-    small_ids, small = walk("/api/v1/groups?limit=2")
+    top = scene.top_id
+    lists = {"groups": "/api/v1/groups?limit=2",
+             "members": f"/api/v1/groups/{top}/members?limit=2",
+             "progress": f"/api/v1/groups/{top}/progress?limit=2",
+             "reviews": f"/api/v1/groups/{top}/reviews?limit=2"}
+    small = {name: walk(url) for name, url in lists.items()}
+    account = db.session.get(MentorGroup, top).account
     for n in range(12):
         groups.create_group(admin, account_id, f"More {n}")
+    newcomers = [make_member(account, "member") for _ in range(7)]
+    group_members.add_members(admin, account_id, top, "member",
+                              user_ids=[p.id for p in newcomers])
+    steps = sorted(db.session.scalars(select(Step)), key=lambda step: step.position)
+    for person in newcomers:
+        learning.enroll(admin, db.session.scalars(select(Cohort)).first().id, person.id)
+        learning.submit_for_review(person, account_id, steps[1].id, "Work")
     db.session.commit()
-    big_ids, big = walk("/api/v1/groups?limit=5")
+    big = {name: walk(url.replace("limit=2", "limit=3")) for name, url in lists.items()}
+    big_ids = big["groups"][0]
     assert len(big_ids) == len(set(big_ids)) == 14 and big_ids == sorted(big_ids)
-    assert set(small_ids) < set(big_ids)
-    # The token, the page's groups, their counts: 3 statements a page, for 1 page or 3.
-    assert set(small + big) == {3}, (small, big)
+    assert set(small["groups"][0]) < set(big_ids)
+    assert len(big["members"][0]) == 10 and len(big["progress"][0]) == 9
+    assert len(big["reviews"][0]) == 8
+    for name in lists:
+        # The same statements for every page, of 2 rows or 14: groups 3 (the token, the
+        # page, its counts), the others a few more (the group's access, the people's figures).
+        pages = small[name][1] + big[name][1]
+        assert len(set(pages)) == 1, (name, small[name][1], big[name][1])
+        assert len(big[name][1]) >= 3
+    assert set(small["groups"][1]) == {3}
     problem(client.get("/api/v1/groups?cursor=garbage", headers=scene.headers), 400)
     problem(client.get("/api/v1/groups?limit=0", headers=scene.headers), 400)

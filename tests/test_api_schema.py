@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document of /api/v1/ is valid, and a property-based run of the API
-against it (schemathesis, on the WSGI app, 25 examples an operation) finds no 5xx and no response breaking it."""
+against it (schemathesis, on the WSGI app, 25 examples an operation) finds no 5xx and no
+response breaking it."""
 
 from __future__ import annotations
 
