@@ -142,6 +142,7 @@ def test_moves_keep_the_tree_a_tree(scene, client):
     ('{"name": "A\\u0000"}', "application/json", 400),
     ("name=A", "application/x-www-form-urlencoded", 415),
     ("", "application/json", 400),
+    ("[" * 5000 + "]" * 5000, "application/json", 400),
 ])
 def test_bodies_that_are_not_a_valid_group_are_400_problems(scene, client, data,
                                                             content_type, status):

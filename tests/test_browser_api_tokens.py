@@ -1,8 +1,9 @@
-"""Back office > API tokens in a real browser: an admin creates a read and write token, copies
-the secret with the button (the one page that shows it), the token works on the API, its last
-use shows on the list, and revoking it after the confirmation ends it (401) and is in the
-audit log under its name. Axe-clean at 1280 and 390 px, nothing scrolling sideways.
-Screenshots go to test-artifacts/api-tokens-*.png."""
+"""Back office > API tokens in a real browser: an admin creates a read and write token,
+copies the secret with the button (the one page that shows it), the token works on the API,
+its last use shows on the list, a group it creates is in the audit log under its name, and
+revoking it after the confirmation ends it (401) and is in the audit log too. Axe-clean at
+1280 and 390 px, nothing scrolling sideways. Screenshots go to
+test-artifacts/api-tokens-*.png."""
 
 from __future__ import annotations
 
@@ -58,6 +59,9 @@ def test_an_admin_creates_copies_uses_and_revokes_a_token(live_server, page):
     api = page.context.request
     used = api.get("/api/v1/school", headers={"Authorization": f"Bearer {secret}"})
     assert used.status == 200 and used.json()["token"]["name"] == "<HR> sync"
+    made = api.post("/api/v1/groups", headers={"Authorization": f"Bearer {secret}"},
+                    data={"name": "Synced group"})
+    assert made.status == 201, made.text()
 
     page.goto("/admin/api-tokens/")  # the secret is never shown again
     expect(page.get_by_test_id("new-token-secret")).to_have_count(0)
@@ -82,3 +86,6 @@ def test_an_admin_creates_copies_uses_and_revokes_a_token(live_server, page):
     page.goto("/admin/community/audit/")
     expect(page.locator("body")).to_contain_text("Revoked the API token \u201c<HR> sync\u201d")
     expect(page.locator("body")).to_contain_text("Created the API token \u201c<HR> sync\u201d")
+    created = page.locator("tbody tr", has_text="Created the group")
+    expect(created.locator("td").nth(2)).to_have_text("API token \u201c<HR> sync\u201d")
+    shot(page, "06-audit-log")
