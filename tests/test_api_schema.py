@@ -8,7 +8,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from mentorgroups.api.spec import openapi_document
 from tests.api_school import api_school
@@ -70,4 +76,6 @@ def test_the_api_keeps_to_its_document(case, scene):
         if isinstance(value, int) and not isinstance(value, bool) and value % 2 == 0:
             params[name] = real[value % 4 == 0]
     case.call_and_validate(headers=scene.headers,
-                           checks=[not_a_server_error, response_schema_conformance])
+                           checks=[not_a_server_error, response_schema_conformance,
+                                   status_code_conformance, content_type_conformance,
+                                   response_headers_conformance])

@@ -118,6 +118,7 @@ _PROBLEM_WORDS = {
     "401": "No token, or an unknown or revoked one.",
     "403": "The token may only read, or the action is not allowed.",
     "404": "Nothing with that id in the token's school.",
+    "405": "No such operation at that address (ids beyond 2147483647 match no route).",
     "409": "A plan limit (named in `limit`) or a concurrent change.",
     "412": "If-Match names an older version.",
     "413": "The body is too large.",
@@ -138,8 +139,8 @@ def _problems(*codes: str) -> dict:
     return out
 
 
-READ_ERRORS = ("400", "401", "404", "429")
-WRITE_ERRORS = ("400", "401", "403", "404", "409", "412", "413", "415", "422", "429")
+READ_ERRORS = ("400", "401", "404", "405", "429")
+WRITE_ERRORS = ("400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "429")
 
 
 def _ok(schema: str, description: str, code: str = "200", etag: bool = False) -> dict:
