@@ -180,8 +180,17 @@ def test_memberships_through_the_api_invite_once_and_are_audited_under_the_token
     assert again["pending"] == ["new.person@elsewhere.test"]
     assert [a["email"] for a in again["already"]] == ["nia@school.test"]
     assert db.session.scalar(select(func.count()).select_from(OutboxJob)) == jobs
+    invitation = db.session.scalar(select(Invitation).where(
+        Invitation.email == "new.person@elsewhere.test"))
+    assert invitation.invited_by_id is None
+    assert invitation.invited_by_token.name == "HR sync"
     assert db.session.scalar(select(func.count()).select_from(Invitation).where(
         Invitation.email == "new.person@elsewhere.test")) == 1
+    # The members screen says who sent it.
+    client.login(scene.admin.email, account_id=scene.account_id)
+    screen = client.get(f"/admin/community/groups/{scene.nested_id}/").get_data(as_text=True)
+    assert "new.person@elsewhere.test" in screen
+    assert "API token \u201cHR sync\u201d" in screen
     changed = client.put(f"{url}/{newcomer.id}", headers=scene.headers, json={"role": "mentor"})
     assert changed.get_json()["role"] == "mentor"
     removed = client.delete(f"{url}/{newcomer.id}", headers=scene.headers)

@@ -1,4 +1,4 @@
-"""school API tokens, and the token an audit event was made with
+"""school API tokens, and the token an audit event was made with (an invitation sent by)
 
 Revision ID: api1a2b3c4d5
 Revises: d0e1f2a3b4c5
@@ -47,9 +47,18 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_audit_event_api_token_id_api_token'),
                                     'api_token', ['api_token_id'], ['id'],
                                     ondelete='SET NULL')
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('invited_by_token_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_invitation_invited_by_token_id_api_token'),
+                                    'api_token', ['invited_by_token_id'], ['id'],
+                                    ondelete='SET NULL')
 
 
 def downgrade():
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_invitation_invited_by_token_id_api_token'),
+                                 type_='foreignkey')
+        batch_op.drop_column('invited_by_token_id')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_audit_event_api_token_id_api_token'),
                                  type_='foreignkey')
