@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from mentorgroups import (
         admin,
+        api,
         auth,
         cli,
         digests,
@@ -72,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(email_choices.bp)
     app.register_blueprint(discussion.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
     admin.init_app(app)
     cli.init_app(app)
 

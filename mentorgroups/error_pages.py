@@ -65,11 +65,31 @@ def render_page(title: str, message: str) -> str:
     return template.render(title=title, message=message)
 
 
+_FORMATS = "mentorgroups.error_formats"
+
+
+def register_error_format(app, prefix: str, build) -> None:
+    """Errors of requests under `prefix` (an API's base path) are built by
+    `build(status, title, message, headers)` in that API's own format (problem+json, SCIM
+    error bodies), whoever raises them: a view, the input guard, routing, the rate limiter."""
+    app.extensions.setdefault(_FORMATS, {})[prefix] = build
+
+
+def _format_for_path():
+    for prefix, build in current_app.extensions.get(_FORMATS, {}).items():
+        if request.path.startswith(prefix):
+            return build
+    return None
+
+
 def error_response(status: int, title: str | None = None, message: str | None = None,
                    headers: dict | None = None):
     """The page (or JSON body) for `status`; `title`/`message` replace the standard words."""
-    default_title, default_message = ERRORS[status]
+    default_title, default_message = ERRORS.get(status, ("", ""))
     title, message = title or default_title, message or default_message
+    build = _format_for_path()
+    if build is not None:
+        return build(status, title, message, headers or {})
     if wants_json():
         response = jsonify(status=status, error=title, message=message)
         response.status_code = status

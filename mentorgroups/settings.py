@@ -132,6 +132,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "INVITES_PER_ACCOUNT": env_str("INVITES_PER_ACCOUNT", "300/hour"),
         "INVITES_PER_INVITER": env_str("INVITES_PER_INVITER", "100/hour"),
         "LOGIN_RATE_LIMIT": env_str("LOGIN_RATE_LIMIT", "20/minute"),
+        # Requests per school API token (/api/v1/, /scim/v2/); over it: 429 with Retry-After.
+        "API_RATE_LIMIT": env_str("API_RATE_LIMIT", "600/minute"),
         # Reverse proxies in front of the app that append to X-Forwarded-For (and set
         # X-Forwarded-Proto/-Host). 0: those headers are ignored, the peer is the client.
         "TRUSTED_PROXY_HOPS": env_int("TRUSTED_PROXY_HOPS", 0),

@@ -7,7 +7,8 @@
    - what Flask-Admin's templates did with inline handlers (onclick=, onsubmit=, javascript:
      links), which the Content-Security-Policy (scripts from the app only) refuses: the app's
      copies of those templates carry data-mg-action (a bulk action), data-mg-confirm (ask before
-     a submit) and data-mg-add-inline (add an inline row) instead, handled here. */
+     a submit) and data-mg-add-inline (add an inline row) instead, handled here;
+   - data-mg-copy: a button that copies a field (a new API token's secret). */
 (function () {
   var serial = 0;
 
@@ -157,6 +158,26 @@
   document.addEventListener('submit', function (event) {
     var question = event.target.getAttribute('data-mg-confirm');
     if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // API tokens: "Copy token" copies the field named by data-mg-copy and says so in the
+  // status line named by data-mg-copied (the field stays selected for a manual copy too).
+  document.addEventListener('click', function (event) {
+    var button = event.target.closest ? event.target.closest('[data-mg-copy]') : null;
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute('data-mg-copy'));
+    var status = document.getElementById(button.getAttribute('data-mg-copied'));
+    if (!field) return;
+    field.focus();
+    field.select();
+    function said(text) { if (status) status.textContent = text; }
+    var done = function () { said('Copied. Paste it into the system that will use it.'); };
+    var manual = function () { said('Copying was refused by the browser: the token is selected, copy it with Ctrl+C (\u2318C on a Mac).'); };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(field.value).then(done, manual);
+    } else {
+      try { if (document.execCommand('copy')) done(); else manual(); } catch (e) { manual(); }
+    }
   });
 
   // The Community screens' "..." menu (templates/admin/community/_actions.html).

@@ -9,6 +9,7 @@ from mentorgroups.extensions import db
 
 
 def init_app(app) -> Admin:
+    from mentorgroups.admin.api_tokens import ApiTokensView
     from mentorgroups.admin.audit import AuditLogView
     from mentorgroups.admin.base import BackOfficeHome
     from mentorgroups.admin.emails import SentEmailView
@@ -42,4 +43,6 @@ def init_app(app) -> Admin:
     admin.add_view(PlanView(name="Plan", endpoint="plan", url="/admin/plan"))
     admin.add_view(SchoolSettingsView(name="School settings", endpoint="school_settings",
                                       url="/admin/school"))
+    admin.add_view(ApiTokensView(name="API tokens", endpoint="api_tokens",
+                                 url="/admin/api-tokens"))
     return admin

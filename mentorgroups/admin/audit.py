@@ -15,6 +15,8 @@ from mentorgroups.services.audit_words import ACTION_LABELS, describe, group_nam
 
 
 def _no_actor(event) -> str:
+    if event.api_token is not None:
+        return f"API token \u201c{event.api_token.name}\u201d"
     if event.action == "group.repair":
         return "Operator (groups check)"
     if event.action == "plan.change":
@@ -90,4 +92,5 @@ class AuditLogView(ScopedModelView):
 
     def get_query(self):
         return super().get_query().options(joinedload(AuditEvent.actor),
+                                           joinedload(AuditEvent.api_token),
                                            joinedload(AuditEvent.subject))

@@ -9,6 +9,7 @@ from mentorgroups.models.accounts import (
     User,
     normalize_email,
 )
+from mentorgroups.models.api_tokens import TOKEN_SCOPE_LABELS, TOKEN_SCOPES, ApiToken
 from mentorgroups.models.base import Base, utcnow
 from mentorgroups.models.digests import DigestDelivery, DigestRun, DigestSubscription
 from mentorgroups.models.discussion import SubmissionMessage
@@ -52,7 +53,10 @@ __all__ = [
     "GROUP_ROLE_LABELS",
     "PLAN_GROUP_LIMITS",
     "STAFF_ROLES",
+    "ApiToken",
     "AuditEvent",
+    "TOKEN_SCOPES",
+    "TOKEN_SCOPE_LABELS",
     "DigestDelivery",
     "DigestRun",
     "DigestSubscription",

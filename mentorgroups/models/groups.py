@@ -9,6 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mentorgroups.models.accounts import Account, User
+from mentorgroups.models.api_tokens import ApiToken
 from mentorgroups.models.base import Base, UTCDateTime, utcnow
 
 GROUP_ROLES = ("member", "mentor", "group_admin")
@@ -81,6 +82,10 @@ class AuditEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # Set when a school API token acted (actor_id is then empty): the log names the token.
+    api_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_token.id", ondelete="SET NULL")
+    )
     action: Mapped[str] = mapped_column(String(40))
     group_id: Mapped[int | None] = mapped_column(index=True)
     group_name: Mapped[str] = mapped_column(String(120), default="")
@@ -93,4 +98,5 @@ class AuditEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    api_token: Mapped[ApiToken | None] = relationship()
     subject: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])

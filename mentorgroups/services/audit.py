@@ -1,4 +1,5 @@
-"""The audit log of group changes, written in the same transaction as the change."""
+"""The audit log of group changes, written in the same transaction as the change. An API
+token's changes name the token (services.api_tokens.TokenActor), not a person."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ def record(actor: User | None, account_id: int, action: str, group: MentorGroup 
     event = AuditEvent(
         account_id=account_id,
         actor_id=actor.id if actor is not None else None,
+        api_token_id=getattr(actor, "api_token_id", None),
         action=action,
         group_id=group.id if group is not None else None,
         group_name=group.name if group is not None else "",

@@ -25,6 +25,8 @@ ACTION_LABELS = {
     "invitation.revoke": "Withdrew invitation",
     "invitation.accept": "Accepted invitation",
     "plan.change": "Changed plan",
+    "api_token.create": "Created API token",
+    "api_token.revoke": "Revoked API token",
 }
 FIELD_LABELS = {"name": "Name", "description": "Description", "parent_id": "Place",
                 "role": "Role", "school role": "School role", "email": "Email",
@@ -176,6 +178,12 @@ def describe(event: AuditEvent, names: dict[int, str] | None = None) -> Describe
         lines = [f"Groups at the time: {after['groups']}"] if "groups" in after else []
         return Described(f"Changed the plan from {_plan(before.get('plan'))} to "
                          f"{_plan(after.get('plan'))}", lines)
+    if action == "api_token.create":
+        return Described(f"Created the API token {_q(after.get('token'))} "
+                         f"({str(after.get('scope', '')).lower()})",
+                         [f"Starts with: {after['prefix']}"] if after.get("prefix") else [])
+    if action == "api_token.revoke":
+        return Described(f"Revoked the API token {_q(before.get('token'))}")
     person = _person(event)
     if action == "member.add":
         return Described(f"Added {person} as {_role(after.get('role'))}")

@@ -18,6 +18,15 @@ class PermissionDenied(ServiceError):
     """The actor may see the thing but not do this to it."""
 
 
+class PlanLimitReached(ServiceError):
+    """The school's plan allows no more of something (`limit` names it: "groups"), with the
+    plan, its maximum and how many the school has, for an API to name the limit."""
+
+    def __init__(self, message: str, *, limit: str, plan: str, maximum: int, used: int):
+        super().__init__(message)
+        self.limit, self.plan, self.maximum, self.used = limit, plan, maximum, used
+
+
 class FormErrors(ServiceError):
     """Several fields refused at once: `errors` maps each field to its message, so a form can
     show every one of them together rather than one per try."""

@@ -42,6 +42,8 @@ class AddReport:
     already: list[tuple[User, str]] = field(default_factory=list)
     not_in_account: list[str] = field(default_factory=list)
     invited: list[str] = field(default_factory=list)
+    # Already invited to the group and not asked to invite again (keep_pending).
+    pending: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # e.g. over the invitation rate limit
     revoked: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
@@ -85,9 +87,12 @@ def _school_people(account_id: int, column, values: list) -> dict:
 
 
 def add_members(actor: User, account_id: int, group_id, role: str,
-                user_ids=(), addresses: str | None = "") -> AddReport:
+                user_ids=(), addresses: str | None = "", keep_pending: bool = False) -> AddReport:
     """Add people picked by search (`user_ids`) or pasted (`addresses`) with one role. Each
-    person is handled on their own: valid ones are added, every other one is reported."""
+    person is handled on their own: valid ones are added, every other one is reported.
+    Addresses nobody in the school has are invited; one with a pending invitation to the
+    group is invited again (a new link) unless `keep_pending`, which leaves that invitation
+    as it is and reports the address as pending: a sync run twice sends nothing twice."""
     group = group_for_manager(actor, account_id, group_id)
     role = check_role(role)
     report = AddReport()
@@ -114,9 +119,13 @@ def add_members(actor: User, account_id: int, group_id, role: str,
     by_email = _school_people(account_id, User.email, emails)
     by_id = _school_people(account_id, User.id, ids)
     wanted: dict[int, User] = {}
+    pending = _pending_addresses(group.id, emails) if keep_pending else set()
     for email in emails:
         if email not in by_email:
-            _invite(actor, account_id, group, email, role, report)
+            if email in pending:
+                report.pending.append(email)
+            else:
+                _invite(actor, account_id, group, email, role, report)
             continue
         user, status = by_email[email]
         if status != "active":
@@ -148,6 +157,16 @@ def add_members(actor: User, account_id: int, group_id, role: str,
         report.added.append(user)
     db.session.flush()
     return report
+
+
+def _pending_addresses(group_id: int, emails: list[str]) -> set[str]:
+    from mentorgroups.models import Invitation
+
+    if not emails:
+        return set()
+    return set(db.session.scalars(select(Invitation.email).where(
+        Invitation.group_id == group_id, Invitation.status == "pending",
+        Invitation.email.in_(emails))))
 
 
 def _invite(actor: User, account_id: int, group: MentorGroup, email: str, role: str,

@@ -22,7 +22,12 @@ from mentorgroups.models import (
 )
 from mentorgroups.request_cache import cached
 from mentorgroups.services import audit
-from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
+from mentorgroups.services.errors import (
+    NotFound,
+    PermissionDenied,
+    PlanLimitReached,
+    ServiceError,
+)
 from mentorgroups.services.permissions import active_membership, is_account_admin
 
 MAX_NAME = 120
@@ -217,9 +222,11 @@ def create_group(actor: User, account_id: int, name: str, description: str | Non
         except NotFound:
             raise ServiceError("Choose a parent group from the list.", field="parent_id") from None
     account = _lock_account(account_id)
-    message = limit_message(account, group_count(account_id))
+    used = group_count(account_id)
+    message = limit_message(account, used)
     if message:
-        raise ServiceError(message)
+        raise PlanLimitReached(message, limit="groups", plan=account.plan,
+                               maximum=group_limit(account.plan), used=used)
     _check_sibling_name(account_id, parent_id, name)
     group = MentorGroup(account_id=account_id, parent_id=parent_id, name=name,
                         description=description, created_by_id=actor.id)

@@ -68,7 +68,8 @@ def _check_rate(actor: User | None, account_id: int) -> None:
     """Per school and per inviter (the operator's command has no inviter)."""
     checks = [(current_app.config["INVITES_PER_ACCOUNT"], "account", str(account_id))]
     if actor is not None:
-        checks.append((current_app.config["INVITES_PER_INVITER"], "inviter", str(actor.id)))
+        checks.append((current_app.config["INVITES_PER_INVITER"], "inviter",
+                       str(getattr(actor, "limit_key", actor.id))))
     scope = ratelimits.exceeded("invitations", checks)
     if scope is not None:
         limit = dict((s, lim) for lim, s, _ in checks)[scope]
@@ -101,6 +102,7 @@ def invite_to_school(actor: User | None, account_id: int, email: str, account_ro
         action = "invitation.send"
     invitation.account_role = account_role
     invitation.invited_by_id = actor.id if actor is not None else None
+    invitation.invited_by_token_id = getattr(actor, "api_token_id", None)
     _new_link(invitation)
     db.session.flush()
     audit.record(actor, account_id, action, None,
@@ -134,6 +136,7 @@ def invite(actor: User, account_id: int, group: MentorGroup, email: str, role: s
         db.session.add(invitation)
         action = "invitation.send"
     invitation.role, invitation.invited_by_id = role, actor.id
+    invitation.invited_by_token_id = getattr(actor, "api_token_id", None)
     _new_link(invitation)
     db.session.flush()
     audit.record(actor, account_id, action, group, after={"email": email, "role": role})
@@ -193,8 +196,14 @@ def pending_count(group_id: int) -> int:
 
 
 def pending_for_group(group_id: int) -> list[Invitation]:
+    """The group's pending invitations with who sent them (a person or an API token), newest
+    first, in one statement."""
+    from sqlalchemy.orm import joinedload
+
     return list(db.session.scalars(
-        select(Invitation).where(Invitation.group_id == group_id, Invitation.status == "pending")
+        select(Invitation).options(joinedload(Invitation.invited_by),
+                                   joinedload(Invitation.invited_by_token))
+        .where(Invitation.group_id == group_id, Invitation.status == "pending")
         .order_by(Invitation.sent_at.desc())))
 
 

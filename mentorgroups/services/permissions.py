@@ -11,7 +11,12 @@ from mentorgroups.services.errors import PermissionDenied
 
 
 def active_membership(user: User | None, account_id: int) -> AccountMembership | None:
-    """The person's active membership of the school (looked up once per request)."""
+    """The person's active membership of the school (looked up once per request). An API
+    token's actor has an admin membership of its own school and of no other."""
+    if getattr(user, "api_token_id", None) is not None:
+        from mentorgroups.services.api_tokens import token_membership
+
+        return token_membership(user, account_id)
     if user is None or not getattr(user, "id", None) or not user.active:
         return None
     user_id = user.id
