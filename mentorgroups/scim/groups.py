@@ -1,0 +1,158 @@
+"""/Groups: Mentor Groups of the token's school and their Members, through
+services.scim_groups (which says what SCIM may change and what stays in the product)."""
+
+from __future__ import annotations
+
+from flask import g
+from pydantic import ValidationError
+from scim2_models import Context, Group, GroupMember, PatchOp, SCIMException, ScimFilter
+
+from mentorgroups.extensions import db
+from mentorgroups.scim import bp
+from mentorgroups.scim.protocol import (
+    ScimError,
+    equality_filter,
+    from_validation_error,
+    page_arguments,
+    read_body,
+    scim_response,
+    validate,
+    validate_parameters,
+)
+from mentorgroups.scim.resources import dump, group_resource, list_response
+from mentorgroups.services import scim_groups
+
+
+def _answer(state, status: int = 200, context: Context = Context.RESOURCE_QUERY_RESPONSE):
+    resource = group_resource(state)
+    return scim_response(dump(resource, context, validate_parameters()), status,
+                         location=resource.meta.location if status == 201 else None)
+
+
+def _refusal(exc: Exception) -> ScimError:
+    """The SCIM answer to the group rules' own refusals."""
+    if isinstance(exc, scim_groups.NameTaken):
+        return ScimError(409, exc.message, "uniqueness")
+    if isinstance(exc, scim_groups.PlanLimitReached):
+        return ScimError(403, exc.message)
+    if isinstance(exc, scim_groups.InvitationsThrottled):
+        return ScimError(429, exc.message + " Nothing of this request was kept.")
+    raise exc
+
+
+def _values(group: Group) -> list[str]:
+    return [str(member.value) for member in group.members or () if member.value is not None]
+
+
+@bp.get("/Groups")
+def list_groups():
+    name = equality_filter(Group, "displayName")
+    offset, count = page_arguments()
+    total, states = scim_groups.list_groups(g.api_actor, g.api_account_id, name, offset, count)
+    return scim_response(list_response(Group, total, offset, [group_resource(s) for s in states],
+                                       validate_parameters()))
+
+
+@bp.get("/Groups/<int:group_id>")
+def get_group(group_id: int):
+    return _answer(scim_groups.get_group(g.api_actor, g.api_account_id, group_id))
+
+
+@bp.post("/Groups")
+def create_group():
+    group = validate(Group, read_body(), Context.RESOURCE_CREATION_REQUEST)
+    try:
+        state = scim_groups.create_group(g.api_actor, g.api_account_id, group.display_name,
+                                         group.external_id, _values(group))
+    except (scim_groups.NameTaken, scim_groups.PlanLimitReached,
+            scim_groups.InvitationsThrottled) as exc:
+        raise _refusal(exc) from None
+    db.session.commit()
+    return _answer(state, 201, Context.RESOURCE_CREATION_RESPONSE)
+
+
+@bp.put("/Groups/<int:group_id>")
+def replace_group(group_id: int):
+    document = read_body()
+    document.pop("id", None)  # the URL names the group; RFC 7644 §3.5.1 ignores a sent id
+    group = validate(Group, document, Context.RESOURCE_REPLACEMENT_REQUEST)
+    try:
+        state = scim_groups.replace_group(g.api_actor, g.api_account_id, group_id,
+                                          group.display_name, group.external_id,
+                                          _values(group))
+    except (scim_groups.NameTaken, scim_groups.InvitationsThrottled) as exc:
+        raise _refusal(exc) from None
+    db.session.commit()
+    return _answer(state, 200, Context.RESOURCE_REPLACEMENT_RESPONSE)
+
+
+def _entra_removals(document: dict) -> dict:
+    """Microsoft Entra ID removes members as {"op": "Remove", "path": "members", "value":
+    [{"value": id}, ...]}; RFC 7644 §3.5.2.2 names them by a filter in the path. Each listed
+    member becomes a remove operation with the filter scim2-models applies."""
+    operations = document.get("Operations")
+    if not isinstance(operations, list):
+        return document
+    rewritten = []
+    for operation in operations:
+        if isinstance(operation, dict) and str(operation.get("op", "")).lower() == "remove" \
+                and str(operation.get("path", "")).lower() == "members" \
+                and isinstance(operation.get("value"), list):
+            for member in operation["value"]:
+                value = member.get("value") if isinstance(member, dict) else None
+                if not isinstance(value, str):
+                    raise ScimError(400, "Each member to remove needs a value.", "invalidValue")
+                rewritten.append({"op": "remove",
+                                  "path": f"members[value eq {ScimFilter.quote(value)}]"})
+        elif isinstance(operation, dict) and str(operation.get("op", "")).lower() == "replace" \
+                and isinstance(operation.get("value"), dict):
+            # Okta sends the group's id along with a new displayName: the id can't change.
+            value = dict(operation["value"])
+            value.pop("id", None)
+            rewritten.append({**operation, "value": value})
+        else:
+            rewritten.append(operation)
+    return {**document, "Operations": rewritten}
+
+
+def _renames(patch: PatchOp) -> bool:
+    for operation in patch.operations or ():
+        path = str(operation.path or "").lower()
+        if not path or path.startswith("displayname") or path.endswith(":displayname"):
+            return True
+    return False
+
+
+@bp.patch("/Groups/<int:group_id>")
+def patch_group(group_id: int):
+    patch = validate(PatchOp[Group], _entra_removals(read_body()), Context.RESOURCE_PATCH_REQUEST)
+
+    def apply(name: str, external_id: str | None, people: list[str]) -> scim_groups.Change:
+        resource = Group(id=str(group_id), display_name=name, external_id=external_id,
+                         members=[GroupMember(value=v) for v in people] or None)
+        try:
+            patch.patch(resource)
+        except SCIMException as exc:
+            raise ScimError(exc.status, exc.detail, exc.scim_type or None) from None
+        except ValidationError as exc:
+            raise from_validation_error(exc) from None
+        return scim_groups.Change(
+            name=resource.display_name if resource.display_name != name else None,
+            external_id=resource.external_id,
+            external_id_set=resource.external_id != external_id,
+            members=_values(resource))
+
+    try:
+        state = scim_groups.patch_group(g.api_actor, g.api_account_id, group_id, apply,
+                                        renames=_renames(patch))
+    except (scim_groups.NameTaken, scim_groups.InvitationsThrottled) as exc:
+        raise _refusal(exc) from None
+    db.session.commit()
+    return _answer(state, 200, Context.RESOURCE_PATCH_RESPONSE)
+
+
+@bp.delete("/Groups/<int:group_id>")
+def delete_group(group_id: int):
+    scim_groups.delete_group(g.api_actor, g.api_account_id, group_id)
+    db.session.commit()
+    return "", 204
