@@ -10,14 +10,20 @@ from scim2_models import Context, Group, GroupMember, PatchOp, SCIMException, Sc
 from mentorgroups.extensions import db
 from mentorgroups.scim import bp
 from mentorgroups.scim.protocol import (
+    GROUP_ID,
+    USER_ID,
     ScimError,
     equality_filter,
     from_validation_error,
-    page_arguments,
+    member_value,
+    page_of,
     read_body,
+    response_parameters,
+    row_id,
+    scim_id,
     scim_response,
+    search_request,
     validate,
-    validate_parameters,
 )
 from mentorgroups.scim.resources import dump, group_resource, list_response
 from mentorgroups.services import scim_groups
@@ -25,8 +31,10 @@ from mentorgroups.services import scim_groups
 
 def _answer(state, status: int = 200, context: Context = Context.RESOURCE_QUERY_RESPONSE):
     resource = group_resource(state)
-    return scim_response(dump(resource, context, validate_parameters()), status,
-                         location=resource.meta.location if status == 201 else None)
+    response = scim_response(dump(resource, context, response_parameters()), status,
+                             location=resource.meta.location if status == 201 else None)
+    response.headers["ETag"] = resource.meta.version
+    return response
 
 
 def _refusal(exc: Exception) -> ScimError:
@@ -41,20 +49,26 @@ def _refusal(exc: Exception) -> ScimError:
 
 
 def _values(group: Group) -> list[str]:
-    return [str(member.value) for member in group.members or () if member.value is not None]
+    """Its members' values as the members rules take them (protocol.member_value)."""
+    return [member_value(str(member.value)) for member in group.members or ()
+            if member.value is not None]
 
 
 @bp.get("/Groups")
+@bp.post("/Groups/.search")
 def list_groups():
-    name = equality_filter(Group, "displayName")
-    offset, count = page_arguments()
-    total, states = scim_groups.list_groups(g.api_actor, g.api_account_id, name, offset, count)
+    query = search_request(Group)
+    offset, count = page_of(query)
+    total, states = scim_groups.list_groups(g.api_actor, g.api_account_id,
+                                            equality_filter(Group, "displayName", query),
+                                            offset, count)
     return scim_response(list_response(Group, total, offset, [group_resource(s) for s in states],
-                                       validate_parameters()))
+                                       query))
 
 
-@bp.get("/Groups/<int:group_id>")
-def get_group(group_id: int):
+@bp.get("/Groups/<ref>")
+def get_group(ref: str):
+    group_id = row_id(GROUP_ID, ref)
     return _answer(scim_groups.get_group(g.api_actor, g.api_account_id, group_id))
 
 
@@ -71,8 +85,9 @@ def create_group():
     return _answer(state, 201, Context.RESOURCE_CREATION_RESPONSE)
 
 
-@bp.put("/Groups/<int:group_id>")
-def replace_group(group_id: int):
+@bp.put("/Groups/<ref>")
+def replace_group(ref: str):
+    group_id = row_id(GROUP_ID, ref)
     document = read_body()
     document.pop("id", None)  # the URL names the group; RFC 7644 §3.5.1 ignores a sent id
     group = validate(Group, document, Context.RESOURCE_REPLACEMENT_REQUEST)
@@ -123,13 +138,15 @@ def _renames(patch: PatchOp) -> bool:
     return False
 
 
-@bp.patch("/Groups/<int:group_id>")
-def patch_group(group_id: int):
+@bp.patch("/Groups/<ref>")
+def patch_group(ref: str):
+    group_id = row_id(GROUP_ID, ref)
     patch = validate(PatchOp[Group], _entra_removals(read_body()), Context.RESOURCE_PATCH_REQUEST)
 
     def apply(name: str, external_id: str | None, people: list[str]) -> scim_groups.Change:
-        resource = Group(id=str(group_id), display_name=name, external_id=external_id,
-                         members=[GroupMember(value=v) for v in people] or None)
+        resource = Group(id=ref, display_name=name, external_id=external_id,
+                         members=[GroupMember(value=scim_id(USER_ID, int(v))) for v in people]
+                         or None)
         try:
             patch.patch(resource)
         except SCIMException as exc:
@@ -148,11 +165,16 @@ def patch_group(group_id: int):
     except (scim_groups.NameTaken, scim_groups.InvitationsThrottled) as exc:
         raise _refusal(exc) from None
     db.session.commit()
+    if response_parameters() is None:
+        # RFC 7644 §3.5.2: 204 when no attributes were asked for. meta.version in the ETag
+        # says where this change stands among the group's SCIM changes.
+        return "", 204, {"ETag": f'W/"{state.group.scim_revision}"'}
     return _answer(state, 200, Context.RESOURCE_PATCH_RESPONSE)
 
 
-@bp.delete("/Groups/<int:group_id>")
-def delete_group(group_id: int):
+@bp.delete("/Groups/<ref>")
+def delete_group(ref: str):
+    group_id = row_id(GROUP_ID, ref)
     scim_groups.delete_group(g.api_actor, g.api_account_id, group_id)
     db.session.commit()
     return "", 204

@@ -8,7 +8,7 @@ import json
 
 from flask import current_app, request
 from pydantic import ValidationError
-from scim2_models import Context, Error, SCIMException, ScimFilter
+from scim2_models import Context, Error, SCIMException, ScimFilter, SearchRequest
 from scim2_models.path.expressions import Comparison
 
 from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
@@ -116,37 +116,43 @@ def validate(model, document: dict, context: Context):
         raise ScimError(exc.status, exc.detail, exc.scim_type or None) from None
 
 
-def page_arguments() -> tuple[int, int]:
-    """(offset, count) of `startIndex` (1-based) and `count`: RFC 7644 §3.4.2.4 has values
-    below 1 read as 1 and negative counts as 0; counts above MAX_RESULTS are cut to it."""
-    def number(name: str, default: int) -> int:
-        raw = request.args.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise ScimError(400, f"{name} must be a whole number.", "invalidValue") from None
+QUERY_NAMES = ("filter", "startIndex", "count", "attributes", "excludedAttributes")
 
-    start = max(number("startIndex", 1), 1)
-    count = min(max(number("count", MAX_RESULTS), 0), MAX_RESULTS)
+
+def search_request(model) -> SearchRequest:
+    """What a list asks for, from the query string (GET) or the body (POST .../.search,
+    RFC 7644 §3.4.3), read by scim2-models: filter, paging, attributes. Its filter is
+    bound to `model`, so an attribute the model does not have is an invalidFilter."""
+    if request.method == "POST":
+        document = read_body()
+    else:
+        document = {name: request.args[name] for name in QUERY_NAMES if name in request.args}
+    if isinstance(document.get("filter"), str) and not document["filter"].strip():
+        document.pop("filter")
+    query = validate(SearchRequest, document, Context.SEARCH_REQUEST)
+    if query.filter is not None:
+        try:
+            ScimFilter[model](str(query.filter))
+        except SCIMException as exc:
+            raise ScimError(400, f"The filter can't be used: {exc.detail}.",
+                            "invalidFilter") from None
+    return query
+
+
+def page_of(query: SearchRequest) -> tuple[int, int]:
+    """(offset, count): RFC 7644 §3.4.2.4 reads a startIndex below 1 as 1 and a negative
+    count as 0; counts above MAX_RESULTS are cut to it."""
+    start = max(query.start_index or 1, 1)
+    count = MAX_RESULTS if query.count is None else min(max(query.count, 0), MAX_RESULTS)
     return start - 1, count
 
 
-def equality_filter(model, attribute: str) -> str | None:
-    """The value of a `filter=<attribute> eq "value"` query (scim2-models parses it), None
-    without a filter; any other filter is refused (400 invalidFilter), never ignored."""
-    text = request.args.get("filter")
-    if text is None or not text.strip():
+def equality_filter(model, attribute: str, query: SearchRequest) -> str | None:
+    """The value of a `<attribute> eq "value"` filter (scim2-models parsed it), None without
+    a filter; any other filter is refused (400 invalidFilter), never ignored."""
+    if query.filter is None:
         return None
-    try:
-        parsed = ScimFilter[model](text)
-        node = parsed.ast
-    except SCIMException as exc:
-        raise ScimError(400, f"The filter can't be read: {exc.detail}.", "invalidFilter") \
-            from None
-    except ValidationError as exc:
-        raise ScimError(400, "The filter can't be read.", "invalidFilter") from exc
+    node = ScimFilter[model](str(query.filter)).ast
     if not (isinstance(node, Comparison) and str(node.op.value) == "eq"
             and node.attr_path.sub_attr is None
             and str(node.attr_path.attr).lower() == attribute.lower()
@@ -156,8 +162,8 @@ def equality_filter(model, attribute: str) -> str | None:
     return node.value
 
 
-def validate_parameters():
-    """`attributes` and `excludedAttributes` of the query, as scim2-models reads them."""
+def response_parameters():
+    """`attributes` and `excludedAttributes` of a GET's query string, read by scim2-models."""
     from scim2_models import ResponseParameters
 
     values = {name: request.args[name] for name in ("attributes", "excludedAttributes")
@@ -165,3 +171,34 @@ def validate_parameters():
     if not values:
         return None
     return validate(ResponseParameters, values, Context.RESOURCE_QUERY_REQUEST)
+
+
+# RFC 7643 §3.1: an id is unique across all of a service provider's resources, so a person
+# and a group never share one ("user-12", "group-7").
+USER_ID, GROUP_ID = "user-", "group-"
+
+
+def scim_id(prefix: str, row_id: int) -> str:
+    return f"{prefix}{row_id}"
+
+
+def row_id(prefix: str, value) -> int | None:
+    """The row id a SCIM id names, None when it names none (the services answer 404)."""
+    text = str(value or "")
+    if not text.startswith(prefix) or not text[len(prefix):].isdigit():
+        return None
+    from mentorgroups.input_guard import parse_id
+
+    return parse_id(text[len(prefix):])
+
+
+def member_value(value: str) -> str:
+    """A member's value as the members rules take it: a person's row id, or an address."""
+    if "@" in value:
+        return value
+    uid = row_id(USER_ID, value)
+    if uid is None:
+        raise ScimError(400, f"\u201c{value[:80]}\u201d names nobody: a member's value is the "
+                             "id of a person of the school (see /Users) or an email address.",
+                        "invalidValue")
+    return str(uid)

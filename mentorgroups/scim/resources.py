@@ -22,7 +22,7 @@ from scim2_models import (
     User,
 )
 
-from mentorgroups.scim.protocol import MAX_RESULTS
+from mentorgroups.scim.protocol import GROUP_ID, MAX_RESULTS, USER_ID, scim_id
 from mentorgroups.services.scim_groups import GroupState
 
 RESOURCE_MODELS = {"User": User, "Group": Group}
@@ -33,22 +33,25 @@ def location(endpoint: str, **values) -> str:
 
 
 def user_resource(uid: int, full_name: str, email: str) -> User:
-    return User(id=str(uid), user_name=email, display_name=full_name, active=True,
+    return User(id=scim_id(USER_ID, uid), user_name=email, display_name=full_name, active=True,
                 # Built without validation: the address was checked when it was stored, and
                 # reserved test domains (.test, .example) are valid addresses of a school.
                 emails=[Email.model_construct(value=email, primary=True, type=Email.Type.work)],
-                meta=Meta(resource_type="User", location=location("scim.get_user", user_id=uid)))
+                meta=Meta(resource_type="User",
+                          location=location("scim.get_user", ref=scim_id(USER_ID, uid))))
 
 
 def group_resource(state: GroupState) -> Group:
     group = state.group
     return Group(
-        id=str(group.id), external_id=group.scim_external_id, display_name=group.name,
-        members=[GroupMember(value=str(uid), display=name, type="User",
-                             ref=location("scim.get_user", user_id=uid))
-                 for uid, name in state.members],
+        id=scim_id(GROUP_ID, group.id), external_id=group.scim_external_id, display_name=group.name,
+        # No display: the person's name is theirs to keep in the school (read it at /Users),
+        # and what an identity provider pushed as a display name is never stored.
+        members=[GroupMember(value=scim_id(USER_ID, uid), type="User",
+                             ref=location("scim.get_user", ref=scim_id(USER_ID, uid)))
+                 for uid, _name in state.members],
         meta=Meta(resource_type="Group", created=group.created_at,
-                  location=location("scim.get_group", group_id=group.id),
+                  location=location("scim.get_group", ref=scim_id(GROUP_ID, group.id)),
                   version=f'W/"{group.scim_revision}"'))
 
 
@@ -93,6 +96,11 @@ def schemas() -> list:
     out = []
     for model in RESOURCE_MODELS.values():
         schema = model.to_schema()
+        if model is Group:  # members carry no display (resources.group_resource)
+            for attribute in schema.attributes:
+                if attribute.name == "members":
+                    attribute.sub_attributes = [sub for sub in attribute.sub_attributes or ()
+                                                if sub.name != "display"]
         schema.meta = Meta(resource_type="Schema",
                            location=location("scim.schema", schema_id=schema.id))
         out.append(schema)
