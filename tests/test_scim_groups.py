@@ -54,8 +54,8 @@ def test_create_adds_school_people_and_invites_outsiders_once(client, school):
     assert member_ids(body) == sorted([uref(a), uref(b)])
     assert roles(body["id"]) == {a.id: "member", b.id: "member"}
     invitations = db.session.scalars(select(Invitation)).all()
-    assert [(i.email, i.role, i.status) for i in invitations] == [
-        ("new.person@else.test", "member", "pending")]
+    assert [(i.email, i.role, i.status, i.inviter_name) for i in invitations] == [
+        ("new.person@else.test", "member", "pending", "API token \u201cOkta sync\u201d")]
     # Pushing the same address again (Okta re-syncs) sends no second invitation.
     patch(client, school, body["id"], {"op": "add", "path": "members",
                                        "value": [{"value": "New.Person@else.test"}]})

@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mentorgroups.models.accounts import Account, User
+from mentorgroups.models.api_tokens import ApiToken
 from mentorgroups.models.base import Base, UTCDateTime, utcnow
 from mentorgroups.models.groups import MentorGroup
 
@@ -46,6 +47,10 @@ class Invitation(Base):
     invited_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # Set when a school API token invited (SCIM, the API): the screens name the token.
+    invited_by_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_token.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -57,6 +62,17 @@ class Invitation(Base):
     account: Mapped[Account] = relationship()
     group: Mapped[MentorGroup | None] = relationship()
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    invited_by_token: Mapped[ApiToken | None] = relationship()
+
+    @property
+    def inviter_name(self) -> str:
+        """Who sent it, as the screens say it: a person's name, an API token's, or nothing
+        (the operator's command)."""
+        if self.invited_by is not None:
+            return self.invited_by.full_name
+        if self.invited_by_token is not None:
+            return f"API token \u201c{self.invited_by_token.name}\u201d"
+        return ""
 
     @property
     def to_school(self) -> bool:

@@ -29,9 +29,15 @@ from mentorgroups.scim.resources import dump, group_resource, list_response
 from mentorgroups.services import scim_groups
 
 
-def _answer(state, status: int = 200, context: Context = Context.RESOURCE_QUERY_RESPONSE):
+def _answer(state, status: int = 200, context: Context = Context.RESOURCE_QUERY_RESPONSE,
+            commit: bool = False):
+    """The group as this request left it: built before the commit (after it, the rows would
+    be read again, and another request may have changed them meanwhile)."""
     resource = group_resource(state)
-    response = scim_response(dump(resource, context, response_parameters()), status,
+    body = dump(resource, context, response_parameters())
+    if commit:
+        db.session.commit()
+    response = scim_response(body, status,
                              location=resource.meta.location if status == 201 else None)
     response.headers["ETag"] = resource.meta.version
     return response
@@ -81,8 +87,7 @@ def create_group():
     except (scim_groups.NameTaken, scim_groups.PlanLimitReached,
             scim_groups.InvitationsThrottled) as exc:
         raise _refusal(exc) from None
-    db.session.commit()
-    return _answer(state, 201, Context.RESOURCE_CREATION_RESPONSE)
+    return _answer(state, 201, Context.RESOURCE_CREATION_RESPONSE, commit=True)
 
 
 @bp.put("/Groups/<ref>")
@@ -97,8 +102,7 @@ def replace_group(ref: str):
                                           _values(group))
     except (scim_groups.NameTaken, scim_groups.InvitationsThrottled) as exc:
         raise _refusal(exc) from None
-    db.session.commit()
-    return _answer(state, 200, Context.RESOURCE_REPLACEMENT_RESPONSE)
+    return _answer(state, 200, Context.RESOURCE_REPLACEMENT_RESPONSE, commit=True)
 
 
 def _entra_removals(document: dict) -> dict:
@@ -164,12 +168,14 @@ def patch_group(ref: str):
                                         renames=_renames(patch))
     except (scim_groups.NameTaken, scim_groups.InvitationsThrottled) as exc:
         raise _refusal(exc) from None
-    db.session.commit()
     if response_parameters() is None:
         # RFC 7644 §3.5.2: 204 when no attributes were asked for. meta.version in the ETag
-        # says where this change stands among the group's SCIM changes.
-        return "", 204, {"ETag": f'W/"{state.group.scim_revision}"'}
-    return _answer(state, 200, Context.RESOURCE_PATCH_RESPONSE)
+        # says where this change stands among the group's SCIM changes (read before the
+        # commit ends the lock).
+        revision = state.group.scim_revision
+        db.session.commit()
+        return "", 204, {"ETag": f'W/"{revision}"'}
+    return _answer(state, 200, Context.RESOURCE_PATCH_RESPONSE, commit=True)
 
 
 @bp.delete("/Groups/<ref>")

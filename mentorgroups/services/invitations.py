@@ -102,6 +102,7 @@ def invite_to_school(actor: User | None, account_id: int, email: str, account_ro
         action = "invitation.send"
     invitation.account_role = account_role
     invitation.invited_by_id = actor.id if actor is not None else None
+    invitation.invited_by_token_id = getattr(actor, "api_token_id", None)
     _new_link(invitation)
     db.session.flush()
     audit.record(actor, account_id, action, None,
@@ -135,6 +136,7 @@ def invite(actor: User, account_id: int, group: MentorGroup, email: str, role: s
         db.session.add(invitation)
         action = "invitation.send"
     invitation.role, invitation.invited_by_id = role, actor.id
+    invitation.invited_by_token_id = getattr(actor, "api_token_id", None)
     _new_link(invitation)
     db.session.flush()
     audit.record(actor, account_id, action, group, after={"email": email, "role": role})
@@ -194,8 +196,14 @@ def pending_count(group_id: int) -> int:
 
 
 def pending_for_group(group_id: int) -> list[Invitation]:
+    """The group's pending invitations, newest first, with whoever sent them (a person or an
+    API token) in the same statement."""
+    from sqlalchemy.orm import joinedload
+
     return list(db.session.scalars(
-        select(Invitation).where(Invitation.group_id == group_id, Invitation.status == "pending")
+        select(Invitation).options(joinedload(Invitation.invited_by),
+                                   joinedload(Invitation.invited_by_token))
+        .where(Invitation.group_id == group_id, Invitation.status == "pending")
         .order_by(Invitation.sent_at.desc())))
 
 

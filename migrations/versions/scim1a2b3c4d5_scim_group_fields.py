@@ -1,4 +1,5 @@
-"""SCIM provisioning: a group's external id at the identity provider and its SCIM revision
+"""SCIM provisioning: a group's external id at the identity provider and its SCIM revision;
+the API token an invitation was sent by
 
 Revision ID: scim1a2b3c4d5
 Revises: api1a2b3c4d5
@@ -21,9 +22,18 @@ def upgrade():
         batch_op.add_column(sa.Column('scim_external_id', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('scim_revision', sa.Integer(), server_default='0',
                                       nullable=False))
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('invited_by_token_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_invitation_invited_by_token_id_api_token'),
+                                    'api_token', ['invited_by_token_id'], ['id'],
+                                    ondelete='SET NULL')
 
 
 def downgrade():
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_invitation_invited_by_token_id_api_token'),
+                                 type_='foreignkey')
+        batch_op.drop_column('invited_by_token_id')
     with op.batch_alter_table('mentor_group', schema=None) as batch_op:
         batch_op.drop_column('scim_revision')
         batch_op.drop_column('scim_external_id')
