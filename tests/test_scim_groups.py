@@ -242,3 +242,38 @@ def test_users_are_read_only(client, school):
     listed = client.get("/scim/v2/Users", headers=school.headers()).get_json()
     assert uref(revoked) not in {u["id"] for u in listed["Resources"]}
     assert listed["totalResults"] == 1 + len(school.people)
+
+
+def test_dropping_an_invited_address_withdraws_its_invitation_not_a_mentors(client, school):
+    body = create(client, school, members=["one@partner.test", "two@partner.test",
+                                           "three@partner.test"])
+    gid = int(body["id"].removeprefix("group-"))
+    from mentorgroups.services import invitations
+    from mentorgroups.services.groups import group_for_manager
+
+    invitations.invite(school.admin, school.account.id,
+                       group_for_manager(school.admin, school.account.id, gid),
+                       "coach@partner.test", "mentor")
+    db.session.commit()
+
+    def pending() -> list[tuple[str, str]]:
+        db.session.expire_all()
+        return sorted((i.email, i.role) for i in db.session.scalars(select(Invitation).where(
+            Invitation.status == "pending")))
+
+    patch(client, school, body["id"],
+          {"op": "remove", "path": 'members[value eq "one@partner.test"]'})
+    assert pending() == [("coach@partner.test", "mentor"), ("three@partner.test", "member"),
+                         ("two@partner.test", "member")]
+    response = client.put(f"/scim/v2/Groups/{body['id']}", headers=school.headers(), json={
+        "schemas": [GROUP_SCHEMA], "displayName": "Engineering",
+        "members": [{"value": "THREE@partner.test"}]})
+    assert response.status_code == 200
+    assert pending() == [("coach@partner.test", "mentor"), ("three@partner.test", "member")]
+    withdrawn = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "invitation.revoke").order_by(AuditEvent.id)).all()
+    assert [(e.before["email"], e.api_token.name) for e in withdrawn] == [
+        ("one@partner.test", "Okta sync"), ("two@partner.test", "Okta sync")]
+    # Three invitations were sent in all: keeping an address sends nothing again.
+    assert db.session.scalar(select(db.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "invitation.send", AuditEvent.api_token_id.is_not(None))) == 3

@@ -149,8 +149,8 @@ def patch_group(ref: str):
 
     def apply(name: str, external_id: str | None, people: list[str]) -> scim_groups.Change:
         resource = Group(id=ref, display_name=name, external_id=external_id,
-                         members=[GroupMember(value=scim_id(USER_ID, int(v))) for v in people]
-                         or None)
+                         members=[GroupMember(value=v if "@" in v else scim_id(USER_ID, int(v)))
+                                  for v in people] or None)
         try:
             patch.patch(resource)
         except SCIMException as exc:

@@ -130,9 +130,18 @@ def current_people(group_id: int) -> dict[int, str]:
                                    .where(GroupMembership.group_id == group_id)).all())
 
 
-def _resolve(account_id: int, group_id: int | None,
-             values: list[str]) -> tuple[set[int], list[str]]:
-    """(ids of active people of the school, addresses to invite) that member values name.
+@dataclass
+class Resolved:
+    """What member values name: active people of the school, addresses to invite now, and
+    every address sent (an address with a pending invitation is sent but not invited)."""
+
+    people: set[int]
+    invite: list[str]
+    emails: set[str]
+
+
+def _resolve(account_id: int, group_id: int | None, values: list[str]) -> Resolved:
+    """What member values name (Resolved).
     BadMember for a value naming no person of the school and no address. A person whose
     access to the school is revoked is neither added nor invited (an admin restores them)."""
     if len(values) > MAX_MEMBERS_PER_REQUEST:
@@ -174,13 +183,17 @@ def _resolve(account_id: int, group_id: int | None,
                     wanted.add(uid)
             elif email not in pending:
                 invite.append(email)
-    return wanted, invite
+    return Resolved(wanted, invite, set(emails))
 
 
-def _set_members(actor, account_id: int, group: MentorGroup, wanted: set[int],
-                 invite: list[str], remove_others: bool) -> None:
-    """Make the group's Members the people in `wanted` (and, with `remove_others`, nobody
-    else), invite `invite`; Mentors and Group Admins are left as they are either way."""
+def _set_members(actor, account_id: int, group: MentorGroup, resolved: Resolved,
+                 remove_others: bool) -> None:
+    """Make the group's Members the people resolved (and, with `remove_others`, nobody else,
+    and no pending Member invitation but to the addresses sent), invite the new addresses;
+    Mentors and Group Admins, and invitations in those roles, are left as they are."""
+    wanted, invite = resolved.people, resolved.invite
+    if remove_others:
+        _withdraw(actor, account_id, group, keep=resolved.emails)
     people = current_people(group.id)
     to_add = sorted(uid for uid in wanted if uid not in people)
     to_remove = sorted(uid for uid, role in people.items()
@@ -192,6 +205,24 @@ def _set_members(actor, account_id: int, group: MentorGroup, wanted: set[int],
                                            user_ids=to_add, addresses=" ".join(invite))
         if report.refused:
             raise InvitationsThrottled(report.refused[0].split(": ", 1)[-1])
+
+
+def pending_members(group_id: int) -> dict[str, int]:
+    """The group's pending invitations with the Member role: address -> invitation id.
+    (Invitations as Mentor or Group Admin are the product's, like those roles.)"""
+    return dict(db.session.execute(select(Invitation.email, Invitation.id).where(
+        Invitation.group_id == group_id, Invitation.status == "pending",
+        Invitation.role == "member")).all())
+
+
+def _withdraw(actor, account_id: int, group: MentorGroup, keep: set[str]) -> None:
+    """Withdraw the group's pending Member invitations to addresses not in `keep` (the
+    invitations service's revoke, audited)."""
+    from mentorgroups.services.invitations import revoke
+
+    for email, invitation_id in sorted(pending_members(group.id).items()):
+        if email not in keep:
+            revoke(actor, account_id, invitation_id)
 
 
 def _remove_members(actor, account_id: int, group: MentorGroup, unwanted: set[int]) -> None:
@@ -217,7 +248,7 @@ def create_group(actor, account_id: int, display_name: str, external_id=None,
     added and the others invited."""
     name = groups.clean_group_name(display_name)
     external_id = clean_external_id(external_id)
-    wanted, invite = _resolve(account_id, None, list(member_values))
+    resolved = _resolve(account_id, None, list(member_values))
     try:
         group = groups.create_group(actor, account_id, name)
     except ServiceError as exc:
@@ -228,7 +259,7 @@ def create_group(actor, account_id: int, display_name: str, external_id=None,
         raise
     group.scim_external_id = external_id
     group.scim_revision = 1
-    _set_members(actor, account_id, group, wanted, invite, remove_others=True)
+    _set_members(actor, account_id, group, resolved, remove_others=True)
     db.session.flush()
     return get_group(actor, account_id, group.id)
 
@@ -240,10 +271,10 @@ def replace_group(actor, account_id: int, group_id, display_name: str, external_
     external_id = clean_external_id(external_id)
     _lock_school(account_id)
     group = _locked_group(actor, account_id, group_id)
-    wanted, invite = _resolve(account_id, group.id, list(member_values))
+    resolved = _resolve(account_id, group.id, list(member_values))
     _rename(actor, account_id, group, name)
     group.scim_external_id = external_id
-    _set_members(actor, account_id, group, wanted, invite, remove_others=True)
+    _set_members(actor, account_id, group, resolved, remove_others=True)
     group.scim_revision += 1
     db.session.flush()
     return get_group(actor, account_id, group.id)
@@ -261,14 +292,16 @@ class Change:
 
 def patch_group(actor, account_id: int, group_id, apply, renames: bool) -> GroupState:
     """PATCH: lock the group (and the school first when the patch may rename it), hand
-    `apply` the group's current name, external id and people (ids as text, every role),
-    and carry out the Change it returns. Members it leaves out are removed unless they are
-    Mentors or Group Admins; people it adds become Members or are invited."""
+    `apply` the group's current name, external id and members (its people as ids in text,
+    every role, then the addresses of its pending Member invitations), and carry out the
+    Change it returns. People it leaves out are removed unless they are Mentors or Group
+    Admins, addresses it leaves out have their invitation withdrawn; people it adds become
+    Members, addresses it adds are invited."""
     if renames:
         _lock_school(account_id)
     group = _locked_group(actor, account_id, group_id)
     people = current_people(group.id)
-    before = [str(uid) for uid in sorted(people)]
+    before = [str(uid) for uid in sorted(people)] + sorted(pending_members(group.id))
     change: Change = apply(group.name, group.scim_external_id, before)
     if change.name is not None:
         name = groups.clean_group_name(change.name)
@@ -280,10 +313,12 @@ def patch_group(actor, account_id: int, group_id, apply, renames: bool) -> Group
     if change.members is not None:
         after = [str(v) for v in change.members]
         added = [v for v in after if v not in set(before)]
-        wanted, invite = _resolve(account_id, group.id, added)
+        resolved = _resolve(account_id, group.id, added)
         kept = {int(v) for v in after if v.isdigit()}
         _remove_members(actor, account_id, group, set(people) - kept)
-        _set_members(actor, account_id, group, wanted, invite, remove_others=False)
+        _withdraw(actor, account_id, group,
+                  keep={v.lower() for v in after if "@" in v} | resolved.emails)
+        _set_members(actor, account_id, group, resolved, remove_others=False)
     group.scim_revision += 1
     db.session.flush()
     return get_group(actor, account_id, group.id)
