@@ -277,3 +277,18 @@ def test_dropping_an_invited_address_withdraws_its_invitation_not_a_mentors(clie
     # Three invitations were sent in all: keeping an address sends nothing again.
     assert db.session.scalar(select(db.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "invitation.send", AuditEvent.api_token_id.is_not(None))) == 3
+
+
+def test_over_the_invitation_limit_nothing_of_the_request_is_kept(make_app):
+    app = make_app(INVITES_PER_ACCOUNT="2/hour")
+    with app.app_context():
+        school = scim_school()
+        client = app.test_client()
+        refused = client.post("/scim/v2/Groups", headers=school.headers(), json={
+            "schemas": [GROUP_SCHEMA], "displayName": "Partners",
+            "members": [{"value": f"p{n}@partner.test"} for n in range(3)]})
+        assert refused.status_code == 429 and refused.headers["Retry-After"]
+        body = refused.get_json()
+        assert body["schemas"] == [ERROR_SCHEMA] and "Nothing of this request" in body["detail"]
+        assert db.session.scalar(select(db.func.count()).select_from(MentorGroup)) == 0
+        assert db.session.scalar(select(db.func.count()).select_from(Invitation)) == 0

@@ -75,19 +75,18 @@ def from_service_error(exc: ServiceError) -> ScimError:
 
 
 def from_validation_error(exc: ValidationError) -> ScimError:
-    """scim2-models' refusal of a body: unknown attributes (`extra_forbidden`) are
-    invalidSyntax, bad paths invalidPath, the rest what scim2-models says."""
+    """scim2-models' refusal of a body (its first error): unknown attributes
+    (`extra_forbidden`) are invalidSyntax, the rest as scim2-models maps them (invalidPath,
+    noTarget, invalidValue, ...)."""
     first = exc.errors()[0]
     kind = first.get("type", "")
     if kind == "extra_forbidden":
         name = ".".join(str(p) for p in first.get("loc", ())) or "an attribute"
         return ScimError(400, f"The attribute \u201c{name}\u201d is not part of this "
                               "resource's schema.", "invalidSyntax")
-    error = Error.from_validation_errors(exc.errors()) if hasattr(
-        Error, "from_validation_errors") else None
-    scim_type = getattr(error, "scim_type", None) or (
-        kind[len("scim_"):] if kind.startswith("scim_") else "invalidValue")
-    return ScimError(400, str(first.get("msg", "The request is not valid.")), scim_type)
+    error = Error.from_validation_error(first)  # scimType as RFC 7644 §3.12 maps it
+    return ScimError(400, error.detail or "The request is not valid.",
+                     error.scim_type or "invalidValue")
 
 
 def read_body() -> dict:
