@@ -43,17 +43,6 @@ def _answer(state, status: int = 200, context: Context = Context.RESOURCE_QUERY_
     return response
 
 
-def _refusal(exc: Exception) -> ScimError:
-    """The SCIM answer to the group rules' own refusals."""
-    if isinstance(exc, scim_groups.NameTaken):
-        return ScimError(409, exc.message, "uniqueness")
-    if isinstance(exc, scim_groups.PlanLimitReached):
-        return ScimError(403, exc.message)
-    if isinstance(exc, scim_groups.InvitationsThrottled):
-        return ScimError(429, exc.message + " Nothing of this request was kept.")
-    raise exc
-
-
 def _values(group: Group) -> list[str]:
     """Its members' values as the members rules take them (protocol.member_value)."""
     return [member_value(str(member.value)) for member in group.members or ()
@@ -81,12 +70,8 @@ def get_group(ref: str):
 @bp.post("/Groups")
 def create_group():
     group = validate(Group, read_body(), Context.RESOURCE_CREATION_REQUEST)
-    try:
-        state = scim_groups.create_group(g.api_actor, g.api_account_id, group.display_name,
-                                         group.external_id, _values(group))
-    except (scim_groups.NameTaken, scim_groups.PlanLimitReached,
-            scim_groups.InvitationsThrottled) as exc:
-        raise _refusal(exc) from None
+    state = scim_groups.create_group(g.api_actor, g.api_account_id, group.display_name,
+                                     group.external_id, _values(group))
     return _answer(state, 201, Context.RESOURCE_CREATION_RESPONSE, commit=True)
 
 
@@ -96,19 +81,17 @@ def replace_group(ref: str):
     document = read_body()
     document.pop("id", None)  # the URL names the group; RFC 7644 §3.5.1 ignores a sent id
     group = validate(Group, document, Context.RESOURCE_REPLACEMENT_REQUEST)
-    try:
-        state = scim_groups.replace_group(g.api_actor, g.api_account_id, group_id,
-                                          group.display_name, group.external_id,
-                                          _values(group))
-    except (scim_groups.NameTaken, scim_groups.InvitationsThrottled) as exc:
-        raise _refusal(exc) from None
+    state = scim_groups.replace_group(g.api_actor, g.api_account_id, group_id,
+                                      group.display_name, group.external_id, _values(group))
     return _answer(state, 200, Context.RESOURCE_REPLACEMENT_RESPONSE, commit=True)
 
 
-def _entra_removals(document: dict) -> dict:
-    """Microsoft Entra ID removes members as {"op": "Remove", "path": "members", "value":
-    [{"value": id}, ...]}; RFC 7644 §3.5.2.2 names them by a filter in the path. Each listed
-    member becomes a remove operation with the filter scim2-models applies."""
+def _usual_operations(document: dict) -> dict:
+    """The PATCH operations identity providers send, as RFC 7644 §3.5.2 writes them.
+    Microsoft Entra ID removes members as {"op": "Remove", "path": "members", "value":
+    [{"value": id}, ...]}, where the RFC names them by a filter in the path: each listed
+    member becomes a remove operation with that filter. Okta's replace of the name carries
+    the group's id too, which can't change and is dropped."""
     operations = document.get("Operations")
     if not isinstance(operations, list):
         return document
@@ -145,7 +128,7 @@ def _renames(patch: PatchOp) -> bool:
 @bp.patch("/Groups/<ref>")
 def patch_group(ref: str):
     group_id = row_id(GROUP_ID, ref)
-    patch = validate(PatchOp[Group], _entra_removals(read_body()), Context.RESOURCE_PATCH_REQUEST)
+    patch = validate(PatchOp[Group], _usual_operations(read_body()), Context.RESOURCE_PATCH_REQUEST)
 
     def apply(name: str, external_id: str | None, people: list[str]) -> scim_groups.Change:
         resource = Group(id=ref, display_name=name, external_id=external_id,
@@ -163,11 +146,8 @@ def patch_group(ref: str):
             external_id_set=resource.external_id != external_id,
             members=_values(resource))
 
-    try:
-        state = scim_groups.patch_group(g.api_actor, g.api_account_id, group_id, apply,
-                                        renames=_renames(patch))
-    except (scim_groups.NameTaken, scim_groups.InvitationsThrottled) as exc:
-        raise _refusal(exc) from None
+    state = scim_groups.patch_group(g.api_actor, g.api_account_id, group_id, apply,
+                                    renames=_renames(patch))
     if response_parameters() is None:
         # RFC 7644 §3.5.2: 204 when no attributes were asked for. meta.version in the ETag
         # says where this change stands among the group's SCIM changes (read before the

@@ -65,8 +65,17 @@ def build_error(status: int, title: str, message: str, headers: dict):
 
 
 def from_service_error(exc: ServiceError) -> ScimError:
-    """A service's refusal as SCIM: NotFound 404, PermissionDenied 403, any other rule 400
+    """A service's refusal as SCIM: NotFound 404, PermissionDenied and the plan's group limit
+    403, a name clash 409 uniqueness, the invitation rate limit 429, any other rule 400
     invalidValue (its message is written for a person and names the rule)."""
+    from mentorgroups.services import scim_groups
+
+    if isinstance(exc, scim_groups.NameTaken):
+        return ScimError(409, exc.message, "uniqueness")
+    if isinstance(exc, scim_groups.PlanLimitReached):
+        return ScimError(403, exc.message)
+    if isinstance(exc, scim_groups.InvitationsThrottled):
+        return ScimError(429, exc.message + " Nothing of this request was kept.")
     if isinstance(exc, NotFound):
         return ScimError(404, exc.message)
     if isinstance(exc, PermissionDenied):
