@@ -76,7 +76,11 @@ def test_discovery_and_groups_pass_every_check(app, school):
 
 
 def test_users_pass_the_discovery_and_read_checks(app, school):
-    results = check_server(_client(app, school), resource_types=["User"],
-                           include_tags={"discovery", "misc"})
+    matching = IdpUserMatching(app, [p.id for p in school.people])
+    results = check_server(_client(app, school, matching), resource_types=["User"],
+                           include_tags={"discovery", "misc", "crud:read"})
     assert _failures(results) == []
-    assert any(r.status == Status.SUCCESS for r in results)
+    passed = {r.title for r in results if r.status == Status.SUCCESS}
+    for needed in ("query_all_resource_types", "query_all_schemas", "random_url",
+                   "object_query", "object_query_without_id"):
+        assert needed in passed, (needed, sorted(passed))
