@@ -196,9 +196,20 @@ def test_bad_patches_and_huge_bodies(client, school):
                                 json=patch_body(*operations))
         assert response.status_code == 400, operations
         assert response.get_json()["scimType"] == scim_type, response.get_json()
+    # Over MAX_CONTENT_LENGTH: HTTP's 413, in a SCIM error body, before anything is read.
     huge = b'{"displayName": "' + b"x" * (3 * 1024 * 1024) + b'"}'
     response = client.post("/scim/v2/Groups", headers=school.headers(), data=huge)
     assert response.status_code == 413 and response.get_json()["schemas"] == [ERROR_SCHEMA]
+    # Large but under it: too many members, or nested too deeply to read, are 400s.
+    many = {"schemas": [GROUP_SCHEMA], "displayName": "Many",
+            "members": [{"value": f"p{n}@partner.test"} for n in range(501)]}
+    response = client.post("/scim/v2/Groups", headers=school.headers(), json=many)
+    assert response.status_code == 400 and response.get_json()["scimType"] == "invalidValue"
+    assert "at most 500 members" in response.get_json()["detail"]
+    deep = b"[" * 5000 + b"]" * 5000
+    response = client.post("/scim/v2/Groups", headers=school.headers(), data=deep)
+    assert response.status_code == 400 and response.get_json()["scimType"] == "invalidSyntax"
+    assert db.session.scalar(select(db.func.count()).select_from(Invitation)) == 0
 
 
 def test_filters_paging_and_statement_counts(client, school, app):
