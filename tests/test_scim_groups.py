@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from mentorgroups.extensions import db
-from mentorgroups.models import AuditEvent, GroupMembership, Invitation, MentorGroup
+from mentorgroups.models import (
+    AuditEvent,
+    GroupMembership,
+    Invitation,
+    MentorGroup,
+    OutboxJob,
+)
 from mentorgroups.services import api_tokens
 from mentorgroups.services.audit_words import describe
 from tests.conftest import statements_of
@@ -56,10 +62,17 @@ def test_create_adds_school_people_and_invites_outsiders_once(client, school):
     invitations = db.session.scalars(select(Invitation)).all()
     assert [(i.email, i.role, i.status, i.inviter_name) for i in invitations] == [
         ("new.person@else.test", "member", "pending", "API token \u201cOkta sync\u201d")]
+    # The invitation email is staged as the members screen stages it.
+    def emails() -> list[dict]:
+        return [job.payload for job in db.session.scalars(
+            select(OutboxJob).where(OutboxJob.name == "send_invitation"))]
+
+    assert [p["invitation_id"] for p in emails()] == [invitations[0].id]
     # Pushing the same address again (Okta re-syncs) sends no second invitation.
     patch(client, school, body["id"], {"op": "add", "path": "members",
                                        "value": [{"value": "New.Person@else.test"}]})
     assert db.session.scalar(select(db.func.count()).select_from(Invitation)) == 1
+    assert len(emails()) == 1
     events = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action.in_(["group.create", "member.add", "invitation.send"]))).all()
     assert len(events) == 4
