@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
         people,
         request_cache,
         review,
+        scim,
         security_headers,
         tenancy,
         web,
@@ -74,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(discussion.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(scim.bp)
     admin.init_app(app)
     cli.init_app(app)
 

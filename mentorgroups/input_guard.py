@@ -30,8 +30,9 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ID_FIELD = re.compile(r"(?:^|[_-])id$|^rowid$", re.I)
 INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-# What the app's forms, scripts and RFC 8058 one-click unsubscribes send.
-ACCEPTED_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
+# What the app's forms, scripts and RFC 8058 one-click unsubscribes send; SCIM's own type.
+ACCEPTED_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json",
+                   "application/scim+json")
 
 
 def parse_id(raw) -> int | None:

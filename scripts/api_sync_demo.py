@@ -12,9 +12,9 @@ an address already invited is left as it is). Then it syncs again and checks the
 changed nothing and invited nobody twice. It prints every step; the exit status is 1 when
 the second run changed anything. Standard library only: it runs wherever Python 3.11 does.
 
-The SCIM push (the identity provider's part of issue 25: create a group, add members,
-remove one, rename, delete, the way Okta does) is a separate step of this script, added
-after the API sync in main()."""
+With --scim it then pushes a group over SCIM the way Okta does (scripts/scim_okta_demo.py:
+look the plan's people up, create a group, add them, remove one, rename, delete), so one run
+shows both ways an organisation's systems drive the school."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 DEMO_PLAN = {
     "name": "Year 7 (synced)",
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", required=True, help="where the app is served")
     parser.add_argument("--token", required=True, help="a read-and-write school API token")
     parser.add_argument("--plan", help="a JSON file with the tree (default: a Year 7 demo)")
+    parser.add_argument("--scim", action="store_true",
+                        help="then push a group over SCIM the way Okta does")
     args = parser.parse_args(argv)
     plan = DEMO_PLAN
     if args.plan:
@@ -130,8 +133,27 @@ def main(argv: list[str] | None = None) -> int:
         print("The second run changed something: the sync is not idempotent.")
         return 1
     print("The second run changed nothing and invited nobody again.")
-    # SCIM (issue 25 part B): the identity provider's push goes here, after the API sync.
+    if args.scim:
+        return scim_push(args.base_url, args.token, plan)
     return 0
+
+
+def plan_members(node: dict) -> list[str]:
+    """Every address the plan makes a Member, in the plan's order."""
+    found = list(node.get("people", {}).get("member", []))
+    for child in node.get("children", []):
+        found += plan_members(child)
+    return found
+
+
+def scim_push(base_url: str, token: str, plan: dict) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from scim_okta_demo import Scim, failed_steps, run
+
+    print("SCIM push, the way Okta does:")
+    steps = run(Scim(base_url.rstrip("/") + "/scim/v2", token), f"{plan['name']} (Okta)",
+                plan_members(plan)[:3], out=lambda line: print("  " + line))
+    return 1 if failed_steps(steps) else 0
 
 
 if __name__ == "__main__":

@@ -71,3 +71,31 @@ def test_the_demo_syncs_a_tree_and_a_second_run_changes_nothing(live_server):
     with live_server.app.app_context():
         assert counts() == after_first  # no group, membership, invitation or email more
         db.session.remove()
+
+
+def test_with_scim_the_demo_then_pushes_a_group_the_way_okta_does(live_server):
+    def build():
+        account = make_account(plan="complete", name="Sync School")
+        admin = make_member(account, "admin")
+        for email in ("ana.7a@example.org", "ben.7a@example.org"):
+            make_member(account, "member", email=email)
+        _, secret = api_tokens.create_token(admin, account.id, "IdP and SIS", "write")
+        return secret
+
+    secret = seed(live_server.app, build)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "api_sync_demo.py"), "--base-url",
+         live_server.url, "--token", secret, "--scim"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for line in ("The second run changed nothing", "SCIM push, the way Okta does:",
+                 "create group: POST /Groups -> 201 ok", "rename: PATCH",
+                 "Year 7 (synced) (Okta) (renamed): 1 member(s)",
+                 "delete group: DELETE /Groups/"):
+        assert line in run.stdout, run.stdout
+    with live_server.app.app_context():
+        pushed = db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.api_token_id.is_not(None), AuditEvent.action.like("group.%"))).all()
+        assert pushed.count("group.delete") == 1  # the SCIM group, gone at the end
+        assert db.session.scalar(select(func.count()).select_from(MentorGroup)) == 3
+        db.session.remove()

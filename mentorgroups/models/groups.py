@@ -38,6 +38,11 @@ class MentorGroup(Base):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # SCIM provisioning (mentorgroups.scim): the identity provider's own id for the group, and
+    # a count of the changes made over SCIM, raised under the group's row lock, so the order in
+    # which an identity provider's changes were applied is known (the resource's meta.version).
+    scim_external_id: Mapped[str | None] = mapped_column(String(255))
+    scim_revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     account: Mapped[Account] = relationship()
     parent: Mapped[MentorGroup | None] = relationship(remote_side="MentorGroup.id")
