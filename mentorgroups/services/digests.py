@@ -135,7 +135,7 @@ def tick(now: datetime | None = None) -> int:
 
 def claim(account: Account, week: DigestWeek) -> int:
     """Insert a delivery row for every current recipient who has none for this week."""
-    people = subscribers(account.id).people
+    people = subscribers(account.id)
     _insert_ignoring_duplicates([
         {"account_id": account.id, "user_id": uid, "week": week.key, "status": "claimed",
          "created_at": utcnow()} for uid in people])
