@@ -23,7 +23,11 @@ from mentorgroups.models import (
 )
 from mentorgroups.services import digest_subscriptions, digests, groups
 from mentorgroups.services import group_members as gm
-from mentorgroups.services.digest_content import PENDING_SHOWN, build_digests
+from mentorgroups.services.digest_content import (
+    MEMBERS_SHOWN,
+    PENDING_SHOWN,
+    build_digests,
+)
 from mentorgroups.services.digest_weeks import latest_due_week, preview_week, week_by_key
 from tests.conftest import BACKEND, statements_of
 from tests.factories import make_account, make_cohort, make_member, make_path
@@ -438,7 +442,9 @@ def _bulk_members(account, group, size: int, path, cohort) -> None:
 
 def test_the_digest_of_a_5000_member_group(s):
     """The same statements as for the 4 members of the fixture, and an email that grows by
-    one short line per member: all 5,000 listed, within a per-member budget of bytes."""
+    one short line per member who progressed: all 1,667 of them listed, the first
+    MEMBERS_SHOWN of the others under each heading with how many more are on the group page,
+    within a budget of bytes per line shown."""
     week = latest_due_week(s.account, NOW)
     complete(s, s.ann, 1, NOW - timedelta(days=1))
     small = statements_of(lambda: build_digests(s.account, week, NOW, user_ids=[s.mentor.id]))
@@ -455,14 +461,23 @@ def test_the_digest_of_a_5000_member_group(s):
             len(section.not_started), section.drifting_total) == (5000, 1667, 1667, 1666, 1667)
     content = digests.render(built[0])
     text, html = content["text"], content["html"]
-    assert sum(1 for line in text.splitlines() if line.startswith("- Crowd")) == 5000
-    assert html.count("<li><strong>Crowd") == 5000
+    shown = 1667 + 2 * MEMBERS_SHOWN
+    assert sum(1 for line in text.splitlines() if line.startswith("- Crowd")) == shown
+    assert html.count("<li><strong>Crowd") == shown
+    # Every member who progressed is named; of the others, the first by name.
+    assert all(f"- {m.name}: " in text for m in section.progressed)
+    assert f"- {section.idle[MEMBERS_SHOWN - 1].name}: " in text
+    assert f"- {section.idle[MEMBERS_SHOWN].name}: " not in text
+    assert "No progress last week (1667)" in html and "Not started (1666)" in html
+    assert f"and {1667 - MEMBERS_SHOWN} more on the group page" in text
+    assert f"and {1666 - MEMBERS_SHOWN} more on the group page" in text
+    assert html.count(f'more on the group page</a>') == 2
     longest = max(len(line) for line in text.splitlines() if line.startswith("- Crowd"))
     assert longest <= 100, longest  # one short line per member
     print("digest of 5000:", small, "statements;", len(text.encode()), "bytes text,",
           len(html.encode()), "bytes html, longest line", longest)
-    assert len(text.encode()) < 5000 * 60 + 10_000, len(text)
-    assert len(html.encode()) < 5000 * 100 + 20_000, len(html)
+    assert len(text.encode()) < shown * 60 + 10_000, len(text)
+    assert len(html.encode()) < shown * 100 + 20_000, len(html)
 
 
 # ---------------------------------------------------------------- exactly once

@@ -33,6 +33,10 @@ from mentorgroups.web import waited
 from mentorgroups.wording import percent
 
 PENDING_SHOWN = 25
+# Members listed by name per section under "No progress last week" and under "Not started";
+# the rest are counted, with the group page for every one of them. Members who progressed
+# are all listed: they are the week's news.
+MEMBERS_SHOWN = 25
 
 
 def local_day(value: datetime, tz: tzinfo, year: int) -> str:
@@ -158,6 +162,22 @@ class GroupSection:
     @property
     def not_started(self) -> list[MemberProgress]:
         return [m for m in self.members if not m.started]
+
+    @property
+    def idle_shown(self) -> list[MemberProgress]:
+        return self.idle[:MEMBERS_SHOWN]
+
+    @property
+    def idle_more(self) -> int:
+        return max(len(self.idle) - MEMBERS_SHOWN, 0)
+
+    @property
+    def not_started_shown(self) -> list[MemberProgress]:
+        return self.not_started[:MEMBERS_SHOWN]
+
+    @property
+    def not_started_more(self) -> int:
+        return max(len(self.not_started) - MEMBERS_SHOWN, 0)
 
     @property
     def drifting_total(self) -> int:
