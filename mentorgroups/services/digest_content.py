@@ -33,9 +33,10 @@ from mentorgroups.web import waited
 from mentorgroups.wording import percent
 
 PENDING_SHOWN = 25
-# Members listed by name per section under "No progress last week" and under "Not started";
-# the rest are counted, with the group page for every one of them. Members who progressed
-# are all listed: they are the week's news.
+# On the preview page, the members listed by name per section under "No progress last week"
+# and under "Not started"; the rest are counted, with the group page for every one of them.
+# Members who progressed are all listed (they are the week's news), and the email lists
+# everyone.
 MEMBERS_SHOWN = 25
 
 
