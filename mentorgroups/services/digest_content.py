@@ -247,13 +247,12 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
 
     cov = digest_scope.covered(account.id, secs)
     members = digest_scope.section_members(account.id, cov).subquery()
-    people = select(members.c.user_id)
+    people = digest_scope.member_ids(cov)
     members_of: dict[tuple[int, int], dict[int, datetime]] = defaultdict(dict)
     member_names: dict[int, str] = {}
     for reader, gid, uid, name, joined_at in db.session.execute(
             select(members.c.reader_id, members.c.section_id, members.c.user_id,
-                   User.full_name, members.c.joined_at)
-            .join(User, User.id == members.c.user_id)):
+                   members.c.full_name, members.c.joined_at)):
         members_of[reader, gid][uid] = joined_at
         member_names[uid] = name
 

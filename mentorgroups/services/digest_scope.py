@@ -11,7 +11,7 @@ the walk ends."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from mentorgroups.models import (
@@ -52,24 +52,30 @@ def _above(account_id: int, subscribed):
         .join(parent, and_(parent.id == child.parent_id, parent.account_id == account_id)))
 
 
+def _role(group_id, user_id):
+    """The person's role in the group: a lookup of the (group, person) key per row, never a
+    scan of every staff membership of the school."""
+    return (select(GroupMembership.role)
+            .where(GroupMembership.group_id == group_id, GroupMembership.user_id == user_id)
+            .scalar_subquery())
+
+
 def sections(account_id: int, user_ids=None):
     """CTE (reader_id, section_id, tree): the sections of these readers' digests; tree is 1
     when the reader administers the group or one above it, 0 when they only mentor it.
     A switch left on for a group the person no longer follows gives no section."""
     subscribed = _subscribed(account_id, user_ids)
     above = _above(account_id, subscribed)
-    administers = exists().where(
-        above.c.reader_id == subscribed.c.reader_id,
-        above.c.section_id == subscribed.c.section_id,
-        GroupMembership.group_id == above.c.group_id,
-        GroupMembership.user_id == above.c.reader_id,
-        GroupMembership.role == "group_admin")
-    mentors = exists().where(GroupMembership.group_id == subscribed.c.section_id,
-                             GroupMembership.user_id == subscribed.c.reader_id,
-                             GroupMembership.role == "mentor")
+    administered = (select(above.c.reader_id, above.c.section_id)
+                    .where(_role(above.c.group_id, above.c.reader_id) == "group_admin")
+                    .distinct().subquery("administered"))
+    tree = administered.c.section_id.is_not(None)
     return (select(subscribed.c.reader_id, subscribed.c.section_id,
-                   case((administers, 1), else_=0).label("tree"))
-            .where(or_(administers, mentors)).cte("sections"))
+                   case((tree, 1), else_=0).label("tree"))
+            .outerjoin(administered, and_(administered.c.reader_id == subscribed.c.reader_id,
+                                          administered.c.section_id == subscribed.c.section_id))
+            .where(or_(tree, _role(subscribed.c.section_id, subscribed.c.reader_id) == "mentor"))
+            .cte("sections"))
 
 
 def covered(account_id: int, sections_cte):
@@ -87,11 +93,11 @@ def covered(account_id: int, sections_cte):
 
 
 def section_members(account_id: int, covered_cte):
-    """Subquery (reader_id, section_id, user_id, joined_at): each section's members (people
-    active in the school, never the reader), once each, with the day they first joined one
-    of the section's groups."""
+    """Subquery (reader_id, section_id, user_id, full_name, joined_at): each section's
+    members (people active in the school, never the reader), once each, with the day they
+    first joined one of the section's groups."""
     return (select(covered_cte.c.reader_id, covered_cte.c.section_id,
-                   GroupMembership.user_id,
+                   GroupMembership.user_id, User.full_name,
                    func.min(GroupMembership.created_at).label("joined_at"))
             .join(GroupMembership, and_(GroupMembership.group_id == covered_cte.c.group_id,
                                         GroupMembership.role == "member"))
@@ -99,4 +105,13 @@ def section_members(account_id: int, covered_cte):
             .join(AccountMembership, active_people(account_id))
             .where(GroupMembership.user_id != covered_cte.c.reader_id)
             .group_by(covered_cte.c.reader_id, covered_cte.c.section_id,
-                      GroupMembership.user_id))
+                      GroupMembership.user_id, User.full_name))
+
+
+def member_ids(covered_cte):
+    """SQL selection of the user ids of the covered groups' members: what the statements that
+    read completions and pending work filter by, without the joins that say who is active
+    (the member rows read beside them say that)."""
+    return (select(GroupMembership.user_id)
+            .join(covered_cte, covered_cte.c.group_id == GroupMembership.group_id)
+            .where(GroupMembership.role == "member"))
