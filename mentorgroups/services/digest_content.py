@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, tzinfo
 
 from flask import current_app
@@ -137,6 +138,9 @@ class MemberProgress:
 
 @dataclass
 class GroupSection:
+    """One group's part of a digest. Its lists of members by progress are worked out once
+    (the templates read each of them several times)."""
+
     group_id: int
     group_name: str
     pending: list[PendingItem]
@@ -152,15 +156,15 @@ class GroupSection:
     def pending_more(self) -> int:
         return self.pending_total - len(self.pending)
 
-    @property
+    @cached_property
     def progressed(self) -> list[MemberProgress]:
         return [m for m in self.members if not m.no_progress]
 
-    @property
+    @cached_property
     def idle(self) -> list[MemberProgress]:
         return [m for m in self.members if m.started and m.no_progress]
 
-    @property
+    @cached_property
     def not_started(self) -> list[MemberProgress]:
         return [m for m in self.members if not m.started]
 
