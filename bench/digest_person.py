@@ -7,7 +7,9 @@ version of the code (`--code DIR`, e.g. /work/main for before and this checkout 
 is served by gunicorn with one worker; every round requests the preview from each version
 and runs the floor, interleaved. Medians over --rounds; the page's bytes and statements; the
 worker's peak resident memory (VmHWM) after signing in and opening the groups page, and after
-the rounds. Writes bench/results-digest-person.json.
+the rounds. Then, per version, what the weekly send builds for every person of the school
+(`digests.dry_run`) in a process of its own: time and peak memory. Writes
+bench/results-digest-person.json.
 
     .venv/bin/python bench/digest_person.py [--scale 0.2] [--rounds 9]
         [--code before=/work/main --code after=.]
@@ -135,6 +137,44 @@ def serve_from(code: Path, db_url: str) -> Served:
     raise RuntimeError(f"the app from {code} did not start")
 
 
+WEEKLY = """
+import json, resource, statistics, sys, time
+from mentorgroups import create_app
+from mentorgroups.extensions import db
+from mentorgroups.models import Account
+from mentorgroups.services import digests
+from mentorgroups.services.digest_weeks import latest_due_week
+from bench.dataset import NOW
+app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": sys.argv[1],
+                  "SESSION_COOKIE_SECURE": False})
+with app.app_context():
+    account = db.session.get(Account, 1)
+    week = latest_due_week(account, NOW)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    times = []
+    for _ in range(int(sys.argv[2])):
+        db.session.expire_all()
+        start = time.perf_counter()
+        result = digests.dry_run(account, week, NOW)
+        times.append((time.perf_counter() - start) * 1000)
+    print(json.dumps({"ms": round(statistics.median(times), 1), "result": result,
+                      "rss_mb_before": round(before, 1),
+                      "peak_rss_mb": round(resource.getrusage(
+                          resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+"""
+
+
+def weekly(code: Path, url: str, rounds: int) -> dict:
+    """What the weekly send builds for every person of the school (`digests.dry_run`: every
+    digest, nothing staged), in a process of its own running `code`: median time and the
+    process's peak memory."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    env.pop("REDIS_URL", None)
+    out = subprocess.run([sys.executable, "-c", WEEKLY, url, str(rounds)], cwd=code, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def measure(scale: float, rounds: int, codes: dict[str, Path]) -> dict:
     _own_database()
     url = dataset.build(scale)
@@ -174,6 +214,16 @@ def measure(scale: float, rounds: int, codes: dict[str, Path]) -> dict:
         for served in servers.values():
             served.stop()
     floor_ms = statistics.median(times["floor"])
+    # Interleaved too: one build per process, the versions taking turns.
+    runs = {name: [] for name in codes}
+    for _ in range(max(rounds // 3, 1)):
+        for name, code in codes.items():
+            runs[name].append(weekly(code, url, 1))
+    weeks = {name: {"ms": round(statistics.median(r["ms"] for r in found), 1),
+                    "result": found[0]["result"],
+                    "rss_mb_before": round(statistics.median(r["rss_mb_before"] for r in found), 1),
+                    "peak_rss_mb": round(max(r["peak_rss_mb"] for r in found), 1),
+                    "runs": len(found)} for name, found in runs.items()}
     return {
         "scale": scale, "learners": learners, "groups": group_count,
         "completions": completions, "mentor_groups": len(groups),
@@ -184,7 +234,8 @@ def measure(scale: float, rounds: int, codes: dict[str, Path]) -> dict:
             "over_floor": round(statistics.median(times[name]) / floor_ms, 2),
             "html_bytes": sizes[name], "statements": statements[name],
             "worker_rss_mb_before": round(rss_before[name], 1),
-            "worker_peak_rss_mb": round(rss_after[name], 1)} for name in servers},
+            "worker_peak_rss_mb": round(rss_after[name], 1),
+            "weekly_every_digest": weeks[name]} for name in servers},
     }
 
 
@@ -207,6 +258,11 @@ def main() -> None:
         print(f"{name:>8} {row['ms']:>7.0f} {row['over_floor']:>7.2f} "
               f"{row['html_bytes'] / 1024:>8.0f} {row['statements']:>4} "
               f"{row['worker_rss_mb_before']:>13.0f} {row['worker_peak_rss_mb']:>6.0f}")
+    for name, row in result["versions"].items():
+        week = row["weekly_every_digest"]
+        print(f"{name:>8} weekly send, every digest of the school built: {week['ms']:.0f} ms, "
+              f"{week['result']}, process peak {week['peak_rss_mb']:.0f} MB "
+              f"(from {week['rss_mb_before']:.0f})")
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 
 

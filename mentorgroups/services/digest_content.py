@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta, tzinfo
+from functools import cached_property
 
 from flask import current_app
 from sqlalchemy import and_, case, func, select
@@ -231,33 +231,35 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
                   user_ids=None) -> list[Digest]:
     """Every digest of the school for `week` (or only `user_ids`' digests), as of `now`.
 
-    Five statements, whatever the size of the school: the readers' sections, their members,
-    those members' progress by path, their pending work, and the turnaround. Each starts
-    from the readers asked for and walks only their groups (see `digest_scope`), so one
-    person's digest reads that person's groups' members and nobody else's completions."""
+    Five statements, whatever the size of the school: the readers' sections and the groups
+    each counts, those groups' members (each group once), the members' progress by path,
+    their pending work, and the turnaround. Each starts from the readers asked for and walks
+    only their groups (see `digest_scope`), so one person's digest reads that person's
+    groups' members and nobody else's completions."""
     secs = digest_scope.sections(account.id, user_ids)
+    cov = digest_scope.covered(account.id, secs)
     rows = db.session.execute(
-        select(secs.c.reader_id, User.full_name, User.email, secs.c.section_id,
-               MentorGroup.name)
-        .join(User, User.id == secs.c.reader_id)
-        .join(MentorGroup, MentorGroup.id == secs.c.section_id)).all()
+        select(cov.c.reader_id, User.full_name, User.email, cov.c.section_id,
+               MentorGroup.name, cov.c.group_id)
+        .join(User, User.id == cov.c.reader_id)
+        .join(MentorGroup, MentorGroup.id == cov.c.section_id)).all()
     if not rows:
         return []
     readers: dict[int, tuple[str, str]] = {}
-    groups_of: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for uid, name, email, gid, group_name in rows:
+    groups_of: dict[int, dict[int, str]] = defaultdict(dict)  # reader -> section -> name
+    covers: dict[tuple[int, int], list[int]] = defaultdict(list)  # (reader, section) -> groups
+    for uid, name, email, section_id, section_name, gid in rows:
         readers[uid] = (name, email)
-        groups_of[uid].append((gid, group_name))
+        groups_of[uid][section_id] = section_name
+        covers[uid, section_id].append(gid)
 
-    cov = digest_scope.covered(account.id, secs)
-    members = digest_scope.section_members(account.id, cov).subquery()
+    # Each covered group's members once, however many readers' sections count the group.
     people = digest_scope.member_ids(cov)
-    members_of: dict[tuple[int, int], dict[int, datetime]] = defaultdict(dict)
+    members_in: dict[int, dict[int, datetime]] = defaultdict(dict)  # group -> member -> joined
     member_names: dict[int, str] = {}
-    for reader, gid, uid, name, joined_at in db.session.execute(
-            select(members.c.reader_id, members.c.section_id, members.c.user_id,
-                   members.c.full_name, members.c.joined_at)):
-        members_of[reader, gid][uid] = joined_at
+    for gid, uid, name, joined_at in db.session.execute(
+            digest_scope.group_members(account.id, cov)):
+        members_in[gid][uid] = joined_at
         member_names[uid] = name
 
     stale_after = timedelta(days=current_app.config["DIGEST_STALE_DAYS"])
@@ -307,8 +309,13 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
     for uid, (name, email) in sorted(readers.items(), key=lambda item: (item[1][0], item[0])):
         digest = Digest(uid, name, email, account.name, week)
         seen_pending, seen_stale, active = set(), set(), set()
-        for gid, group_name in sorted(groups_of[uid], key=lambda g: (g[1].lower(), g[0])):
-            joined = members_of.get((uid, gid), {})
+        for gid, group_name in sorted(groups_of[uid].items(),
+                                      key=lambda g: (g[1].lower(), g[0])):
+            joined: dict[int, datetime] = {}  # member -> when they first joined these groups
+            for group in covers[uid, gid]:
+                for person, at in members_in[group].items():
+                    if person != uid and (person not in joined or at < joined[person]):
+                        joined[person] = at
             pending = sorted((item for p in joined for item in pending_by_member[p]),
                              key=lambda item: (item.submitted_at, item.submission_id))
             ordered = sorted(joined, key=lambda p: (

@@ -11,7 +11,7 @@ the walk ends."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import aliased
 
 from mentorgroups.models import (
@@ -92,20 +92,16 @@ def covered(account_id: int, sections_cte):
     return down
 
 
-def section_members(account_id: int, covered_cte):
-    """Subquery (reader_id, section_id, user_id, full_name, joined_at): each section's
-    members (people active in the school, never the reader), once each, with the day they
-    first joined one of the section's groups."""
-    return (select(covered_cte.c.reader_id, covered_cte.c.section_id,
-                   GroupMembership.user_id, User.full_name,
-                   func.min(GroupMembership.created_at).label("joined_at"))
-            .join(GroupMembership, and_(GroupMembership.group_id == covered_cte.c.group_id,
-                                        GroupMembership.role == "member"))
+def group_members(account_id: int, covered_cte):
+    """(group_id, user_id, full_name, joined_at): the members (people active in the school)
+    of every group some section covers, each group once, however many readers' sections
+    count it; the sections are put together from these in Python."""
+    return (select(GroupMembership.group_id, GroupMembership.user_id, User.full_name,
+                   GroupMembership.created_at)
             .join(User, User.id == GroupMembership.user_id)
             .join(AccountMembership, active_people(account_id))
-            .where(GroupMembership.user_id != covered_cte.c.reader_id)
-            .group_by(covered_cte.c.reader_id, covered_cte.c.section_id,
-                      GroupMembership.user_id, User.full_name))
+            .where(GroupMembership.role == "member",
+                   GroupMembership.group_id.in_(select(covered_cte.c.group_id))))
 
 
 def member_ids(covered_cte):
