@@ -155,6 +155,45 @@ def test_preview_and_drifting_members_on_the_group_page(new_page, live_server, w
     page.screenshot(path=str(ARTIFACTS / f"group-drifting-{width}.png"), full_page=True)
 
 
+def build_crowded_school():
+    """build_school, and 30 more members of Coaching who started nothing: 31 not started."""
+    from mentorgroups.extensions import db
+    from mentorgroups.models import Account, User
+    from mentorgroups.services import group_members as gm
+    from tests.factories import make_member
+
+    ids = build_school()
+    account = db.session.get(Account, ids["account_id"])
+    crowd = [make_member(account, "member", full_name=f"Newcomer {n:02d}") for n in range(30)]
+    gm.add_members(db.session.get(User, ids["admin_id"]), account.id, ids["group_id"],
+                   "member", user_ids=[p.id for p in crowd])
+    return ids
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_preview_of_a_big_group_lists_the_first_25_not_started_and_links_the_rest(
+        new_page, live_server, width):
+    """Everyone who progressed is listed; of the 31 who started nothing, the first 25, then
+    "and 6 more on the group page", a link to the group page."""
+    ids = seed(live_server.app, build_crowded_school)
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    quick_sign_in(page, "mo@hill.test", then="/people/digest")
+    progress = page.get_by_test_id("digest-progress")
+    expect(progress.locator("[data-part=progressed] li")).to_have_count(1)
+    expect(progress.locator("[data-part=not-started] li")).to_have_count(25)
+    expect(progress).to_contain_text("Not started (31)")
+    more = progress.get_by_role("link", name="and 6 more on the group page")
+    expect(more).to_have_attribute("href", f"/people/groups/{ids['group_id']}")
+    assert_accessible(page, f"digest preview of a big group {width}")
+    assert_fits_width(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"digest-preview-big-group-{width}.png"),
+                    full_page=True)
+    follow(page, more)
+    expect(page.locator("h1")).to_contain_text("Coaching")
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_settings_password_and_unsubscribe_screens_fit_and_pass_axe(new_page, live_server,
                                                                     width):

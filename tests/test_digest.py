@@ -3,6 +3,7 @@ per school and week."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,7 +24,11 @@ from mentorgroups.models import (
 )
 from mentorgroups.services import digest_subscriptions, digests, groups
 from mentorgroups.services import group_members as gm
-from mentorgroups.services.digest_content import PENDING_SHOWN, build_digests
+from mentorgroups.services.digest_content import (
+    MEMBERS_SHOWN,
+    PENDING_SHOWN,
+    build_digests,
+)
 from mentorgroups.services.digest_weeks import latest_due_week, preview_week, week_by_key
 from tests.conftest import BACKEND, statements_of
 from tests.factories import make_account, make_cohort, make_member, make_path
@@ -609,6 +614,28 @@ def test_preview_page_shows_the_digest_without_sending(client, s):
     page = client.get("/people/digest").get_data(as_text=True)
     assert "Pending review (1)" in page and "Ann: Step 2" in page
     assert count(SentEmail) == 0 and count(DigestDelivery) == 0
+
+
+def test_the_preview_lists_who_progressed_and_the_first_others_of_a_big_group(client, s):
+    """The preview page of a group of 63: the one who moved, Ann (no progress) and the first
+    MEMBERS_SHOWN who started nothing, then how many more, linked to the group page; the
+    email still lists all 63."""
+    people = crowd(s, s.coaching, 60)  # with Ann, Bob and Cid: 63
+    complete(s, people[59], 1, datetime.now(UTC) - timedelta(days=1))
+    complete(s, s.ann, 1, datetime.now(UTC) - timedelta(days=10))
+    client.login(s.mentor.email)
+    page = client.get("/people/digest").get_data(as_text=True)
+    part = re.search(r'data-part="not-started">(.*?)</ul>', page, re.S).group(1)
+    listed = re.findall(r"<li><strong>([^<]+)</strong>", part)
+    assert listed == ["Bob", "Cid", *(f"M{n:02d}" for n in range(MEMBERS_SHOWN - 2))]
+    assert "Not started (61)" in page and "M59" in page and "Ann" in page
+    more = re.search(r'data-more="not-started"><a href="([^"]+)"[^>]*>([^<]+)</a>', page)
+    assert more.groups() == (f"/people/groups/{s.coaching.id}",
+                             f"and {61 - MEMBERS_SHOWN} more on the group page")
+    assert 'data-more="idle"' not in page and f"first {MEMBERS_SHOWN} of the others" in page
+    text = digests.render(digest_of(s, s.mentor, now=datetime.now(UTC)))["text"]
+    assert sum(1 for line in text.splitlines() if line.startswith("- ")) == 63
+    assert "more on the group page" not in text
 
 
 def test_school_settings_screen(client, s):

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from mentorgroups.digests import bp
 from mentorgroups.extensions import csrf, db
 from mentorgroups.services import digest_subscriptions, digests
+from mentorgroups.services.digest_content import MEMBERS_SHOWN
 from mentorgroups.services.errors import NotFound
 from mentorgroups.tenancy import account_required, current_account
 from mentorgroups.web import secret_in_url
@@ -37,8 +38,8 @@ def switch(group_id: int):
 @account_required
 def preview():
     digest = digests.preview_for(current_user, current_account())
-    return render_template("digests/preview.html", digest=digest,
-                           links=_site_links())
+    return render_template("digests/preview.html", digest=digest, links=_site_links(),
+                           members_shown=MEMBERS_SHOWN)
 
 
 def _site_links() -> dict:

@@ -1,26 +1,25 @@
 """What a weekly Mentor Digest says: per subscribed group, the work waiting for review and
 each member's progress last week.
 
-`build_digests` builds every digest of a school (or of some of its people) in a fixed number
-of SQL statements, whatever the number of people, groups, members or completions: the rows
-are fetched school-wide with aggregates and put together in Python."""
+`build_digests` builds the digests of some of a school's people (or of all of them) in a
+fixed number of SQL statements, whatever the number of people, groups, members or
+completions. Every statement is filtered in SQL by reader and group: it reads the readers'
+groups' members, and those members' completions and pending work, aggregated in the
+database, and nothing else of the school."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from functools import cached_property
 
 from flask import current_app
 from sqlalchemy import and_, case, func, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import (
-    STAFF_ROLES,
     Account,
-    AccountMembership,
-    DigestSubscription,
-    GroupMembership,
     MentorGroup,
     Path,
     Step,
@@ -28,14 +27,18 @@ from mentorgroups.models import (
     Submission,
     User,
 )
+from mentorgroups.services import digest_scope
 from mentorgroups.services.digest_weeks import DigestWeek, zone
-from mentorgroups.services.groups import parent_map, subtree_ids
-from mentorgroups.services.mentoring import active_people
 from mentorgroups.services.turnaround import NONE, Turnaround, by_reader
 from mentorgroups.web import waited
 from mentorgroups.wording import percent
 
 PENDING_SHOWN = 25
+# On the preview page, the members listed by name per section under "No progress last week"
+# and under "Not started"; the rest are counted, with the group page for every one of them.
+# Members who progressed are all listed (they are the week's news), and the email lists
+# everyone.
+MEMBERS_SHOWN = 25
 
 
 def local_day(value: datetime, tz: tzinfo, year: int) -> str:
@@ -135,6 +138,9 @@ class MemberProgress:
 
 @dataclass
 class GroupSection:
+    """One group's part of a digest. Its lists of members by progress are worked out once
+    (the templates read each of them several times)."""
+
     group_id: int
     group_name: str
     pending: list[PendingItem]
@@ -150,17 +156,33 @@ class GroupSection:
     def pending_more(self) -> int:
         return self.pending_total - len(self.pending)
 
-    @property
+    @cached_property
     def progressed(self) -> list[MemberProgress]:
         return [m for m in self.members if not m.no_progress]
 
-    @property
+    @cached_property
     def idle(self) -> list[MemberProgress]:
         return [m for m in self.members if m.started and m.no_progress]
 
-    @property
+    @cached_property
     def not_started(self) -> list[MemberProgress]:
         return [m for m in self.members if not m.started]
+
+    @property
+    def idle_shown(self) -> list[MemberProgress]:
+        return self.idle[:MEMBERS_SHOWN]
+
+    @property
+    def idle_more(self) -> int:
+        return max(len(self.idle) - MEMBERS_SHOWN, 0)
+
+    @property
+    def not_started_shown(self) -> list[MemberProgress]:
+        return self.not_started[:MEMBERS_SHOWN]
+
+    @property
+    def not_started_more(self) -> int:
+        return max(len(self.not_started) - MEMBERS_SHOWN, 0)
 
     @property
     def drifting_total(self) -> int:
@@ -191,92 +213,54 @@ class Digest:
         return not any(section.has_content for section in self.sections)
 
 
-@dataclass
-class Subscribers:
-    """user id -> (name, email, subscribed group ids), with their staff roles and the tree."""
-
-    people: dict[int, tuple[str, str, list[int]]]
-    roles: dict[int, dict[int, str]]
-    parents: dict[int, int | None]
-
-
-def subscribers(account_id: int, user_ids=None) -> Subscribers:
-    """Active people with the digest on for a group they follow now: a Mentor of it, or a
-    Group Admin of it or of a group above it."""
-    query = (select(DigestSubscription.user_id, DigestSubscription.group_id, User.full_name,
-                    User.email)
-             .join(MentorGroup, MentorGroup.id == DigestSubscription.group_id)
-             .join(User, User.id == DigestSubscription.user_id)
-             .join(AccountMembership, active_people(account_id))
-             .where(MentorGroup.account_id == account_id, DigestSubscription.subscribed.is_(True)))
-    if user_ids is not None:
-        query = query.where(DigestSubscription.user_id.in_(list(user_ids)))
-    subs = db.session.execute(query).all()
-    if not subs:
-        return Subscribers({}, {}, {})
-    roles: dict[int, dict[int, str]] = defaultdict(dict)
-    for uid, gid, role in db.session.execute(
-            select(GroupMembership.user_id, GroupMembership.group_id, GroupMembership.role)
-            .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
-            .where(MentorGroup.account_id == account_id, GroupMembership.role.in_(STAFF_ROLES),
-                   GroupMembership.user_id.in_({uid for uid, *_ in subs}))):
-        roles[uid][gid] = role
-    parents = parent_map(account_id)
+def subscribers(account_id: int, user_ids=None) -> dict[int, tuple[str, str, list[int]]]:
+    """user id -> (name, email, section group ids): active people with the digest on for a
+    group they follow now (a Mentor of it, or a Group Admin of it or of a group above it).
+    One statement; the tree is walked in it from these people's groups only."""
+    secs = digest_scope.sections(account_id, user_ids)
     people: dict[int, tuple[str, str, list[int]]] = {}
-    for uid, gid, name, email in subs:
-        if _scope(roles[uid], parents, gid) is not None:
-            people.setdefault(uid, (name, email, []))[2].append(gid)
-    return Subscribers(people, roles, parents)
-
-
-def _ancestors(parents: dict[int, int | None], gid: int) -> list[int]:
-    chain, seen = [], {gid}
-    current = parents.get(gid)
-    while current is not None and current not in seen:
-        chain.append(current)
-        seen.add(current)
-        current = parents.get(current)
-    return chain
-
-
-def _scope(roles: dict[int, str], parents: dict[int, int | None], gid: int) -> str | None:
-    """'tree' when the person administers the group or one above it (its nested groups'
-    members count in it, as on their groups page); 'group' for its Mentor; None when they
-    no longer follow it."""
-    if gid not in parents:
-        return None
-    if roles.get(gid) == "group_admin" or any(roles.get(a) == "group_admin"
-                                              for a in _ancestors(parents, gid)):
-        return "tree"
-    return "group" if roles.get(gid) == "mentor" else None
+    for uid, name, email, gid in db.session.execute(
+            select(secs.c.reader_id, User.full_name, User.email, secs.c.section_id)
+            .join(User, User.id == secs.c.reader_id)
+            .order_by(secs.c.reader_id, secs.c.section_id)):
+        people.setdefault(uid, (name, email, []))[2].append(gid)
+    return people
 
 
 def build_digests(account: Account, week: DigestWeek, now: datetime,
                   user_ids=None) -> list[Digest]:
-    """Every digest of the school for `week` (or only `user_ids`' digests), as of `now`."""
-    found = subscribers(account.id, user_ids)
-    if not found.people:
-        return []
-    subs, roles, parents = found.people, found.roles, found.parents
-    names = dict(db.session.execute(select(MentorGroup.id, MentorGroup.name)
-                                    .where(MentorGroup.account_id == account.id)).all())
+    """Every digest of the school for `week` (or only `user_ids`' digests), as of `now`.
 
-    member_rows = select(GroupMembership.user_id).join(
-        MentorGroup, MentorGroup.id == GroupMembership.group_id).where(
-        MentorGroup.account_id == account.id, GroupMembership.role == "member")
-    members_of: dict[int, set[int]] = defaultdict(set)
+    Five statements, whatever the size of the school: the readers' sections and the groups
+    each counts, those groups' members (each group once), the members' progress by path,
+    their pending work, and the turnaround. Each starts from the readers asked for and walks
+    only their groups (see `digest_scope`), so one person's digest reads that person's
+    groups' members and nobody else's completions."""
+    secs = digest_scope.sections(account.id, user_ids)
+    cov = digest_scope.covered(account.id, secs)
+    rows = db.session.execute(
+        select(cov.c.reader_id, User.full_name, User.email, cov.c.section_id,
+               MentorGroup.name, cov.c.group_id)
+        .join(User, User.id == cov.c.reader_id)
+        .join(MentorGroup, MentorGroup.id == cov.c.section_id)).all()
+    if not rows:
+        return []
+    readers: dict[int, tuple[str, str]] = {}
+    groups_of: dict[int, dict[int, str]] = defaultdict(dict)  # reader -> section -> name
+    covers: dict[tuple[int, int], list[int]] = defaultdict(list)  # (reader, section) -> groups
+    for uid, name, email, section_id, section_name, gid in rows:
+        readers[uid] = (name, email)
+        groups_of[uid][section_id] = section_name
+        covers[uid, section_id].append(gid)
+
+    # Each covered group's members once, however many readers' sections count the group.
+    people = digest_scope.member_ids(cov)
+    members_in: dict[int, dict[int, datetime]] = defaultdict(dict)  # group -> member -> joined
     member_names: dict[int, str] = {}
-    joined: dict[int, dict[int, datetime]] = defaultdict(dict)  # user -> group -> when
     for gid, uid, name, joined_at in db.session.execute(
-            select(GroupMembership.group_id, GroupMembership.user_id, User.full_name,
-                   GroupMembership.created_at)
-            .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
-            .join(User, User.id == GroupMembership.user_id)
-            .join(AccountMembership, active_people(account.id))
-            .where(MentorGroup.account_id == account.id, GroupMembership.role == "member")):
-        members_of[gid].add(uid)
+            digest_scope.group_members(account.id, cov)):
+        members_in[gid][uid] = joined_at
         member_names[uid] = name
-        joined[uid][gid] = joined_at
 
     stale_after = timedelta(days=current_app.config["DIGEST_STALE_DAYS"])
     pending_by_member: dict[int, list[PendingItem]] = defaultdict(list)
@@ -285,76 +269,72 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
                    Path.title)
             .join(Step, Step.id == Submission.step_id).join(Path, Path.id == Step.path_id)
             .where(Submission.account_id == account.id, Submission.status == "pending",
-                   Submission.user_id.in_(member_rows))
+                   Submission.user_id.in_(people))
             .order_by(Submission.submitted_at, Submission.id)):
-        if uid in member_names:
+        if uid in member_names:  # a member who left between the two statements
             pending_by_member[uid].append(PendingItem(
                 sid, member_names[uid], path, step, submitted_at, waited(submitted_at, now),
                 now - submitted_at >= stale_after))
 
-    totals = dict(db.session.execute(
-        select(Path.id, func.count(Step.id)).outerjoin(Step, Step.path_id == Path.id)
-        .where(Path.account_id == account.id).group_by(Path.id)).all())
-    titles = dict(db.session.execute(select(Path.id, Path.title)
-                                     .where(Path.account_id == account.id)).all())
+    totals = (select(Step.path_id, func.count(Step.id).label("steps"))
+              .join(Path, Path.id == Step.path_id).where(Path.account_id == account.id)
+              .group_by(Step.path_id).subquery())
     in_week = and_(StepCompletion.completed_at >= week.start,
                    StepCompletion.completed_at < week.end)
     tz = zone(account)
     progress: dict[int, list[PathProgress]] = defaultdict(list)
     last_step: dict[int, datetime] = {}
-    for uid, pid, done, recent, last in db.session.execute(
-            select(StepCompletion.user_id, Step.path_id, func.count(),
+    for uid, title, total, done, recent, last in db.session.execute(
+            select(StepCompletion.user_id, Path.title, totals.c.steps, func.count(),
                    func.sum(case((in_week, 1), else_=0)), func.max(StepCompletion.completed_at))
             .join(Step, Step.id == StepCompletion.step_id).join(Path, Path.id == Step.path_id)
-            .where(Path.account_id == account.id, StepCompletion.completed_at < now)
-            .group_by(StepCompletion.user_id, Step.path_id)):
-        # The whole school's completions, aggregated: cheaper than asking PostgreSQL to
-        # filter by group members first (its plan for that IN is a nested loop per learner).
+            .join(totals, totals.c.path_id == Path.id)
+            .where(Path.account_id == account.id, StepCompletion.completed_at < now,
+                   StepCompletion.user_id.in_(people))
+            .group_by(StepCompletion.user_id, Path.id, Path.title, totals.c.steps)):
         if uid not in member_names:
             continue
-        total = totals.get(pid, 0)
         last_step[uid] = max(last, last_step.get(uid, last))
         progress[uid].append(PathProgress(
-            titles[pid], int(recent or 0), done, total, last.astimezone(tz),
+            title, int(recent or 0), done, total, last.astimezone(tz),
             finished_last_week=bool(total) and done >= total and week.start <= last < week.end))
-    for rows in progress.values():
-        rows.sort(key=lambda p: p.path.lower())
-    active_last_week = {uid for uid, rows in progress.items()
-                        if any(p.done_last_week for p in rows)}
+    for paths in progress.values():
+        paths.sort(key=lambda p: p.path.lower())
+    active_last_week = {uid for uid, paths in progress.items()
+                        if any(p.done_last_week for p in paths)}
 
     drift = timedelta(days=account.drift_days)
     year = (week.end - timedelta(seconds=1)).astimezone(tz).year
     digests = []
-    followed: dict[int, set[int]] = {}  # reader -> every group their digest covers
-    for uid, (name, email, group_ids) in sorted(subs.items(), key=lambda item: item[1][0]):
+    for uid, (name, email) in sorted(readers.items(), key=lambda item: (item[1][0], item[0])):
         digest = Digest(uid, name, email, account.name, week)
-        followed[uid] = set()
         seen_pending, seen_stale, active = set(), set(), set()
-        for gid in sorted(group_ids, key=lambda g: names[g].lower()):
-            scope = _scope(roles[uid], parents, gid)
-            groups = subtree_ids(parents, {gid}) if scope == "tree" else {gid}
-            followed[uid] |= groups
-            people = set().union(*(members_of[g] for g in groups)) - {uid}
-            pending = sorted((item for p in people for item in pending_by_member[p]),
+        for gid, group_name in sorted(groups_of[uid].items(),
+                                      key=lambda g: (g[1].lower(), g[0])):
+            joined: dict[int, datetime] = {}  # member -> when they first joined these groups
+            for group in covers[uid, gid]:
+                for person, at in members_in[group].items():
+                    if person != uid and (person not in joined or at < joined[person]):
+                        joined[person] = at
+            pending = sorted((item for p in joined for item in pending_by_member[p]),
                              key=lambda item: (item.submitted_at, item.submission_id))
-            ordered = sorted(people, key=lambda p: (
+            ordered = sorted(joined, key=lambda p: (
                 p not in active_last_week, p not in progress, member_names[p].lower(), p))
             shown = [member_line(p, member_names[p], progress.get(p, []), last_step.get(p),
-                                 min(at for g, at in joined[p].items() if g in groups),
-                                 now, drift, tz, year) for p in ordered]
+                                 joined[p], now, drift, tz, year) for p in ordered]
             digest.sections.append(GroupSection(
-                gid, names[gid], pending[:PENDING_SHOWN], len(pending),
-                sum(1 for item in pending if item.stale), shown, members_total=len(people),
-                anyone_started=any(p in progress for p in people),
+                gid, group_name, pending[:PENDING_SHOWN], len(pending),
+                sum(1 for item in pending if item.stale), shown, members_total=len(joined),
+                anyone_started=any(p in progress for p in joined),
                 drift_days=account.drift_days))
             seen_pending.update(item.submission_id for item in pending)
             seen_stale.update(item.submission_id for item in pending if item.stale)
-            active.update(people & active_last_week)
+            active.update(p for p in joined if p in active_last_week)
         digest.waiting, digest.stale, digest.active_members = (
             len(seen_pending), len(seen_stale), len(active))
         digests.append(digest)
     # One statement for every digest: the rounds of each reader's groups' members.
-    waits = by_reader(account.id, followed, now)
+    waits = by_reader(account.id, select(cov.c.reader_id, cov.c.group_id).distinct(), now)
     for digest in digests:
         digest.turnaround = waits.get(digest.user_id, NONE)
     return digests

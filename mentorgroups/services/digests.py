@@ -3,9 +3,10 @@
 The scheduler's tick (`tick`) notices that a school's send time has passed and records a
 `DigestRun` for that week (unique, so two schedulers or a double tick start it once); the run's
 job (`send_digests`) claims one `DigestDelivery` row per recipient (unique per person, school
-and week: INSERT ... ON CONFLICT DO NOTHING), builds every digest of the school in a fixed
-number of statements, and hands each chunk of claimed rows over to one email job each with a
-conditional UPDATE ('claimed' -> 'staged'), so concurrent senders never stage a row twice.
+and week: INSERT ... ON CONFLICT DO NOTHING), and takes the claimed rows a chunk at a time
+with a conditional UPDATE ('claimed' -> 'staged'), so concurrent senders never stage a row
+twice; it builds the digests of the chunk's people only (a fixed number of statements per
+chunk, each reading only those people's groups) and hands each over to one email job.
 Each email job sends through `deliver_email` under the delivery's idempotency key. A sender
 that dies leaves rows 'claimed'; the next tick re-stages the run and they are picked up."""
 
@@ -135,7 +136,7 @@ def tick(now: datetime | None = None) -> int:
 
 def claim(account: Account, week: DigestWeek) -> int:
     """Insert a delivery row for every current recipient who has none for this week."""
-    people = subscribers(account.id).people
+    people = subscribers(account.id)
     _insert_ignoring_duplicates([
         {"account_id": account.id, "user_id": uid, "week": week.key, "status": "claimed",
          "created_at": utcnow()} for uid in people])
@@ -156,7 +157,6 @@ def send_week(account: Account, week: DigestWeek, now: datetime | None = None,
     counts = {"staged": 0, "skipped": 0}
     if not claimed:
         return counts
-    digests = {d.user_id: d for d in build_digests(account, week, now, user_ids=claimed)}
     ids = sorted(claimed.items())
     for start in range(0, len(ids), CHUNK):
         chunk = dict(ids[start:start + CHUNK])
@@ -166,6 +166,10 @@ def send_week(account: Account, week: DigestWeek, now: datetime | None = None,
             .values(status="staged").returning(DigestDelivery.id)))
         rows = {row.id: row for row in db.session.scalars(
             select(DigestDelivery).where(DigestDelivery.id.in_(mine)))} if mine else {}
+        # Only the digests of the people this sender got, each from their own groups.
+        digests = {d.user_id: d for d in build_digests(
+            account, week, now, user_ids=[uid for uid, did in chunk.items() if did in mine])
+        } if mine else {}
         for uid, delivery_id in chunk.items():
             if delivery_id not in mine:
                 continue  # another sender has it
@@ -192,9 +196,13 @@ def dry_run(account: Account, week: DigestWeek, now: datetime | None = None) -> 
     done = set(db.session.scalars(select(DigestDelivery.user_id).where(
         DigestDelivery.account_id == account.id, DigestDelivery.week == week.key,
         DigestDelivery.status != "claimed")))
-    digests = [d for d in build_digests(account, week, now) if d.user_id not in done]
-    empty = sum(1 for d in digests if d.is_empty)
-    return {"would_send": len(digests) - empty, "nothing_to_say": empty,
+    todo = sorted(set(subscribers(account.id)) - done)
+    built = empty = 0
+    for start in range(0, len(todo), CHUNK):
+        digests = build_digests(account, week, now, user_ids=todo[start:start + CHUNK])
+        built += len(digests)
+        empty += sum(1 for d in digests if d.is_empty)
+    return {"would_send": built - empty, "nothing_to_say": empty,
             "already_done": len(done)}
 
 

@@ -169,16 +169,21 @@ def by_group(account_id: int, now: datetime | None = None,
     return _figures(keyed.subquery())
 
 
-def by_reader(account_id: int, groups_of: dict[int, set[int]],
-              now: datetime | None = None) -> dict[int, Turnaround]:
+def by_reader(account_id: int, groups_of, now: datetime | None = None
+              ) -> dict[int, Turnaround]:
     """person id -> the turnaround of the work of every member of the groups given for them
     (their digest's groups, nested ones included), each round once, never their own work,
-    over the last four weeks (one statement)."""
-    pairs = [(uid, gid) for uid, gids in sorted(groups_of.items()) for gid in sorted(gids)]
-    if not pairs:
-        return {}
-    follows = values(sql_column("reader_id", Integer), sql_column("group_id", Integer),
-                     name="follows").data(pairs).cte("follows")
+    over the last four weeks (one statement). `groups_of`: {person id: group ids}, or a
+    SQL selection of (reader_id, group_id) rows, which the digest passes so that no group
+    id is bound as a parameter."""
+    if isinstance(groups_of, dict):
+        pairs = [(uid, gid) for uid, gids in sorted(groups_of.items()) for gid in sorted(gids)]
+        if not pairs:
+            return {}
+        follows = values(sql_column("reader_id", Integer), sql_column("group_id", Integer),
+                         name="follows").data(pairs).cte("follows")
+    else:
+        follows = groups_of.cte("follows")
     waits = first_review_waits(account_id, now).subquery()
     keyed = (select(follows.c.reader_id.label("key"), waits.c.wait, waits.c.review_id)
              .select_from(follows)
