@@ -11,6 +11,7 @@ small school so every query's scoping is real.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -30,8 +31,13 @@ PATHS, STEPS_PER_PATH = 20, 10
 BIG_GROUP_MEMBERS = 5000
 
 
+# MG_BENCH_DB_PREFIX gives a branch's run a data set of its own (another branch's migrations
+# in the shared one would stop this one's upgrade).
+DB_PREFIX = os.environ.get("MG_BENCH_DB_PREFIX", "mentorgroups_bench")
+
+
 def db_name(scale: float) -> str:
-    return f"mentorgroups_bench_{int(scale * 100)}"
+    return f"{DB_PREFIX}_{int(scale * 100)}"
 
 
 def sqlalchemy_url(scale: float) -> str:
