@@ -71,7 +71,7 @@ def current_membership() -> AccountMembership | None:
         return g.mg_membership
     membership = None
     if current_user.is_authenticated:
-        account_id = session.get(SESSION_KEY)
+        account_id = _session_account_id()
         if account_id is not None:
             membership = active_membership(current_user, account_id)
         if membership is None:
