@@ -11,8 +11,8 @@ from sqlalchemy import event, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import AccountMembership
-from mentorgroups.services import groups, inbox, learning
 from mentorgroups.services import group_members as gm
+from mentorgroups.services import groups, inbox, learning
 from tests.factories import make_account, make_member, school
 
 # Statements of each small page for the scene below: the one statement every page starts
