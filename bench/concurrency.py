@@ -6,12 +6,14 @@ unless --scale says otherwise) is served by gunicorn with each setting of --conf
 people sign in (the account admin, the mentor of the big group, a learner, the Group Admin
 at the root, the mentor of 50 groups and the admin of the 20,000-group school, in turn) and
 each, in a thread of this process, opens the screens bench/screens.py lists for them one
-after another with no pause, for --seconds, after one warm-up visit of each. Latency is
-from request to the last byte; p50, p95 and p99 over every request of the run. Writes the
+after another with no pause, for --seconds, after one warm-up visit of each. Each setting
+runs --passes times, the passes in alternating order, and its requests are pooled. Latency
+is from request to the last byte; p50, p95 and p99 over every request of the setting. Writes the
 runs into bench/results.json ("concurrency") and regenerates the README's tables.
 
     .venv/bin/python bench/concurrency.py [--configs 2x1,2x4,4x1,4x2,4x4,5x1,5x2,5x4]
-        [--people 20] [--seconds 20] [--scale 1] [--skip "Preview my digest;20,000 groups"]
+        [--people 20] [--seconds 20] [--passes 2] [--scale 1]
+        [--skip "Preview my digest;20,000 groups"]
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run(db_url: str, ids: dict, screens: list, workers: int, threads: int, people: int,
-        seconds: float) -> dict:
+        seconds: float) -> tuple[list[float], int]:
+    """Latencies (ms) of every request of one run, and the errors."""
     server = Gunicorn(db_url, workers, threads)
     try:
         crowd, warmed = [], set()
@@ -126,13 +129,18 @@ def run(db_url: str, ids: dict, screens: list, workers: int, threads: int, peopl
         start.wait()
         for thread in pool:
             thread.join(timeout=seconds + 180)
-        return {"label": f"{workers} x {threads}", "workers": workers, "threads": threads,
-                "requests": len(latencies), "per_second": round(len(latencies) / seconds, 1),
-                "p50_ms": round(statistics.median(latencies), 1),
-                "p95_ms": round(percentile(latencies, 95), 1),
-                "p99_ms": round(percentile(latencies, 99), 1), "errors": errors[0]}
+        return latencies, errors[0]
     finally:
         server.stop()
+
+
+def summary(workers: int, threads: int, latencies: list[float], errors: int,
+            seconds: float) -> dict:
+    return {"label": f"{workers} x {threads}", "workers": workers, "threads": threads,
+            "requests": len(latencies), "per_second": round(len(latencies) / seconds, 1),
+            "p50_ms": round(statistics.median(latencies), 1),
+            "p95_ms": round(percentile(latencies, 95), 1),
+            "p99_ms": round(percentile(latencies, 99), 1), "errors": errors}
 
 
 def main() -> None:
@@ -141,6 +149,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--skip", default="", help="screens left out of the mix: parts of "
                         "their names, separated by ';'")
     args = parser.parse_args()
@@ -149,15 +158,23 @@ def main() -> None:
     db_url = build(args.scale)
     ids = {**IDS, "learner": learner_of(db_url), **people_of(db_url)}
     load = os.getloadavg()[0]
-    runs = []
-    for config in args.configs.split(","):
-        workers, threads = (int(part) for part in config.split("x"))
-        result = run(db_url, ids, screens, workers, threads, args.people, args.seconds)
-        print(f"{result['label']:>7}: {result['requests']:>6} requests, "
-              f"{result['per_second']:>6.1f}/s, p50 {result['p50_ms']:>7.0f} ms, "
-              f"p95 {result['p95_ms']:>7.0f} ms, p99 {result['p99_ms']:>7.0f} ms, "
-              f"{result['errors']} errors", flush=True)
-        runs.append(result)
+    configs = [tuple(int(part) for part in config.split("x"))
+               for config in args.configs.split(",")]
+    pooled = {config: ([], [0]) for config in configs}
+    # Passes in alternating order, each setting's requests pooled: a machine whose load
+    # changes during the run (others share it) weighs on every setting alike.
+    for n in range(args.passes):
+        for workers, threads in configs if n % 2 == 0 else configs[::-1]:
+            latencies, errors = run(db_url, ids, screens, workers, threads, args.people,
+                                    args.seconds)
+            pooled[(workers, threads)][0].extend(latencies)
+            pooled[(workers, threads)][1][0] += errors
+            one = summary(workers, threads, latencies, errors, args.seconds)
+            print(f"pass {n + 1} {one['label']:>7}: {one['requests']:>6} requests, "
+                  f"{one['per_second']:>6.1f}/s, p50 {one['p50_ms']:>7.0f} ms, "
+                  f"p95 {one['p95_ms']:>7.0f} ms, {one['errors']} errors", flush=True)
+    runs = [summary(w, t, lat, err[0], args.seconds * args.passes)
+            for (w, t), (lat, err) in pooled.items()]
     # The lowest p95; on a tie within 5%, the fewest processes and threads (less memory).
     best = min(r["p95_ms"] for r in runs)
     chosen = min((r for r in runs if r["p95_ms"] <= best * 1.05),
@@ -165,7 +182,7 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"screens": []}
     results["concurrency"] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "people": args.people,
-        "seconds": args.seconds, "load": load, "chosen": chosen["label"],
+        "seconds": args.seconds, "passes": args.passes, "load": load, "chosen": chosen["label"],
         "data": f"{int(100_000 * args.scale):,} learners, every screen of the table above"
                 + (f" but {', '.join(s.name for s in SCREENS if s not in screens)}"
                    if len(screens) < len(SCREENS) else ""),

@@ -63,8 +63,10 @@ def concurrency_table(runs: dict | None) -> list[str]:
     """bench/concurrency.py's table: gunicorn workers x threads under the same people."""
     if not runs:
         return []
-    lines = ["", f"{runs['people']} people at once for {runs['seconds']} s each, every one "
-             f"signed in and opening the screens above in turn with no pause "
+    passes = runs.get("passes", 1)
+    lines = ["", f"{runs['people']} people at once for {runs['seconds']:.0f} s a setting"
+             f"{f', {passes} passes in alternating order, pooled' if passes > 1 else ''}, "
+             f"every one signed in and opening the screens above in turn with no pause "
              f"({runs['data']}; `bench/concurrency.py`, {runs['date']}, load average "
              f"{runs['load']:.1f} at the start):", "",
              "| workers x threads | requests | per second | p50 ms | p95 ms | p99 ms | errors |",
