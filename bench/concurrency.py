@@ -184,7 +184,7 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "people": args.people,
         "seconds": args.seconds, "passes": args.passes, "load": load, "chosen": chosen["label"],
         "data": f"{int(100_000 * args.scale):,} learners, every screen of the table above"
-                + (f" but {', '.join(s.name for s in SCREENS if s not in screens)}"
+                + (" but " + " and ".join(f"“{s.name}”" for s in SCREENS if s not in screens)
                    if len(screens) < len(SCREENS) else ""),
         "runs": runs}
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
