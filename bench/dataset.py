@@ -11,6 +11,7 @@ small school so every query's scoping is real.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -30,8 +31,13 @@ PATHS, STEPS_PER_PATH = 20, 10
 BIG_GROUP_MEMBERS = 5000
 
 
+# MG_BENCH_DB_PREFIX gives a branch's run a data set of its own (another branch's migrations
+# in the shared one would stop this one's upgrade).
+DB_PREFIX = os.environ.get("MG_BENCH_DB_PREFIX", "mentorgroups_bench")
+
+
 def db_name(scale: float) -> str:
-    return f"mentorgroups_bench_{int(scale * 100)}"
+    return f"{DB_PREFIX}_{int(scale * 100)}"
 
 
 def sqlalchemy_url(scale: float) -> str:
@@ -95,6 +101,7 @@ def _build_or_reuse(scale: float, rebuild: bool) -> str:
     if exists(scale) and not rebuild:
         _migrate(scale)
         add_extras(scale)
+        add_reach_extras(scale)
         return sqlalchemy_url(scale)
     learners = int(100_000 * scale)
     name = db_name(scale)
@@ -231,6 +238,7 @@ def _build_or_reuse(scale: float, rebuild: bool) -> str:
         conn.execute("INSERT INTO bench_marker VALUES (now())")
         conn.execute("ANALYZE")
     add_extras(scale)
+    add_reach_extras(scale)
     return sqlalchemy_url(scale)
 
 
@@ -280,6 +288,73 @@ def add_extras(scale: float) -> None:
         conn.execute("INSERT INTO bench_extras VALUES (now())")
         conn.execute("ANALYZE notification")
         conn.execute("ANALYZE audit_event")
+
+
+GROUP_ADMIN_EMAIL = "ga-root@large.test"  # Group Admin of every top-level group
+MENTOR_50_EMAIL = "mentor50@large.test"  # mentors 50 groups, digest on for each
+TREE_ADMIN_EMAIL = "admin@tree.test"  # the admin of the school of 20,000 groups
+TREE_GROUPS = 20_000
+MENTOR_50_GROUPS = [106 + 37 * k for k in range(50)]  # groups of the fourth and fifth levels
+
+
+def add_reach_extras(scale: float) -> None:
+    """The people issue 24 measures, added once (a marker table says so): a Group Admin of
+    every top-level group of the large school, a mentor of 50 of its groups (digest on), and
+    a third school of TREE_GROUPS x scale groups (four levels, ten children a group, two
+    members each) with its admin."""
+    name = db_name(scale)
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}") as conn:
+        if conn.execute("SELECT to_regclass('bench_reach_extras')").fetchone()[0] is not None:
+            return
+        next_user = conn.execute("SELECT max(id) + 1 FROM user_account").fetchone()[0]
+        next_group = conn.execute("SELECT max(id) + 1 FROM mentor_group").fetchone()[0]
+        password = conn.execute("SELECT password_hash FROM user_account WHERE id = 1"
+                                ).fetchone()[0]
+        ga, mentor50, tree_admin = next_user, next_user + 1, next_user + 2
+        tree_n = int(TREE_GROUPS * scale)
+        tree_people = list(range(next_user + 3, next_user + 3 + max(200, tree_n // 10)))
+        people = [(ga, GROUP_ADMIN_EMAIL, "Gail Root-Admin"), (mentor50, MENTOR_50_EMAIL,
+                  "Mo Fifty"), (tree_admin, TREE_ADMIN_EMAIL, "Tree Admin")] + [
+            (uid, f"t{uid}@tree.test", f"Tree Person {uid:06d}") for uid in tree_people]
+        _copy(conn, "user_account", ["id", "email", "full_name", "password_hash", "active",
+                                     "session_version", "created_at"],
+              ((uid, email, full, password, True, 0, NOW - timedelta(days=200))
+               for uid, email, full in people), len(people))
+        conn.execute("INSERT INTO account (id, name, slug, plan, time_zone, digest_weekday, "
+                     "digest_hour, created_at) VALUES (3, 'Tree School', 'tree', 'enterprise', "
+                     "'UTC', 0, 8, %s)", (NOW - timedelta(days=400),))
+        _copy(conn, "account_membership", ["account_id", "user_id", "role", "status",
+                                           "created_at"],
+              ((1 if uid in (ga, mentor50) else 3, uid,
+                "admin" if uid == tree_admin else "staff" if uid in (ga, mentor50)
+                else "member", "active", NOW - timedelta(days=200)) for uid, *_ in people),
+              len(people))
+        roots = [g for g, in conn.execute("SELECT id FROM mentor_group WHERE account_id = 1 "
+                                          "AND parent_id IS NULL ORDER BY id")]
+        staff_rows = [(g, ga, "group_admin") for g in roots] + [
+            (g, mentor50, "mentor") for g in MENTOR_50_GROUPS]
+        top = max(2, tree_n // 1000)
+        tree = [(next_group + i, None if i < top else next_group + (i - top) // 10)
+                for i in range(tree_n)]
+        _copy(conn, "mentor_group", ["id", "account_id", "parent_id", "name", "description",
+                                     "created_at", "created_by_id"],
+              ((gid, 3, parent, f"Tree group {gid - next_group + 1:05d}", "",
+                NOW - timedelta(days=100), tree_admin) for gid, parent in tree), tree_n)
+        tree_rows = [(gid, tree_people[(2 * n + k) % len(tree_people)], "member")
+                     for n, (gid, _) in enumerate(tree) for k in range(2)]
+        rows = staff_rows + tree_rows
+        _copy(conn, "group_membership", ["group_id", "user_id", "role", "created_at"],
+              ((g, u, r, NOW - timedelta(days=30)) for g, u, r in rows), len(rows))
+        _copy(conn, "digest_subscription", ["user_id", "group_id", "subscribed", "updated_at"],
+              ((mentor50, g, True, NOW) for g in MENTOR_50_GROUPS), len(MENTOR_50_GROUPS))
+        for table in ("user_account", "mentor_group"):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                         f"(SELECT max(id) FROM {table}))")
+        conn.execute("CREATE TABLE bench_reach_extras (done timestamptz)")
+        conn.execute("INSERT INTO bench_reach_extras VALUES (now())")
+        for table in ("user_account", "account_membership", "mentor_group", "group_membership",
+                      "digest_subscription"):
+            conn.execute(f"ANALYZE {table}")
 
 
 def main() -> None:

@@ -184,3 +184,53 @@ def audit_log(cur, ids):
               "e.before, e.after FROM (SELECT * FROM audit_event WHERE account_id = %s ORDER BY "
               f"created_at DESC LIMIT {PAGE}) e LEFT JOIN user_account u ON u.id = e.actor_id "
               "ORDER BY e.created_at DESC", (ids["school"],))
+
+
+# ---- issue 24: a Group Admin at the root, a mentor of 50 groups, a tree of 20,000 groups ----
+
+_REACH = ("WITH RECURSIVE reach(id) AS (SELECT gm.group_id FROM group_membership gm "
+          "WHERE gm.user_id = %s AND gm.role = 'group_admin' UNION SELECT g.id FROM "
+          "mentor_group g JOIN reach r ON g.parent_id = r.id) ")
+
+
+def review_queue_group_admin(cur, ids):
+    """The queue of a Group Admin of every top-level group: waiting work of the members of
+    every group in their reach (a recursive CTE), count and the first page."""
+    where = ("account_id = %s AND status = 'pending' AND user_id <> %s AND EXISTS (SELECT 1 "
+             "FROM group_membership gm WHERE gm.user_id = submission.user_id AND "
+             "gm.role = 'member' AND gm.group_id IN (SELECT id FROM reach))")
+    args = (ids["group_admin"], ids["school"], ids["group_admin"])
+    _all(cur, _REACH + f"SELECT count(*) FROM submission WHERE {where}", args)
+    _all(cur, _REACH + _QUEUE_ROWS.format(where=where), (*args, PAGE))
+
+
+def groups_of_group_admin(cur, ids):
+    """/people/groups of that Group Admin: the groups in reach, a page by name, with
+    member and waiting counts for that page's groups."""
+    _all(cur, _REACH + "SELECT count(*) FROM reach", (ids["group_admin"],))
+    page = [g for g, *_ in _all(cur, _REACH + "SELECT g.id, g.name FROM mentor_group g "
+                                "JOIN reach r ON r.id = g.id ORDER BY lower(g.name), g.id "
+                                f"LIMIT {PAGE}", (ids["group_admin"],))]
+    _all(cur, "SELECT group_id, count(*) FROM group_membership WHERE group_id = ANY(%s) AND "
+              "role = 'member' GROUP BY 1", (page,))
+    _all(cur, "SELECT gm.group_id, count(s.id) FROM group_membership gm JOIN submission s ON "
+              "s.user_id = gm.user_id WHERE gm.group_id = ANY(%s) AND gm.role = 'member' AND "
+              "s.account_id = %s AND s.status = 'pending' GROUP BY 1", (page, ids["school"]))
+
+
+def digest_preview(cur, ids):
+    """Preview my digest for a mentor of 50 groups: per group, its members' count, those
+    drifting (no step for 14 days), and the work waiting, oldest first, for those groups
+    only."""
+    groups = [g for g, in _all(cur, "SELECT group_id FROM group_membership WHERE user_id = %s "
+                                    "AND role IN ('mentor', 'group_admin')", (ids["mentor"],))]
+    _all(cur, "SELECT gm.group_id, count(*), count(*) FILTER (WHERE last.at IS NULL OR "
+              "last.at < now() - interval '14 days') FROM group_membership gm LEFT JOIN "
+              "LATERAL (SELECT max(completed_at) at FROM step_completion sc WHERE "
+              "sc.user_id = gm.user_id) last ON true WHERE gm.group_id = ANY(%s) AND "
+              "gm.role = 'member' GROUP BY 1", (groups,))
+    _all(cur, "SELECT gm.group_id, s.id, s.submitted_at, u.full_name, st.title FROM "
+              "group_membership gm JOIN submission s ON s.user_id = gm.user_id JOIN "
+              "user_account u ON u.id = s.user_id JOIN step st ON st.id = s.step_id WHERE "
+              "gm.group_id = ANY(%s) AND gm.role = 'member' AND s.account_id = %s AND "
+              "s.status = 'pending' ORDER BY s.submitted_at", (groups, ids["school"]))

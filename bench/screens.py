@@ -5,9 +5,10 @@ The app (bench/serve.py) and the stock lists (bench/stock_app.py) are each serve
 with one worker on 127.0.0.1; each screen is requested over HTTP by the person who uses it
 (signed in once). Every round visits every screen: the app, its floor (bench/floors.py: the
 hand-written SQL for the same content, on a psycopg connection of this process) and the stock
-list, interleaved. Medians over --rounds. Then the four biggest screens again at a tenth of the
-school (one screen per measurement, same way), to show growth. Writes bench/results.json and
-regenerates the README's table (bench/readme_table.py).
+list, interleaved. Medians over --rounds. Then every screen again at a tenth of the school
+(same way), to show growth: the README's "x from a tenth" column. Writes bench/results.json
+and regenerates the README's table (bench/readme_table.py). bench/concurrency.py adds the
+concurrent people.
 
     .venv/bin/python bench/screens.py [--rounds 15] [--scales 1,0.1]
 """
@@ -38,42 +39,70 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import floors  # noqa: E402
-from bench.dataset import MENTOR, PASSWORD, build  # noqa: E402
+from bench.dataset import (  # noqa: E402
+    GROUP_ADMIN_EMAIL,
+    MENTOR,
+    MENTOR_50_EMAIL,
+    MENTOR_50_GROUPS,
+    PASSWORD,
+    TREE_ADMIN_EMAIL,
+    build,
+)
 
 RESULTS = ROOT / "bench" / "results.json"
-IDS = {"school": 1, "admin": 1, "mentor": MENTOR, "big_group": 1, "learner": None}
+IDS = {"school": 1, "admin": 1, "mentor": MENTOR, "big_group": 1, "learner": None,
+       "m50_group": MENTOR_50_GROUPS[0], "tree_school": 3}
+# The people of issue 24's cases, found by address (their ids depend on the data set).
+EMAILS = {"group_admin": GROUP_ADMIN_EMAIL, "mentor50": MENTOR_50_EMAIL,
+          "tree_admin": TREE_ADMIN_EMAIL}
 
 
 @dataclass(frozen=True)
 class Screen:
     name: str
-    who: str  # "admin", "mentor" or "learner"
+    who: str  # "admin", "mentor", "learner" or one of EMAILS
     url: str
     floor: object
     stock: str | None = None  # the stock app's list of the same rows
-    big: bool = False  # repeated at a tenth of the school
+    # Ids the floor reads under another name: (("mentor", "mentor50"),) gives the floor the
+    # mentor of 50 groups as ids["mentor"].
+    as_ids: tuple = ()
 
 
 SCREENS = [
     Screen("members screen, 5,000-member group", "admin", "/admin/community/groups/1/",
-           floors.members_screen, "/admin/members/", big=True),
+           floors.members_screen, "/admin/members/"),
     Screen("mentor's group page, 5,000 members", "mentor", "/people/groups/1",
-           floors.group_page, "/admin/members/", big=True),
+           floors.group_page, "/admin/members/"),
     Screen("review queue, 5,000 waiting", "admin", "/review/", floors.review_queue_admin,
-           "/admin/submissions/", big=True),
+           "/admin/submissions/"),
     Screen("review queue of a mentor", "mentor", "/review/", floors.review_queue_mentor,
            "/admin/mentor_queue/"),
     Screen("learner profile card", "mentor", "/people/{learner}", floors.profile_card),
     Screen("profile card, Activity", "mentor", "/people/{learner}?tab=activity",
            floors.profile_activity, "/admin/completions/"),
     Screen("Groups tab, 2,005 groups", "admin", "/admin/community/groups/", floors.groups_tab,
-           "/admin/groups/", big=True),
+           "/admin/groups/"),
     Screen("People (back office)", "admin", "/admin/people/", floors.people, "/admin/people/"),
     Screen("/people/groups", "mentor", "/people/groups", floors.mentor_home),
     Screen("notifications", "mentor", "/notifications", floors.notifications,
            "/admin/notifications/"),
     Screen("/paths", "learner", "/paths", floors.learner_paths),
     Screen("audit log", "admin", "/admin/community/audit/", floors.audit_log, "/admin/audit/"),
+    Screen("review queue, Group Admin at the root", "group_admin", "/review/",
+           floors.review_queue_group_admin),
+    Screen("/people/groups, Group Admin at the root", "group_admin", "/people/groups",
+           floors.groups_of_group_admin),
+    Screen("/people/groups, mentor of 50 groups", "mentor50", "/people/groups",
+           floors.mentor_home, as_ids=(("mentor", "mentor50"),)),
+    Screen("review queue, mentor of 50 groups", "mentor50", "/review/",
+           floors.review_queue_mentor, as_ids=(("mentor", "mentor50"),)),
+    Screen("a group page of the mentor of 50 groups", "mentor50", "/people/groups/{m50_group}",
+           floors.group_page, as_ids=(("mentor", "mentor50"), ("big_group", "m50_group"))),
+    Screen("Preview my digest, mentor of 50 groups", "mentor50", "/people/digest",
+           floors.digest_preview, as_ids=(("mentor", "mentor50"),)),
+    Screen("Groups tab, 20,000 groups (2,000 at a tenth)", "tree_admin",
+           "/admin/community/groups/", floors.groups_tab, as_ids=(("school", "tree_school"),)),
 ]
 
 
@@ -157,6 +186,17 @@ def timed(fn) -> tuple[float, object]:
     return (time.perf_counter() - start) * 1000, result
 
 
+def people_of(db_url: str) -> dict[str, int]:
+    """Ids of the people of EMAILS in this data set."""
+    with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
+        return {who: conn.execute("SELECT id FROM user_account WHERE email = %s",
+                                  (email,)).fetchone()[0] for who, email in EMAILS.items()}
+
+
+def floor_ids(screen: Screen, ids: dict) -> dict:
+    return {**ids, **{name: ids[source] for name, source in screen.as_ids}}
+
+
 def learner_of(db_url: str) -> int:
     """The first member of the big group: a learner the mentor follows."""
     with psycopg.connect(db_url.replace("+psycopg", "")) as conn:
@@ -167,7 +207,7 @@ def learner_of(db_url: str) -> int:
 def measure(scale: float, screens: list[Screen], rounds: int) -> tuple[list[dict], float,
                                                                        float]:
     db_url = build(scale)
-    ids = {**IDS, "learner": learner_of(db_url)}
+    ids = {**IDS, "learner": learner_of(db_url), **people_of(db_url)}
     app, stock = Served("bench.serve:app", db_url), Served("bench.stock_app:app", db_url)
     try:
         people = {}
@@ -175,6 +215,9 @@ def measure(scale: float, screens: list[Screen], rounds: int) -> tuple[list[dict
                          ("learner", ids["learner"])):
             people[who] = Browser(app.base)
             people[who].sign_in(f"p{uid}@large.test")
+        for who, email in EMAILS.items():
+            people[who] = Browser(app.base)
+            people[who].sign_in(email)
         stock_browser = Browser(stock.base)
         conn = psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True)
         times = {s.name: {"app": [], "floor": [], "stock": []} for s in screens}
@@ -194,7 +237,7 @@ def measure(scale: float, screens: list[Screen], rounds: int) -> tuple[list[dict
                 ms, _ = timed(lambda: people[screen.who].get(url))  # noqa: B023
                 times[screen.name]["app"].append(ms)
                 with conn.cursor() as cur:
-                    ms, _ = timed(lambda: screen.floor(cur, ids))  # noqa: B023
+                    ms, _ = timed(lambda: screen.floor(cur, floor_ids(screen, ids)))  # noqa: B023
                 times[screen.name]["floor"].append(ms)
                 if screen.stock:
                     ms, _ = timed(lambda: stock_browser.get(screen.stock))  # noqa: B023
@@ -243,8 +286,7 @@ def main() -> None:
     scales = [float(s) for s in args.scales.split(",")]
     results, peaks, http = [], {}, {}
     for scale in scales:
-        chosen = SCREENS if scale == scales[0] else [s for s in SCREENS if s.big]
-        rows, peaks[scale], http[scale] = measure(scale, chosen, args.rounds)
+        rows, peaks[scale], http[scale] = measure(scale, SCREENS, args.rounds)
         results.extend(rows)
     header = (f"{'screen':<38} {'learners':>8} {'SQL':>4} {'HTML KB':>8} {'app ms':>8} "
               f"{'floor ms':>8} {'app/floor':>9} {'stock ms':>8} {'app/stock':>9}")
@@ -259,12 +301,13 @@ def main() -> None:
     for scale, mb in peaks.items():
         print(f"peak gunicorn worker RSS after every screen, {int(100_000 * scale):,} learners: "
               f"{mb:.0f} MB")
+    kept = json.loads(RESULTS.read_text()).get("concurrency") if RESULTS.exists() else None
     RESULTS.write_text(json.dumps({
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(),
         "rounds": args.rounds,
         "peak_worker_rss_mb": {str(int(100_000 * s)): round(mb) for s, mb in peaks.items()},
         "http_static_ms": round(http[scales[0]], 1),
-        "screens": results}, indent=2) + "\n")
+        "screens": results, **({"concurrency": kept} if kept else {})}, indent=2) + "\n")
     from bench.readme_table import write_readme
 
     write_readme()

@@ -59,6 +59,7 @@ class Page:
     size: int
     search: str = ""
     extra: dict = field(default_factory=dict)
+    estimated: bool = False  # `total` is about that many (services.page_counts)
 
     @property
     def pages(self) -> int:

@@ -30,6 +30,13 @@ def cached(key: tuple, load: Callable[[], Any]) -> Any:
     return value
 
 
+def remember(key: tuple, value: Any) -> None:
+    """Keep a value read by a statement that read more than `cached` asked for (the request's
+    first statement: the person, their membership, roles and bell together)."""
+    if has_request_context():
+        g.setdefault(_KEY, {})[key] = value
+
+
 def forget() -> None:
     if has_request_context():
         g.pop(_KEY, None)

@@ -10,10 +10,10 @@ from functools import wraps
 from flask import abort, g, redirect, request, session, url_for
 from flask_login import current_user
 
-from mentorgroups.extensions import db
 from mentorgroups.models import Account, AccountMembership, User
 from mentorgroups.services.accounts import active_memberships
 from mentorgroups.services.permissions import active_membership
+from mentorgroups.services.signed_in import load_signed_in
 
 SESSION_KEY = "account_id"
 
@@ -31,8 +31,8 @@ def init_app(app, login_manager) -> None:
         nobody."""
         user_id, _, version = (session_id or "").partition(".")
         try:
-            user = db.session.get(User, int(user_id))
-            version_number = int(version)
+            user_id, version_number = int(user_id), int(version)
+            user = load_signed_in(user_id, _session_account_id())
         except (ValueError, OverflowError):
             return None
         if user is None or (user.session_version or 0) != version_number:
@@ -56,13 +56,22 @@ def init_app(app, login_manager) -> None:
                 "nav_places": nav_places}
 
 
+def _session_account_id() -> int | None:
+    """The school the session says this person works in (anything but a whole number in
+    range is none)."""
+    raw = session.get(SESSION_KEY)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**63:
+        return None
+    return raw
+
+
 def current_membership() -> AccountMembership | None:
     """The active membership of the signed-in person in the school they work in, or None."""
     if "mg_membership" in g:
         return g.mg_membership
     membership = None
     if current_user.is_authenticated:
-        account_id = session.get(SESSION_KEY)
+        account_id = _session_account_id()
         if account_id is not None:
             membership = active_membership(current_user, account_id)
         if membership is None:
@@ -76,11 +85,11 @@ def current_membership() -> AccountMembership | None:
 
 def manages_groups() -> bool:
     """Whether the navigation shows the Groups part of the back office to a non-admin."""
-    from mentorgroups.services.groups import is_group_admin_anywhere
+    from mentorgroups.services.school_roles import roles_in_school
 
     membership = current_membership()
-    return membership is not None and is_group_admin_anywhere(current_user,
-                                                              membership.account_id)
+    return membership is not None and roles_in_school(current_user.id,
+                                                      membership.account_id).group_admin
 
 
 def nav_places() -> dict[str, bool]:

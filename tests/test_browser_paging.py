@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.conftest import ROOT, quick_sign_in
+from tests.conftest import ROOT, assert_accessible, assert_fits_width, quick_sign_in
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -19,9 +19,9 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"paging-{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"paging-{name}.png"), full_page=full_page)
 
 
 def seed_school(app) -> dict:
@@ -124,3 +124,43 @@ def test_group_page_pages_and_searches(live_server, page):
     page.set_viewport_size({"width": 390, "height": 800})
     expect(page.get_by_test_id("pager")).to_be_visible()
     shot(page, "05-group-page-390")
+
+
+def test_a_group_past_the_exact_count_says_about_and_the_trail_reads_at_phone_width(
+        live_server, page, monkeypatch):
+    """Above page_counts.EXACT_UP_TO (40 here) the group page says "about"; the members
+    screen of a group four levels down shows its trail. Both at 390 px, axe-clean."""
+    from mentorgroups.extensions import db
+    from mentorgroups.models import MentorGroup, User
+    from mentorgroups.services import groups, page_counts
+    from mentorgroups.services.groups import update_group
+
+    monkeypatch.setattr(page_counts, "EXACT_UP_TO", 40)
+    s = seed_school(live_server.app)
+    with live_server.app.app_context():
+        admin = db.session.scalar(db.select(User).where(User.email == s["admin"]))
+        crowded = db.session.get(MentorGroup, s["group_id"])
+        parent = None
+        for name in ("Whole school", "Upper years", "Year 11"):
+            parent = groups.create_group(admin, crowded.account_id, name,
+                                         parent_id=parent.id if parent else None)
+        update_group(admin, crowded.account_id, crowded.id, crowded.name, "", parent.id)
+        db.session.commit()
+        db.session.remove()
+    page.set_viewport_size({"width": 390, "height": 800})
+    quick_sign_in(page, s["mentor"], then=f"/people/groups/{s['group_id']}")
+    expect(page.get_by_test_id("pager-count")).to_have_text("1–50 of about 60 members")
+    assert_accessible(page, "group page, about")
+    assert_fits_width(page)
+    shot(page, "06-group-page-about-390", full_page=False)
+
+    page.context.clear_cookies()
+    quick_sign_in(page, s["admin"], then=f"/admin/community/groups/{s['group_id']}/")
+    trail = page.get_by_role("navigation", name="breadcrumb")
+    expect(trail).to_contain_text("Whole school")
+    expect(trail.get_by_role("link")).to_have_text(
+        ["Groups", "Whole school", "Upper years", "Year 11"])
+    expect(page.get_by_test_id("pager-count")).to_have_text("1–50 of 60 members")
+    assert_accessible(page, "members screen with its trail")
+    assert_fits_width(page)
+    shot(page, "07-members-trail-390", full_page=False)

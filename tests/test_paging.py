@@ -100,6 +100,35 @@ def test_group_page_statements_same_for_10_and_500_members(client, s):
     assert statements_for(client, f"/people/groups/{s.big.id}?page=3&per_page=100") == few
 
 
+def test_a_group_above_the_exact_bound_is_about_its_size(client, s, monkeypatch):
+    """The group page counts its members up to page_counts.EXACT_UP_TO (1,000; 20 here),
+    then says "about" the group's members from the index, people whose access ended
+    included; a search or a filter is counted exactly. The members screen's counts by role
+    are exact at any size."""
+    from mentorgroups.services import page_counts
+
+    monkeypatch.setattr(page_counts, "EXACT_UP_TO", 20)
+    ids = crowd(s, s.big.id, 30)
+    client.login(s.mentor.email)
+    url = f"/people/groups/{s.big.id}?per_page=25"
+    few = statements_for(client, url)
+    assert pager_count(client.get(url).get_data(as_text=True)) == "1-25 of about 30 members"
+    for uid in ids[:3]:
+        db.session.get(User, uid).active = False
+    db.session.commit()
+    assert pager_count(client.get(url).get_data(as_text=True)) == "1-25 of about 30 members"
+    assert pager_count(client.get(f"{url}&q=Crowd").get_data(as_text=True)) == \
+        '1-25 of 27 members matching "Crowd"'
+    monkeypatch.setattr(page_counts, "EXACT_UP_TO", 1000)
+    assert pager_count(client.get(url).get_data(as_text=True)) == "1-25 of 27 members"
+    assert statements_for(client, url) == few
+    client.post_form("/logout", token_page="/accounts")
+    client.login(s.admin.email)
+    html = client.get(f"{ADMIN_GROUPS}/{s.big.id}/?per_page=25").get_data(as_text=True)
+    assert "Members <small class=\"text-muted\">(30)</small>" in html
+    assert "1-25 of 30 members" in pager_count(html)
+
+
 @pytest.mark.parametrize("who", ["admin", "mentor"])
 def test_review_queue_statements_same_for_5_and_500_waiting(client, s, who):
     crowd(s, s.small.id, 5, "Few")

@@ -20,6 +20,7 @@ from mentorgroups.services import (
     group_access,
     group_members,
     group_search,
+    group_trail,
     groups,
     invitations,
     plans,
@@ -273,13 +274,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
 
     def _trail(self, group: MentorGroup) -> list[MentorGroup]:
         """The group's ancestors this person may see, top first, for the breadcrumb."""
-        managed = groups.managed_group_ids(current_user, self.account_id)
-        trail, seen, node = [], set(), group.parent
-        while node is not None and node.id in managed and node.id not in seen:
-            seen.add(node.id)
-            trail.append(node)
-            node = node.parent
-        return list(reversed(trail))
+        return group_trail.visible_ancestors(current_user, self.account_id, group)
 
     @expose("/<int:group_id>/search")
     def search_view(self, group_id: int):

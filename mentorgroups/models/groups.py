@@ -55,6 +55,8 @@ class GroupMembership(Base):
     __tablename__ = "group_membership"
     __table_args__ = (
         UniqueConstraint("group_id", "user_id"),
+        # A group's people by role: counted from the index alone, without the rows.
+        Index("ix_group_membership_group_role", "group_id", "role", "user_id"),
         CheckConstraint("role IN ('member', 'mentor', 'group_admin')", name="role"),
     )
 

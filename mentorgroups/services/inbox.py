@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from mentorgroups.extensions import db
 from mentorgroups.models import Notification, User, utcnow
 from mentorgroups.paging import Page, PageRequest, clamp
+from mentorgroups.request_cache import cached
 
 
 def notify(user_id: int, account_id: int, key: str, kind: str, text: str, link: str) -> bool:
@@ -23,10 +24,22 @@ def notify(user_id: int, account_id: int, key: str, kind: str, text: str, link: 
     return True
 
 
+def unread_count_column(user_id: int, account_id: int):
+    """The bell's count as a scalar subquery (services.signed_in reads it with the person)."""
+    return (select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.account_id == account_id,
+        Notification.read_at.is_(None)).scalar_subquery())
+
+
+def unread_key(user_id: int, account_id: int) -> tuple:
+    return ("unread", user_id, account_id)
+
+
 def unread_count(user: User, account_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.account_id == account_id,
-        Notification.read_at.is_(None)))
+    """Unread notifications, once per request (a commit or rollback forgets it, so a page
+    that marks some read and counts again sees the change)."""
+    return cached(unread_key(user.id, account_id),
+                  lambda: db.session.scalar(select(unread_count_column(user.id, account_id))))
 
 
 def notifications_page(user: User, account_id: int, request: PageRequest) -> Page:

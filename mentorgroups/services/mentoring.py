@@ -8,14 +8,13 @@ access to the school is active count, on both sides."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, case, exists, false, func, literal, select, union_all
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from mentorgroups.extensions import db
 from mentorgroups.models import (
-    Account,
     AccountMembership,
     Cohort,
     CohortMembership,
@@ -33,7 +32,9 @@ from mentorgroups.request_cache import cached
 from mentorgroups.services.errors import NotFound
 from mentorgroups.services.group_members import name_or_email_matches
 from mentorgroups.services.groups import school_parent_map, subtree_ids
+from mentorgroups.services.page_counts import members_estimate, page_total
 from mentorgroups.services.permissions import active_membership
+from mentorgroups.services.school_settings import drift_cutoff
 from mentorgroups.wording import percent
 
 
@@ -234,13 +235,6 @@ class Person:
     email: str
 
 
-def drift_cutoff(account_id: int, now: datetime) -> datetime:
-    """Before this moment, a member's last progress makes them drifting (the school's
-    number of days, 14 unless changed under School settings)."""
-    days = db.session.scalar(select(Account.drift_days).where(Account.id == account_id))
-    return now - timedelta(days=days or 14)
-
-
 def group_page(actor: User, account_id: int, group_id, request: PageRequest | None = None,
                show: str = "all", sort: str = "name",
                now: datetime | None = None) -> tuple[MentorGroup, Page]:
@@ -273,7 +267,9 @@ def group_page(actor: User, account_id: int, group_id, request: PageRequest | No
         rows = rows.where(name_or_email_matches(request.search))
     if show == "drifting":
         rows = rows.where(since < cutoff)
-    total = db.session.scalar(select(func.count()).select_from(rows.subquery()))
+    # The whole group (no search, no filter) is counted up to a bound, then "about".
+    total, about = page_total(rows.with_only_columns(User.id), None if request.search or
+                              show != "all" else members_estimate(group.id))
     request = clamp(request, total)
     by_name = (func.lower(User.full_name), User.id)
     if sort == "drifting":
@@ -301,7 +297,7 @@ def group_page(actor: User, account_id: int, group_id, request: PageRequest | No
         items.append(MemberRow(Person(uid, full_name, email), paths, last, waiting_count,
                                oldest_at, drifting=idle_since < cutoff, idle_since=idle_since,
                                updated=updated))
-    page = Page(items, total, request.number, request.size, request.search)
+    page = Page(items, total, request.number, request.size, request.search, estimated=about)
     page.extra = {"show": show, "sort": sort, "drift_days": (now - cutoff).days}
     return group, page
 

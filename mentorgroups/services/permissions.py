@@ -20,13 +20,17 @@ def active_membership(user: User | None, account_id: int) -> AccountMembership |
     if user is None or not getattr(user, "id", None) or not user.active:
         return None
     user_id = user.id
-    return cached(("membership", user_id, account_id), lambda: db.session.scalar(
+    return cached(membership_key(user_id, account_id), lambda: db.session.scalar(
         select(AccountMembership).where(
             AccountMembership.user_id == user_id,
             AccountMembership.account_id == account_id,
             AccountMembership.status == "active",
         )
     ))
+
+
+def membership_key(user_id: int, account_id: int) -> tuple:
+    return ("membership", user_id, account_id)
 
 
 def is_account_admin(user: User | None, account_id: int) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy import exists, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import Cohort, CohortMembership, GroupMembership, MentorGroup, Path
+from mentorgroups.request_cache import cached
 
 
 @dataclass(frozen=True)
@@ -18,8 +19,9 @@ class SchoolRoles:
     learns: bool  # enrolled as a learner in some cohort
 
 
-def roles_in_school(user_id: int, account_id: int) -> SchoolRoles:
-    """Four EXISTS in one statement."""
+def role_columns(user_id: int, account_id: int) -> tuple:
+    """The four EXISTS, as columns another statement can carry (services.signed_in reads them
+    with the person at the start of a request)."""
 
     def in_groups(*roles):
         return exists().where(GroupMembership.user_id == user_id,
@@ -33,8 +35,20 @@ def roles_in_school(user_id: int, account_id: int) -> SchoolRoles:
                               Cohort.id == CohortMembership.cohort_id,
                               Path.id == Cohort.path_id, Path.account_id == account_id)
 
-    row = db.session.execute(select(in_groups("mentor", "group_admin"),
-                                    in_groups("group_admin"),
-                                    in_cohorts("teacher", "moderator"),
-                                    in_cohorts("learner"))).one()
-    return SchoolRoles(*(bool(value) for value in row))
+    return (in_groups("mentor", "group_admin"), in_groups("group_admin"),
+            in_cohorts("teacher", "moderator"), in_cohorts("learner"))
+
+
+def roles_key(user_id: int, account_id: int) -> tuple:
+    return ("school_roles", user_id, account_id)
+
+
+def roles_from_row(values) -> SchoolRoles:
+    return SchoolRoles(*(bool(value) for value in values))
+
+
+def roles_in_school(user_id: int, account_id: int) -> SchoolRoles:
+    """Four EXISTS in one statement, once per request (or none: the request's first
+    statement may have read them already)."""
+    return cached(roles_key(user_id, account_id), lambda: roles_from_row(
+        db.session.execute(select(*role_columns(user_id, account_id))).one()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mentorgroups.extensions import db
@@ -10,6 +11,14 @@ from mentorgroups.services.errors import ServiceError
 from mentorgroups.services.permissions import require_account_admin
 
 DRIFT_DAYS = range(1, 366)
+
+
+def drift_cutoff(account_id: int, now: datetime) -> datetime:
+    """Before this moment, a member's last progress makes them drifting (the school's
+    number of days, 14 unless changed under School settings). The school is usually in the
+    session already (read with the person at the start of the request): no statement."""
+    account = db.session.get(Account, account_id)
+    return now - timedelta(days=(account.drift_days if account else None) or 14)
 
 
 def update(actor: User, account_id: int, time_zone: str, digest_weekday: int,
