@@ -1,7 +1,7 @@
 """a group's people read in name order and counted by role from indexes
 
 Revision ID: flat0a1b2c3d
-Revises: d0e1f2a3b4c5
+Revises: scim1a2b3c4d5
 Create Date: 2026-12-06 21:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'flat0a1b2c3d'
-down_revision = 'd0e1f2a3b4c5'
+down_revision = 'scim1a2b3c4d5'
 branch_labels = None
 depends_on = None
 
