@@ -20,6 +20,7 @@ from mentorgroups.services import (
     group_access,
     group_members,
     group_search,
+    group_tree,
     groups,
     invitations,
     plans,
@@ -140,20 +141,25 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             abort(404)
         return jsonify(found.as_json())
 
-    def _render_index(self, status: int = 200):
+    def _render_index(self, status: int = 200, parent: MentorGroup | None = None,
+                      level=None):
+        """The tab: the top of the person's part of the tree (or, without scripts, the
+        groups nested in `parent`), one page of one level; deeper levels are fetched when a
+        group is opened (nested_view)."""
         account = current_membership().account
-        roots = groups.group_tree(current_user, account.id)
         used = groups.group_count(account.id)
-        rows = groups.flatten(roots)
+        if level is None:
+            level = group_tree.top_level(current_user, account.id,
+                                         page_request(request.args,
+                                                      default_size=group_tree.LEVEL_SIZE))
         search = " ".join(request.args.get("q", "").split())
         return self.render(
-            "admin/groups/index.html", rows=rows, account=account, used=used,
-            above=group_access.managers_above(account.id, [n.group.id for n in rows
-                                                           if n.group.parent_id]),
+            "admin/groups/index.html", level=level, parent=parent, account=account, used=used,
+            trail=group_tree.trail(current_user, account.id, parent) if parent else [],
             limit=groups.group_limit(account.plan),
             limit_message=groups.limit_message(account, used),
             is_admin=is_account_admin(current_user, account.id),
-            role_labels=GROUP_ROLE_LABELS, usage_text=plans.usage_text(account.plan, used),
+            usage_text=plans.usage_text(account.plan, used),
             search=search, found=group_search.search_groups(current_user, account.id, search)
             if search else None,
         ), status
@@ -162,7 +168,33 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
 
     @expose("/")
     def index(self):
+        """The tab; with `fragment=1`, one more page of the top level for the tree's script."""
+        if request.args.get("fragment") == "1":
+            account = current_membership().account
+            level = group_tree.top_level(current_user, account.id, page_request(
+                request.args, default_size=group_tree.LEVEL_SIZE))
+            return self.render("admin/groups/_level.html", level=level, parent=None,
+                               limit_message=groups.limit_message(
+                                   account, groups.group_count(account.id)))
         return self._render_index()
+
+    @expose("/<int:group_id>/nested")
+    def nested_view(self, group_id: int):
+        """The groups nested in one group, one page (`page`): an HTML fragment of tree rows
+        for the tree's script (`fragment=1`), else the tab showing that level (what the
+        caret opens without scripts). A group this person doesn't manage is a 404."""
+        try:
+            group, level = group_tree.nested_level(
+                current_user, self.account_id, group_id,
+                page_request(request.args, default_size=group_tree.LEVEL_SIZE))
+        except NotFound:
+            abort(404)
+        if request.args.get("fragment") == "1":
+            limit_message = groups.limit_message(current_membership().account,
+                                                 groups.group_count(self.account_id))
+            return self.render("admin/groups/_level.html", level=level, parent=group,
+                               limit_message=limit_message)
+        return self._render_index(parent=group, level=level)
 
     # ---- create, manage, delete -------------------------------------------------------------
 
@@ -219,8 +251,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             else:
                 flash("Group saved.", "success")
                 return redirect(self.get_url(".members_view", group_id=group.id))
-        child_count = sum(1 for pid in groups.parent_map(self.account_id).values()
-                          if pid == group.id)
+        child_count = group_tree.nested_count(self.account_id, group.id)
         return self.render("admin/groups/form.html", form=form, group=group,
                            delete_form=ConfirmForm(),
                            delete_lines=delete_consequences(
