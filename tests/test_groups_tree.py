@@ -96,6 +96,7 @@ def test_the_first_response_is_flat_and_small_at_2000_groups(client):
     # The top level only (ten groups), each saying how many groups are nested in it.
     assert page.count('class="mg-node"') == 10
     assert page.count("5 nested</span>") == 10 and "Show more" not in page
+    assert "2000 groups · unlimited" in page  # the plan's usage still counts every group
 
 
 def test_a_large_top_level_is_paged(client):
