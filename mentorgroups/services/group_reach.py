@@ -120,3 +120,22 @@ def chain(nodes: dict[int, tuple[int | None, str, bool]], group_id: int) -> list
         out.append(node)
         node = nodes[node][0]
     return out
+
+
+def tops_of(account_id: int, roots: Select, name: str = "tops") -> Select:
+    """Of the groups `roots` selects (say a Group Admin's own groups), those not below
+    another of them: the top of that person's part of the tree. A walk up from those groups
+    only (pairs of a group and one of its ancestors, UNION, so a loop ends), never down
+    through everything they reach. A group inside a loop counts itself as no ancestor."""
+    start = (select(MentorGroup.id.label("start"), MentorGroup.parent_id.label("node"))
+             .where(MentorGroup.account_id == account_id, MentorGroup.id.in_(roots),
+                    MentorGroup.parent_id.is_not(None)))
+    walk = start.cte(name, recursive=True)
+    up = aliased(MentorGroup)
+    walk = walk.union(select(walk.c.start, up.parent_id).join(up, up.id == walk.c.node)
+                      .where(up.parent_id.is_not(None), up.account_id == account_id))
+    below_another = (select(walk.c.start)
+                     .where(walk.c.node != walk.c.start, walk.c.node.in_(roots)))
+    return (select(MentorGroup.id)
+            .where(MentorGroup.account_id == account_id, MentorGroup.id.in_(roots),
+                   MentorGroup.id.not_in(below_another)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import GroupMembership, MentorGroup, User
@@ -19,7 +19,7 @@ from mentorgroups.paging import Page, PageRequest, clamp
 from mentorgroups.services import group_reach
 from mentorgroups.services.group_access import managers_above
 from mentorgroups.services.groups import group_for_manager
-from mentorgroups.services.permissions import is_account_admin
+from mentorgroups.services.permissions import active_membership, is_account_admin
 
 LEVEL_SIZE = 50  # groups per page of one level
 
@@ -85,12 +85,11 @@ def top_level(actor: User, account_id: int, request: PageRequest | None = None) 
         query = select(MentorGroup).where(MentorGroup.account_id == account_id,
                                           MentorGroup.parent_id.is_(None))
     else:
-        reach = group_reach.managed_select(actor, account_id)
-        if reach is None:
+        if active_membership(actor, account_id) is None:
             return Page([], 0, 1, request.size)
+        own = group_reach.held_groups(actor.id, account_id, ("group_admin",))
         query = select(MentorGroup).where(
-            MentorGroup.account_id == account_id, MentorGroup.id.in_(reach),
-            or_(MentorGroup.parent_id.is_(None), MentorGroup.parent_id.not_in(reach)))
+            MentorGroup.id.in_(group_reach.tops_of(account_id, own)))
     page = _rows(account_id, query, request)
     if page.total == 1 and page.items[0].nested:
         only = page.items[0]
