@@ -89,37 +89,47 @@ def _in(reach: Select | None, group_id: int) -> bool:
     return db.session.scalar(select(exists().where(ids.c[0] == group_id))) or False
 
 
-def ancestors(account_id: int, group_ids, reach: Select | None = None
+def ancestors(account_id: int, group_ids, own: Select | None = None
               ) -> dict[int, tuple[int | None, str, bool]]:
-    """id -> (parent id, name, whether it is in `reach`) for the groups (a page of ids, or a
-    select of them) and every group above them, in one statement (without `reach`, every
-    one counts as in it).
-    The walk up ends on a loop (UNION); callers follow the parents with a seen set."""
+    """id -> (parent id, name, whether it is one of `own`) for the groups (a page of ids, or
+    a select of them) and every group above them, in one statement. `own` is what a path may
+    start at (a Group Admin's own groups, `held_groups`); None: any group. The walk up reads
+    each ancestor by its key (scalar subqueries: the planner cannot trade them for a scan of
+    the school) and ends on a loop (UNION); callers follow the parents with a seen set."""
     if not isinstance(group_ids, Select):
         group_ids = list(group_ids)
         if not group_ids:
             return {}
-    start = (select(MentorGroup.id.label("id"))
+    start = (select(MentorGroup.id.label("id"), MentorGroup.parent_id.label("parent_id"),
+                    MentorGroup.name.label("name"))
              .where(MentorGroup.account_id == account_id, MentorGroup.id.in_(group_ids)))
     walk = start.cte("above", recursive=True)
-    node = aliased(MentorGroup)
-    walk = walk.union(select(node.parent_id).join(walk, walk.c.id == node.id)
-                      .where(node.parent_id.is_not(None), node.account_id == account_id))
-    visible = literal(True) if reach is None else MentorGroup.id.in_(reach)
-    return {gid: (pid, name, bool(shown)) for gid, pid, name, shown in db.session.execute(
-        select(MentorGroup.id, MentorGroup.parent_id, MentorGroup.name, visible)
-        .where(MentorGroup.id.in_(select(walk.c.id)), MentorGroup.account_id == account_id))}
+    up = aliased(MentorGroup)
+
+    def of_parent(column):
+        return (select(column).where(up.id == walk.c.parent_id,
+                                     up.account_id == account_id)
+                .correlate(walk).scalar_subquery())
+
+    walk = walk.union(select(walk.c.parent_id, of_parent(up.parent_id), of_parent(up.name))
+                      .where(walk.c.parent_id.is_not(None)))
+    mine = literal(True) if own is None else walk.c.id.in_(own)
+    return {gid: (pid, name, bool(flag)) for gid, pid, name, flag in db.session.execute(
+        select(walk.c.id, walk.c.parent_id, walk.c.name, mine))
+        if name is not None}
 
 
 def chain(nodes: dict[int, tuple[int | None, str, bool]], group_id: int) -> list[int]:
-    """The group and its ancestors in reach, nearest first, from `ancestors()`: stops at the
-    top, at the first group out of reach, and at a loop."""
+    """The group and its ancestors the person may see, nearest first, from `ancestors()`:
+    up to the highest of their own groups on the way (none: nothing), and never round a
+    loop."""
     out, seen, node = [], set(), group_id
-    while node is not None and node in nodes and nodes[node][2] and node not in seen:
+    while node is not None and node in nodes and node not in seen:
         seen.add(node)
         out.append(node)
         node = nodes[node][0]
-    return out
+    highest = max((i for i, gid in enumerate(out) if nodes[gid][2]), default=-1)
+    return out[:highest + 1]
 
 
 def tops_of(account_id: int, roots: Select, name: str = "tops") -> Select:

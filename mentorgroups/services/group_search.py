@@ -52,14 +52,14 @@ class Found:
                 "top_level": self.top_level}
 
 
-def path_labels(account_id: int, ids, reach: Select | None,
+def path_labels(account_id: int, ids, own: Select | None,
                 start: Select | None = None) -> dict[int, str]:
-    """id -> "Top › ... › Name" for a page of ids, naming only groups in `reach` (a Group
-    Admin's path starts at the top of their part of the tree; None: every group). One
-    statement, walking up from `start` (a select of ids) when given, else from the ids;
-    ends on a broken tree (a loop)."""
+    """id -> "Top › ... › Name" for a page of ids, starting at the highest of `own` on the
+    way up (a Group Admin's own groups: their path starts at the top of their part of the
+    tree; None: at the top of the school). One statement, walking up from `start` (a select
+    of ids) when given, else from the ids; ends on a broken tree (a loop)."""
     ids = list(ids)
-    nodes = group_reach.ancestors(account_id, start if start is not None else ids, reach)
+    nodes = group_reach.ancestors(account_id, start if start is not None else ids, own)
     return {gid: SEPARATOR.join(nodes[node][1] for node in
                                 reversed(group_reach.chain(nodes, gid)))
             for gid in ids}
@@ -96,7 +96,7 @@ def _found(account_id: int, term: str, allowed: Select, visible: Select | None,
 def _visible(actor: User, account_id: int) -> Select | None:
     """What a path may name: None (everything) for an account admin."""
     return None if is_account_admin(actor, account_id) \
-        else group_reach.managed_select(actor, account_id, "visible")
+        else group_reach.held_groups(actor.id, account_id, ("group_admin",))
 
 
 def search_groups(actor: User, account_id: int, query: str | None,

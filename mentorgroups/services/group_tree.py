@@ -116,7 +116,7 @@ def trail(actor: User, account_id: int, group: MentorGroup) -> list[tuple[int, s
     """The group's ancestors this person manages, top first, as (id, name): one statement
     (a walk up from this group only); ends on a loop."""
     reach = None if is_account_admin(actor, account_id) \
-        else group_reach.managed_select(actor, account_id, "visible")
+        else group_reach.held_groups(actor.id, account_id, ("group_admin",))
     nodes = group_reach.ancestors(account_id, [group.id], reach)
     return [(node, nodes[node][1])
             for node in reversed(group_reach.chain(nodes, group.id)[1:])]
