@@ -5,10 +5,10 @@ branch). A measurement printed for the README, not a test: nothing here asserts.
     python scripts/measure_groups_tab.py /work/main         # before
     python scripts/measure_groups_tab.py /work/wt-tree      # after
 
-Each size gets its own database: an account admin and a Group Admin at the root of a tree of
-ten top-level groups, five groups nested in every group (five levels at 2,000), one member
-per 10 groups. Times are medians of 5 warm requests through Flask's test client (no network,
-no gunicorn): what the app itself costs."""
+Each size gets its own database: one top group holding ten groups, five groups nested in
+every group (six levels at 2,000), one member per 10 groups; measured for an account admin
+and for the Group Admin of the top group. Times are medians of 5 warm requests through
+Flask's test client (no network, no gunicorn): what the app itself costs."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def drop_database(name: str) -> None:
 
 def seed(total: int):
     account = make_account(plan="enterprise", name="Big School")
-    admin = make_member(account, "admin", full_name="Ada Admin", email="ada@big.test")
+    make_member(account, "admin", full_name="Ada Admin", email="ada@big.test")
     gina = make_member(account, "staff", full_name="Gina Grant", email="gina@big.test")
     learner = make_member(account, "member", full_name="Lia Learner", email="lia@big.test")
     ids: list[int] = []
@@ -63,8 +63,8 @@ def seed(total: int):
             .returning(MentorGroup.id)).scalar_one())
     db.session.execute(insert(GroupMembership), [
         {"group_id": gid, "user_id": learner.id, "role": "member"} for gid in ids[::10]])
-    # Gina administers the first top-level group; a root above every group makes her
-    # reach the whole tree (a Group Admin at the root).
+    # One group above the ten top-level ones, with Gina its Group Admin: she reaches the
+    # whole tree (a Group Admin at the root).
     root = db.session.execute(insert(MentorGroup).values(
         account_id=account.id, name="Whole school", parent_id=None, description="")
         .returning(MentorGroup.id)).scalar_one()

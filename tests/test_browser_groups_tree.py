@@ -8,8 +8,15 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import assert_accessible, assert_fits_width, quick_sign_in
-from tests.test_browser_groups import ARTIFACTS, GROUPS, new_group, school_with_admin, seed, \
-    tree_row
+from tests.test_browser_groups import (
+    ARTIFACTS,
+    GROUPS,
+    add_to_group,
+    new_group,
+    school_with_admin,
+    seed,
+    tree_row,
+)
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -137,3 +144,35 @@ def test_without_scripts_the_carets_open_the_page_of_a_level(live_server, browse
         page.screenshot(path=str(ARTIFACTS / "groups-tree-06-no-scripts.png"), full_page=True)
     finally:
         context.close()
+
+
+def group_admin_of_many() -> str:
+    """Gina is Group Admin of "Whole school", which holds 60 classes; her email."""
+    s = school_with_admin(plan="enterprise", gina=("staff", "Gina Grant", "gina@hill.test"))
+    admin, account_id = s["admin"], s["account_id"]
+    top = new_group(admin, account_id, "Whole school")
+    for i in range(60):
+        new_group(admin, account_id, f"Class {i:02d}", parent=top)
+    add_to_group(admin, account_id, top, "group_admin", s["gina"])
+    return s["gina"].email
+
+
+def test_a_group_admin_of_many_groups_pages_and_searches_them(live_server, page):
+    quick_sign_in(page, seed(live_server.app, group_admin_of_many), then="/people/groups")
+    cards = page.get_by_test_id("my-groups").locator(".card")
+    expect(cards).to_have_count(50)
+    expect(page.get_by_test_id("my_pager-count")).to_have_text("1\u201350 of 61 groups")
+    expect(cards.first).to_contain_text("Class 00")
+    shot(page, "07-people-groups")
+    page.get_by_role("link", name="Page 2").click()
+    expect(cards).to_have_count(11)
+    expect(cards.last).to_contain_text("Whole school")
+    search = page.get_by_label("Find one of your groups")
+    search.fill("class 05")
+    with page.expect_navigation():
+        search.press("Enter")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Group Admin")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert_fits_width(page)
+    shot(page, "08-people-groups-phone", full_page=False)
