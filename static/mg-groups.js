@@ -3,62 +3,155 @@
    screen's confirmations and search-as-you-type. Each part does nothing on the other screens.
    A file, not inline scripts: the Content-Security-Policy allows scripts from the app only. */
 
-// The groups tree: carets fold a group's branch; Expand all / Collapse all.
+// The groups tree, one level at a time: the page holds the top of the person's part of the
+// tree; a caret fetches the groups nested in its group (an HTML fragment of the same rows,
+// one page; "Show more" appends the next). Keys: Up/Down move between the visible groups,
+// Right opens a group (or goes to its first nested group), Left closes it (or goes to the
+// group it is nested in), Home/End the first and last; Enter/Space on a caret toggles it.
+// Without scripts the carets and "Show more" are links to the page of that level.
 (function () {
   var tree = document.getElementById('mg-tree');
   if (!tree) return;
-  var rows = Array.prototype.slice.call(tree.querySelectorAll('.mg-row'));
-  // Folded branches are remembered per person and school in this browser.
+  var status = document.getElementById('mg-tree-status');
+  var collapseAll = document.getElementById('mg-collapse-all');
+  var pager = document.getElementById('mg-level-pager');
+  if (pager) pager.hidden = true;  // "Show more" appends the next page instead
+  // Opened branches are remembered per person and school in this browser.
   var key = tree.getAttribute('data-state-key');
-  var collapsed = {};
+  var remembered = {};
   try {
     (JSON.parse(window.localStorage.getItem(key) || '[]') || []).forEach(function (id) {
-      collapsed[String(id)] = true;
+      remembered[String(id)] = true;
     });
-  } catch (e) { collapsed = {}; }
+  } catch (e) { remembered = {}; }
   function save() {
     try {
-      var ids = Object.keys(collapsed).filter(function (id) { return collapsed[id]; });
-      if (ids.length) window.localStorage.setItem(key, JSON.stringify(ids));
+      var ids = Object.keys(remembered).filter(function (id) { return remembered[id]; });
+      if (ids.length) window.localStorage.setItem(key, JSON.stringify(ids.slice(-50)));
       else window.localStorage.removeItem(key);
-    } catch (e) { /* storage refused (private mode): folding still works on this page */ }
+    } catch (e) { /* storage refused (private mode): opening still works on this page */ }
   }
-  function refresh() {
-    rows.forEach(function (row) {
-      var ancestors = row.getAttribute('data-ancestors');
-      var hidden = false;
-      if (ancestors) {
-        var ids = ancestors.split(' ');
-        for (var i = 0; i < ids.length; i++) { if (collapsed[ids[i]]) { hidden = true; break; } }
-      }
-      row.style.display = hidden ? 'none' : '';
-    });
-    tree.querySelectorAll('[data-toggle-id]').forEach(function (button) {
-      var open = !collapsed[button.getAttribute('data-toggle-id')];
-      button.setAttribute('aria-expanded', open ? 'true' : 'false');
-      button.setAttribute('aria-label', (open ? 'Collapse ' : 'Expand ') + button.getAttribute('data-name'));
-    });
-    save();
+  function say(text) { if (status) status.textContent = text; }
+  function childrenOf(toggle) {
+    return document.getElementById('mg-children-' + toggle.getAttribute('data-toggle-id'));
   }
-  refresh();
+  function isOpen(toggle) { return toggle.getAttribute('data-open') === 'true'; }
+  function mark(toggle, open) {
+    var name = toggle.getAttribute('data-name');
+    toggle.setAttribute('data-open', open ? 'true' : 'false');
+    toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+    toggle.setAttribute('aria-label', (open ? 'Collapse ' : 'Expand ') + name);
+    var list = childrenOf(toggle);
+    if (list) { list.hidden = !open; toggle.setAttribute('aria-controls', list.id); }
+    if (collapseAll) collapseAll.hidden = !tree.querySelector('.mg-toggle[data-open="true"]');
+  }
+  // Rows from the server: the same markup the page was rendered with (names escaped there).
+  function rowsFrom(html) {
+    var template = document.createElement('template');
+    template.innerHTML = html;
+    return template.content;
+  }
+  function fetchRows(url) {
+    return fetch(url + (url.indexOf('?') >= 0 ? '&' : '?') + 'fragment=1', {credentials: 'same-origin'})
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+      .then(rowsFrom);
+  }
+  function upgrade(root) {
+    root.querySelectorAll('.mg-toggle[data-toggle-id]').forEach(function (toggle) {
+      if (toggle.getAttribute('role') === 'button') return;
+      toggle.setAttribute('role', 'button');
+      mark(toggle, isOpen(toggle));
+      if (!isOpen(toggle) && remembered[toggle.getAttribute('data-toggle-id')]) open(toggle, false);
+    });
+  }
+  function open(toggle, announce) {
+    var id = toggle.getAttribute('data-toggle-id');
+    remembered[id] = true; save();
+    if (childrenOf(toggle)) { mark(toggle, true); return Promise.resolve(); }
+    var node = toggle.closest('.mg-node');
+    if (node.getAttribute('aria-busy') === 'true') return Promise.resolve();
+    node.setAttribute('aria-busy', 'true');
+    return fetchRows(toggle.getAttribute('href')).then(function (rows) {
+      var list = document.createElement('ul');
+      list.className = 'mg-children';
+      list.id = 'mg-children-' + id;
+      list.setAttribute('aria-label', 'Nested in ' + toggle.getAttribute('data-name'));
+      list.appendChild(rows);
+      node.appendChild(list);
+      node.removeAttribute('aria-busy');
+      mark(toggle, true);
+      upgrade(list);
+      if (announce) say(list.querySelectorAll(':scope > .mg-node').length + ' nested groups of ' + toggle.getAttribute('data-name') + ' shown');
+    }).catch(function () {
+      node.removeAttribute('aria-busy');
+      say('The groups nested in ' + toggle.getAttribute('data-name') + ' could not be loaded; try again.');
+    });
+  }
+  function close(toggle) {
+    delete remembered[toggle.getAttribute('data-toggle-id')]; save();
+    mark(toggle, false);
+  }
+  function more(link) {
+    var item = link.closest('.mg-more');
+    link.setAttribute('aria-disabled', 'true');
+    fetchRows(link.getAttribute('href')).then(function (rows) {
+      var first = rows.querySelector('.mg-name');
+      var list = item.parentNode;
+      list.insertBefore(rows, item);
+      item.remove();
+      upgrade(list);
+      if (first) { var shown = list.querySelector('.mg-name[href="' + first.getAttribute('href') + '"]'); if (shown) shown.focus(); }
+    }).catch(function () {
+      link.removeAttribute('aria-disabled');
+      say('More groups could not be loaded; try again.');
+    });
+  }
   tree.addEventListener('click', function (event) {
-    var button = event.target.closest('[data-toggle-id]');
-    if (!button) return;
-    var id = button.getAttribute('data-toggle-id');
-    collapsed[id] = !collapsed[id];
-    refresh();
+    var toggle = event.target.closest('.mg-toggle[data-toggle-id]');
+    if (toggle) { event.preventDefault(); if (isOpen(toggle)) close(toggle); else open(toggle, true); return; }
+    var link = event.target.closest('[data-more]');
+    if (link) { event.preventDefault(); if (link.getAttribute('aria-disabled') !== 'true') more(link); }
   });
-  var expandAll = document.getElementById('mg-expand-all');
-  if (!expandAll) return;  // no nested groups: nothing to fold
-  expandAll.addEventListener('click', function () {
-    collapsed = {}; refresh();
-  });
-  document.getElementById('mg-collapse-all').addEventListener('click', function () {
-    tree.querySelectorAll('[data-toggle-id]').forEach(function (button) {
-      collapsed[button.getAttribute('data-toggle-id')] = true;
+  // The visible groups in order, each by its name link (what Up/Down move between).
+  function visibleNames() {
+    return Array.prototype.filter.call(tree.querySelectorAll('.mg-name'), function (a) {
+      return !a.closest('[hidden]');
     });
-    refresh();
+  }
+  function rowToggle(el) { return el.closest('.mg-row').querySelector('.mg-toggle[data-toggle-id]'); }
+  tree.addEventListener('keydown', function (event) {
+    var el = event.target;
+    if (!el.matches('.mg-name, .mg-toggle[data-toggle-id]')) return;
+    var toggle = rowToggle(el), names = visibleNames();
+    var name = el.closest('.mg-row').querySelector('.mg-name'), index = names.indexOf(name);
+    if ((event.key === ' ' || event.key === 'Spacebar') && el === toggle) {
+      event.preventDefault(); toggle.click();
+    } else if (event.key === 'ArrowDown' && index < names.length - 1) {
+      event.preventDefault(); names[index + 1].focus();
+    } else if (event.key === 'ArrowUp' && index > 0) {
+      event.preventDefault(); names[index - 1].focus();
+    } else if (event.key === 'Home' && names.length) {
+      event.preventDefault(); names[0].focus();
+    } else if (event.key === 'End' && names.length) {
+      event.preventDefault(); names[names.length - 1].focus();
+    } else if (event.key === 'ArrowRight' && toggle) {
+      event.preventDefault();
+      if (!isOpen(toggle)) open(toggle, true);
+      else { var first = childrenOf(toggle) && childrenOf(toggle).querySelector('.mg-name'); if (first) first.focus(); }
+    } else if (event.key === 'ArrowLeft') {
+      event.preventDefault();
+      if (toggle && isOpen(toggle)) { close(toggle); if (el !== toggle) name.focus(); return; }
+      var up = el.closest('.mg-children');
+      var parent = up && up.closest('.mg-node');
+      if (parent) parent.querySelector('.mg-row .mg-name').focus();
+    }
   });
+  if (collapseAll) collapseAll.addEventListener('click', function () {
+    tree.querySelectorAll('.mg-toggle[data-open="true"]').forEach(close);
+    remembered = {}; save();
+    say('Every group closed');
+  });
+  upgrade(tree);
 })();
 
 // The tree's search: groups found by the server (search.json) as the name is typed, each

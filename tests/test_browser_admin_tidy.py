@@ -213,26 +213,30 @@ def test_tree_search_shows_paths_and_folds_are_remembered(live_server, page):
     follow(page, found.first)
     expect(page.get_by_test_id("group-name")).to_have_text("Robotics club")
 
-    # Folds survive a reload, per person: collapse Year 7 and group 2, reload.
+    # Opened branches survive a reload, per person: open Year 7 and group 2, reload.
     page.goto(GROUPS)
     year7 = tree_row(page, "Year 7")
-    year7.get_by_role("button", name="Collapse Year 7").click()
-    expect(tree_row(page, "group 2")).to_be_hidden()
-    page.reload()
-    expect(year7.locator("[data-toggle-id]")).to_have_attribute("aria-expanded", "false")
-    expect(tree_row(page, "group 2")).to_be_hidden()
-    expect(tree_row(page, "Year 8")).to_be_visible()
+    expect(tree_row(page, "group 2")).to_have_count(0)  # fetched when Year 7 is opened
     year7.get_by_role("button", name="Expand Year 7").click()
+    expect(tree_row(page, "group 2")).to_be_visible()
+    tree_row(page, "group 2").get_by_role("button", name="Expand group 2").click()
+    expect(tree_row(page, "Robotics club")).to_be_visible()
+    page.reload()
+    expect(tree_row(page, "Robotics club")).to_be_visible()
+    expect(year7.locator("[data-toggle-id]")).to_have_attribute("aria-expanded", "true")
+    expect(tree_row(page, "Year 8")).to_be_visible()
     tree_row(page, "group 2").get_by_role("button", name="Collapse group 2").click()
     expect(tree_row(page, "Robotics club")).to_be_hidden()
     page.reload()
     expect(tree_row(page, "group 2")).to_be_visible()
-    expect(tree_row(page, "Robotics club")).to_be_hidden()
-    page.get_by_role("button", name="Expand all").click()
+    expect(tree_row(page, "Robotics club")).to_have_count(0)
+    page.get_by_role("button", name="Collapse all").click()
+    expect(tree_row(page, "group 2")).to_be_hidden()
     page.reload()
-    expect(tree_row(page, "Robotics club")).to_be_visible()
+    expect(tree_row(page, "Year 7")).to_be_visible()
+    expect(tree_row(page, "group 2")).to_have_count(0)
     key = page.locator("#mg-tree").get_attribute("data-state-key")
-    assert key == f"mg-tree-collapsed:{s['account_id']}:{s['admin_id']}"
+    assert key == f"mg-tree-open:{s['account_id']}:{s['admin_id']}"
     assert page.evaluate("k => localStorage.getItem(k)", key) is None
 
     # Without scripts the search is a form answered by the page itself.

@@ -78,12 +78,16 @@ def test_pages(client, world, who):
         page = client.get(urls[0]).get_data(as_text=True)
         visible = {name for name in ("Guarded group", "Guarded child", "Other group",
                                      "Foreign group") if name in page}
+        # The tab shows the top level; a lone top group is shown open (the Group Admin's).
         assert visible == {
             "group_admin": {"Guarded group", "Guarded child"},
             "other_group_admin": {"Other group"},
-            "admin": {"Guarded group", "Guarded child", "Other group"},
+            "admin": {"Guarded group", "Other group"},
             "foreign_admin": {"Foreign group"},
         }[who]
+        nested = client.get(f"{BASE}/{world.g.id}/nested?fragment=1")
+        assert nested.status_code == (200 if who in ("group_admin", "admin") else 404)
+        assert ("Guarded child" in nested.get_data(as_text=True)) == (nested.status_code == 200)
     if statuses[3] == 200:
         assert [p["name"] for p in client.get(urls[3]).get_json()["people"]] == ["Tara Target"]
 

@@ -13,17 +13,19 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 
 from mentorgroups.admin.base import AdminAccess
+from mentorgroups.admin.group_tree import TreeScreen
 from mentorgroups.extensions import db
 from mentorgroups.models import GROUP_ROLE_LABELS, MentorGroup, utcnow
 from mentorgroups.paging import PageRequest, page_request
 from mentorgroups.services import (
     group_access,
     group_members,
+    group_reach,
     group_search,
     group_trail,
+    group_tree,
     groups,
     invitations,
-    plans,
 )
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.services.permissions import is_account_admin
@@ -66,7 +68,7 @@ def people_list(users) -> str:
     return ", ".join(names[:5]) + f" and {len(names) - 5} more"
 
 
-class GroupsView(AdminAccess, BaseView, ActionsMixin):
+class GroupsView(TreeScreen, AdminAccess, BaseView, ActionsMixin):
     """Account admins see every group; Group Admins the groups they manage and below."""
 
     def __init__(self, *args, **kwargs):
@@ -117,53 +119,6 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
                     if group.parent_id else "No parent (top level, where it is now)"
                 choices.insert(0, SelectChoice(current, text))
         return choices, found.more
-
-    @expose("/search.json")
-    def search_json(self):
-        """The tree's search: groups this person manages whose name contains `q`, each with
-        its path, at most 20 (and how many more)."""
-        found = group_search.search_groups(current_user, self.account_id, request.args.get("q"))
-        base = self.get_url(".index")
-        return jsonify({**found.as_json(),
-                        "groups": [{**g.as_json(), "url": f"{base}{g.id}/"}
-                                   for g in found.groups]})
-
-    @expose("/parents.json")
-    def parents_json(self):
-        """The "Nest under" picker's options for `group_id` (empty: a new group) matching
-        `q`: never the group or a group below it, never a group this person doesn't manage
-        (another school's or someone else's group_id is a 404)."""
-        try:
-            found = group_search.parent_options(current_user, self.account_id,
-                                                request.args.get("group_id") or None,
-                                                request.args.get("q"))
-        except NotFound:
-            abort(404)
-        return jsonify(found.as_json())
-
-    def _render_index(self, status: int = 200):
-        account = current_membership().account
-        roots = groups.group_tree(current_user, account.id)
-        used = groups.group_count(account.id)
-        rows = groups.flatten(roots)
-        search = " ".join(request.args.get("q", "").split())
-        return self.render(
-            "admin/groups/index.html", rows=rows, account=account, used=used,
-            above=group_access.managers_above(account.id, [n.group.id for n in rows
-                                                           if n.group.parent_id]),
-            limit=groups.group_limit(account.plan),
-            limit_message=groups.limit_message(account, used),
-            is_admin=is_account_admin(current_user, account.id),
-            role_labels=GROUP_ROLE_LABELS, usage_text=plans.usage_text(account.plan, used),
-            search=search, found=group_search.search_groups(current_user, account.id, search)
-            if search else None,
-        ), status
-
-    # ---- the tree ---------------------------------------------------------------------------
-
-    @expose("/")
-    def index(self):
-        return self._render_index()
 
     # ---- create, manage, delete -------------------------------------------------------------
 
@@ -220,8 +175,7 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             else:
                 flash("Group saved.", "success")
                 return redirect(self.get_url(".members_view", group_id=group.id))
-        child_count = sum(1 for pid in groups.parent_map(self.account_id).values()
-                          if pid == group.id)
+        child_count = group_tree.nested_count(self.account_id, group.id)
         return self.render("admin/groups/form.html", form=form, group=group,
                            delete_form=ConfirmForm(),
                            delete_lines=delete_consequences(
@@ -349,8 +303,8 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
             return self._back(group_id, exc)
         flash(f"{membership.user.full_name} is now a {GROUP_ROLE_LABELS[membership.role]}.",
               "success")
-        if membership.user_id == current_user.id and group_id not in groups.managed_group_ids(
-                current_user, self.account_id):
+        if membership.user_id == current_user.id and not group_reach.manages(
+                current_user, self.account_id, group_id):
             return self._after_losing(membership)
         return redirect(self.get_url(".members_view", group_id=group_id))
 
@@ -390,8 +344,8 @@ class GroupsView(AdminAccess, BaseView, ActionsMixin):
         except NotFound as exc:
             return self._gone(exc)
         self._flash_removal(removed, refused)
-        if any(user.id == current_user.id for user in removed) and group_id not in \
-                groups.managed_group_ids(current_user, self.account_id):
+        if any(user.id == current_user.id for user in removed) and not \
+                group_reach.manages(current_user, self.account_id, group_id):
             return self._after_leaving()
         return redirect(self.get_url(".members_view", group_id=group_id))
 

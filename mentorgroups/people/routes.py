@@ -11,7 +11,9 @@ from mentorgroups.people import bp
 from mentorgroups.services import (
     digest_subscriptions,
     discussion,
+    group_reach,
     inbox,
+    mentor_groups,
     mentoring,
     school_home,
     turnaround,
@@ -30,16 +32,19 @@ class ConfirmForm(FlaskForm):
 @bp.route("/people/groups")
 @account_required
 def groups():
-    """Their own groups first, then their cohorts; for an account admin, also every group of
-    the school ("All groups", paged and sorted on the server)."""
+    """Their own groups first (paged and searched on the server: a Group Admin at the top of
+    the tree reaches every group), then their cohorts; for an account admin, also every
+    group of the school ("All groups", paged and sorted on the server)."""
     account_id = current_account().id
-    group_rows, cohort_rows = mentoring.mentor_home(current_user, account_id)
+    mine = mentor_groups.mentor_groups_page(current_user, account_id,
+                                            page_request(request.args, prefix="my_"))
+    cohort_rows = mentor_groups.mentor_cohorts(current_user, account_id)
     all_groups = None
     if is_account_admin(current_user, account_id):
         all_groups, _ = school_home.groups_page(
             current_user, account_id, page_request(request.args, prefix="all_"),
             sort=request.args.get("all_sort", "name"), direction=request.args.get("all_dir"))
-    return render_template("people/groups.html", group_rows=group_rows, cohort_rows=cohort_rows,
+    return render_template("people/groups.html", mine=mine, cohort_rows=cohort_rows,
                            role_labels=GROUP_ROLE_LABELS, all_groups=all_groups, now=utcnow())
 
 
@@ -60,8 +65,8 @@ def group(group_id: int):
                                                                         group.id),
                            # The digest is for the group's staff (an account admin opening
                            # any group of the school reads its page only).
-                           can_digest=group.id in mentoring.mentored_group_ids(
-                               current_user, current_account().id))
+                           can_digest=group_reach.mentors(current_user, current_account().id,
+                                                          group.id))
 
 
 @bp.route("/people/<int:user_id>")

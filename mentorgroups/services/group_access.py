@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import GroupMembership, MentorGroup, User
-from mentorgroups.services.groups import parent_map, subtree_ids
+from mentorgroups.services import group_reach
 from mentorgroups.services.permissions import is_account_admin
 
 
@@ -22,40 +22,39 @@ class ManagerAbove:
 
 
 def managers_above(account_id: int, group_ids) -> dict[int, list[ManagerAbove]]:
-    """For each group, the Group Admins of the groups above it (nearest first), in two
-    queries for the whole school."""
-    parents = parent_map(account_id)
+    """For each group (a page of ids), the Group Admins of the groups above it (nearest
+    first), in two statements: the walk up from these groups only, then those ancestors'
+    Group Admins."""
+    ids = list(group_ids)
+    nodes = group_reach.ancestors(account_id, ids)
+    above = {gid: group_reach.chain(nodes, gid)[1:] for gid in ids}
+    wanted = {node for chain in above.values() for node in chain}
     admins: dict[int, list[tuple[str, str]]] = {}
-    for gid, group_name, name in db.session.execute(
-            select(GroupMembership.group_id, MentorGroup.name, User.full_name)
-            .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
-            .join(User, User.id == GroupMembership.user_id)
-            .where(MentorGroup.account_id == account_id,
-                   GroupMembership.role == "group_admin")
-            .order_by(User.full_name)).all():
-        admins.setdefault(gid, []).append((name, group_name))
-    out: dict[int, list[ManagerAbove]] = {}
-    for gid in group_ids:
-        found, seen, node = [], {gid}, parents.get(gid)
-        while node is not None and node not in seen:
-            seen.add(node)
-            found.extend(ManagerAbove(name, group_name)
-                         for name, group_name in admins.get(node, ()))
-            node = parents.get(node)
-        out[gid] = found
-    return out
+    if wanted:
+        for gid, group_name, name in db.session.execute(
+                select(GroupMembership.group_id, MentorGroup.name, User.full_name)
+                .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
+                .join(User, User.id == GroupMembership.user_id)
+                .where(MentorGroup.account_id == account_id,
+                       GroupMembership.group_id.in_(sorted(wanted)),
+                       GroupMembership.role == "group_admin")
+                .order_by(User.full_name)).all():
+            admins.setdefault(gid, []).append((name, group_name))
+    return {gid: [ManagerAbove(name, group_name) for node in chain
+                  for name, group_name in admins.get(node, ())]
+            for gid, chain in above.items()}
 
 
 def keeps_access_without_role(actor: User, account_id: int, group_id: int) -> bool:
     """Whether `actor` could still manage the group if their own role in it were not Group
-    Admin: as an account admin, or as Group Admin of a group above it."""
+    Admin: as an account admin, or as Group Admin of a group above it (a walk down from
+    their other groups, in SQL)."""
     if is_account_admin(actor, account_id):
         return True
-    others = set(db.session.scalars(
-        select(GroupMembership.group_id).join(MentorGroup).where(
-            GroupMembership.user_id == actor.id, GroupMembership.role == "group_admin",
-            MentorGroup.account_id == account_id, GroupMembership.group_id != group_id)))
-    return group_id in subtree_ids(parent_map(account_id), others)
+    others = group_reach.held_groups(actor.id, account_id, ("group_admin",)).where(
+        GroupMembership.group_id != group_id)
+    below = group_reach.subtree_select(account_id, others)
+    return db.session.scalar(below.where(below.selected_columns[0] == group_id)) is not None
 
 
 def group_roles_of(account_id: int, user_ids) -> dict[int, list[str]]:

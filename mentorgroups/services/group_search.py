@@ -9,19 +9,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import MentorGroup, User
-from mentorgroups.services.groups import (
-    group_for_manager,
-    managed_group_ids,
-    school_parent_map,
-    subtree_ids,
-)
+from mentorgroups.services import group_reach
+from mentorgroups.services.groups import group_for_manager
 from mentorgroups.services.permissions import is_account_admin
 
 SEARCH_LIMIT = 20
+PATH_ORDER_LIMIT = 1000  # matches whose paths are all worked out to order them
 SEPARATOR = " \u203a "
 _DIGITS = re.compile(r"(\d+)")
 
@@ -55,59 +52,72 @@ class Found:
                 "top_level": self.top_level}
 
 
-def _names(account_id: int) -> dict[int, str]:
-    return dict(db.session.execute(select(MentorGroup.id, MentorGroup.name)
-                                   .where(MentorGroup.account_id == account_id)).all())
-
-
-def path_labels(account_id: int, ids, visible: set[int],
-                names: dict[int, str] | None = None) -> dict[int, str]:
-    """id -> "Top › ... › Name", naming only groups in `visible` (a Group Admin's path starts
-    at the top of their part of the tree). Ends on a broken tree (a loop)."""
-    names = names if names is not None else _names(account_id)
-    parents = school_parent_map(account_id)
-    out = {}
-    for gid in ids:
-        parts, seen, node = [], set(), gid
-        while node in visible and node not in seen:  # None (the top) is never visible
-            seen.add(node)
-            parts.append(names.get(node, ""))
-            node = parents.get(node)
-        out[gid] = SEPARATOR.join(reversed(parts))
-    return out
+def path_labels(account_id: int, ids, own: Select | None,
+                start: Select | None = None) -> dict[int, str]:
+    """id -> "Top › ... › Name" for a page of ids, starting at the highest of `own` on the
+    way up (a Group Admin's own groups: their path starts at the top of their part of the
+    tree; None: at the top of the school). One statement, walking up from `start` (a select
+    of ids) when given, else from the ids; ends on a broken tree (a loop)."""
+    ids = list(ids)
+    nodes = group_reach.ancestors(account_id, start if start is not None else ids, own)
+    return {gid: SEPARATOR.join(nodes[node][1] for node in
+                                reversed(group_reach.chain(nodes, gid)))
+            for gid in ids}
 
 
 def _escape_like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _matching(account_id: int, term: str, allowed: set[int], limit: int) -> tuple[list, int]:
+def _found(account_id: int, term: str, allowed: Select, visible: Select | None,
+           limit: int) -> tuple[list[FoundGroup], int]:
     """Groups of the school whose name contains `term` (any case, literally), among
-    `allowed`, in natural order of their path: the first `limit` and how many more."""
-    query = select(MentorGroup.id, MentorGroup.name).where(MentorGroup.account_id == account_id)
+    `allowed` (a select of ids, walked by SQL), with their paths: the first `limit` in
+    natural order of their paths, and how many more. Two statements. Up to PATH_ORDER_LIMIT
+    matches every path is worked out to choose the first ones; beyond that (a search that
+    narrows nothing in a huge tree) they are the first by name, shown in order of path."""
+    query = select(MentorGroup.id, MentorGroup.name).where(
+        MentorGroup.account_id == account_id, MentorGroup.id.in_(allowed))
     if term:
         query = query.where(func.lower(MentorGroup.name).like(_escape_like(term.lower()),
                                                               escape="\\"))
-    rows = [(gid, name) for gid, name in db.session.execute(query) if gid in allowed]
-    return rows, max(0, len(rows) - limit)
+    rows = db.session.execute(query).all()
+    total = len(rows)
+    if total <= PATH_ORDER_LIMIT:
+        labels = path_labels(account_id, [gid for gid, _ in rows], visible,
+                             start=query.with_only_columns(MentorGroup.id))
+    else:
+        rows = sorted(rows, key=lambda row: natural_key(row[1]))[:limit]
+        labels = path_labels(account_id, [gid for gid, _ in rows], visible)
+    ordered = sorted(rows, key=lambda row: natural_key(labels[row[0]]))[:limit]
+    return [FoundGroup(gid, name, labels[gid]) for gid, name in ordered], max(0, total - limit)
 
 
-def _found(account_id: int, rows, visible: set[int], limit: int) -> list[FoundGroup]:
-    labels = path_labels(account_id, [gid for gid, _ in rows], visible)
-    ordered = sorted(rows, key=lambda row: natural_key(labels[row[0]]))
-    return [FoundGroup(gid, name, labels[gid]) for gid, name in ordered[:limit]]
+def _visible(actor: User, account_id: int) -> Select | None:
+    """What a path may name: None (everything) for an account admin."""
+    return None if is_account_admin(actor, account_id) \
+        else group_reach.held_groups(actor.id, account_id, ("group_admin",))
 
 
 def search_groups(actor: User, account_id: int, query: str | None,
                   limit: int = SEARCH_LIMIT) -> Found:
     """The Groups tab's search: groups this person manages whose name contains the query,
-    each with its path, at most `limit` (and how many more)."""
+    each with its path, at most `limit` (and how many more). Two statements."""
     term = " ".join((query or "").split())
-    if not term:
+    managed = group_reach.managed_select(actor, account_id)
+    if not term or managed is None:
         return Found([], 0)
-    managed = managed_group_ids(actor, account_id)
-    rows, more = _matching(account_id, term, managed, limit)
-    return Found(_found(account_id, rows, managed, limit), more)
+    found, more = _found(account_id, term, managed, _visible(actor, account_id), limit)
+    return Found(found, more)
+
+
+def _allowed_parents(actor: User, account_id: int, group: MentorGroup | None) -> Select | None:
+    """Groups `group` (None: a new group) may go under: managed, never itself or below."""
+    managed = group_reach.managed_select(actor, account_id)
+    if managed is None or group is None:
+        return managed
+    below = group_reach.subtree_select(account_id, [group.id], "below")
+    return managed.where(managed.selected_columns[0].not_in(below))
 
 
 def parent_options(actor: User, account_id: int, group_id, query: str | None,
@@ -116,25 +126,23 @@ def parent_options(actor: User, account_id: int, group_id, query: str | None,
     manages, never the group itself or any group below it, matching the query (all of them
     when it is empty), and whether "No parent (top level)" may be chosen (account admins).
     The service that saves the form checks the choice again (groups.update_group)."""
-    managed = managed_group_ids(actor, account_id)
+    group = None
     if group_id not in (None, ""):
         group = group_for_manager(actor, account_id, group_id)
-        managed -= subtree_ids(school_parent_map(account_id), {group.id})
+    allowed = _allowed_parents(actor, account_id, group)
+    if allowed is None:
+        return Found([], 0)
     term = " ".join((query or "").split())
-    rows, more = _matching(account_id, term, managed, limit)
-    visible = managed_group_ids(actor, account_id)
-    return Found(_found(account_id, rows, visible, limit), more,
-                 top_level=is_account_admin(actor, account_id))
+    found, more = _found(account_id, term, allowed, _visible(actor, account_id), limit)
+    return Found(found, more, top_level=is_account_admin(actor, account_id))
 
 
 def parent_label(actor: User, account_id: int, group: MentorGroup | None,
                  candidate: int) -> str | None:
     """The path of `candidate` when `group` (None: a new group) may be nested under it by
     this person, else None: keeps a chosen parent in a select that lists only some."""
-    managed = managed_group_ids(actor, account_id)
-    allowed = set(managed)
-    if group is not None:
-        allowed -= subtree_ids(school_parent_map(account_id), {group.id})
-    if candidate not in allowed:
+    allowed = _allowed_parents(actor, account_id, group)
+    if allowed is None or db.session.scalar(
+            allowed.where(allowed.selected_columns[0] == candidate)) is None:
         return None
-    return path_labels(account_id, [candidate], managed)[candidate]
+    return path_labels(account_id, [candidate], _visible(actor, account_id))[candidate]

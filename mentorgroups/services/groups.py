@@ -21,7 +21,7 @@ from mentorgroups.models import (
     User,
 )
 from mentorgroups.request_cache import cached
-from mentorgroups.services import audit
+from mentorgroups.services import audit, group_reach
 from mentorgroups.services.errors import (
     NotFound,
     PermissionDenied,
@@ -76,26 +76,16 @@ def subtree_ids(parents: dict[int, int | None], roots: set[int]) -> set[int]:
 
 
 def managed_group_ids(actor: User, account_id: int) -> set[int]:
-    """Groups this person may manage in this school: all of them for an account admin; for a
-    Group Admin the groups they administer and everything below; nothing for anybody else.
-    Worked out once per request (a copy is returned: callers may change theirs)."""
+    """Groups this person may manage in this school, as a Python set: for tests and small
+    uses only. Screens and checks put `group_reach.managed_select()` inside their statements
+    instead (a copy is returned: callers may change theirs)."""
     return set(cached(("managed", actor.id, account_id),
                       lambda: frozenset(_managed_group_ids(actor, account_id))))
 
 
 def _managed_group_ids(actor: User, account_id: int) -> set[int]:
-    membership = active_membership(actor, account_id)
-    if membership is None:
-        return set()
-    parents = school_parent_map(account_id)
-    if membership.role == "admin":
-        return set(parents)
-    direct = set(db.session.scalars(
-        select(GroupMembership.group_id).join(MentorGroup).where(
-            GroupMembership.user_id == actor.id, GroupMembership.role == "group_admin",
-            MentorGroup.account_id == account_id)
-    ))
-    return subtree_ids(parents, direct)
+    reach = group_reach.managed_select(actor, account_id)
+    return set() if reach is None else set(db.session.scalars(reach))
 
 
 def is_group_admin_anywhere(actor: User, account_id: int) -> bool:
@@ -108,7 +98,10 @@ def is_group_admin_anywhere(actor: User, account_id: int) -> bool:
 
 
 def can_use_groups_back_office(actor: User, account_id: int) -> bool:
-    return bool(is_account_admin(actor, account_id) or managed_group_ids(actor, account_id))
+    """Account admins, and Group Admins (of any group: it is in their own reach)."""
+    return is_account_admin(actor, account_id) or (
+        active_membership(actor, account_id) is not None
+        and is_group_admin_anywhere(actor, account_id))
 
 
 def group_for_manager(actor: User, account_id: int, group_id) -> MentorGroup:
@@ -119,7 +112,7 @@ def group_for_manager(actor: User, account_id: int, group_id) -> MentorGroup:
         raise NotFound("That group does not exist.")
     group = db.session.get(MentorGroup, gid)
     if group is None or group.account_id != account_id \
-            or gid not in managed_group_ids(actor, account_id):
+            or not group_reach.manages(actor, account_id, gid):
         raise NotFound("That group does not exist (it may have been deleted).")
     return group
 
@@ -240,14 +233,15 @@ def create_group(actor: User, account_id: int, name: str, description: str | Non
 def allowed_parents(actor: User, account_id: int, group: MentorGroup | None) -> list[MentorGroup]:
     """Groups this group may be nested under: managed by the actor, never the group itself or
     anything below it."""
-    managed = managed_group_ids(actor, account_id)
-    if group is not None:
-        managed -= subtree_ids(parent_map(account_id), {group.id})
-    if not managed:
+    reach = group_reach.managed_select(actor, account_id)
+    if reach is None:
         return []
-    return list(db.session.scalars(
-        select(MentorGroup).where(MentorGroup.id.in_(managed)).order_by(func.lower(MentorGroup.name))
-    ))
+    query = select(MentorGroup).where(MentorGroup.account_id == account_id,
+                                      MentorGroup.id.in_(reach))
+    if group is not None:
+        query = query.where(MentorGroup.id.not_in(
+            group_reach.subtree_select(account_id, [group.id], "below")))
+    return list(db.session.scalars(query.order_by(func.lower(MentorGroup.name))))
 
 
 def update_group(actor: User, account_id: int, group_id, name: str, description: str | None,
@@ -270,11 +264,12 @@ def update_group(actor: User, account_id: int, group_id, name: str, description:
         else:
             if new_parent == group.id:
                 raise ServiceError("A group can't be nested under itself.", field="parent_id")
-            parents = parent_map(account_id)
-            if new_parent in subtree_ids(parents, {group.id}):
+            # Read after the lock, by SQL: the walk sees every move committed before it.
+            below = group_reach.subtree_select(account_id, [group.id])
+            if db.session.scalar(below.where(below.selected_columns[0] == new_parent)):
                 raise ServiceError("A group can't be nested under one of its own nested groups.",
                                    field="parent_id")
-            if new_parent not in managed_group_ids(actor, account_id):
+            if not group_reach.manages(actor, account_id, new_parent):
                 raise ServiceError("Choose a parent group from the list.", field="parent_id")
     _check_sibling_name(account_id, new_parent, name, exclude_id=group.id)
     before = {"name": group.name, "description": group.description, "parent_id": group.parent_id}

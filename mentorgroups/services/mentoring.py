@@ -29,9 +29,9 @@ from mentorgroups.models import (
 )
 from mentorgroups.paging import Page, PageRequest, clamp
 from mentorgroups.request_cache import cached
+from mentorgroups.services import group_reach
 from mentorgroups.services.errors import NotFound
 from mentorgroups.services.group_members import name_or_email_matches
-from mentorgroups.services.groups import school_parent_map, subtree_ids
 from mentorgroups.services.page_counts import members_estimate, page_total
 from mentorgroups.services.permissions import active_membership
 from mentorgroups.services.school_settings import drift_cutoff
@@ -63,38 +63,29 @@ def submission_recipients(submission: Submission) -> list[User]:
 
 
 def mentored_group_ids(actor: User, account_id: int) -> set[int]:
-    """Groups whose members this person follows: those they mentor, and those they
-    administer as Group Admin with every group below them. Once per request."""
+    """Groups whose members this person follows, as a Python set: for the digest and tests.
+    Screens and checks put `group_reach.mentored_select()` inside their statements."""
     return set(cached(("mentored", actor.id, account_id),
                       lambda: frozenset(_mentored_group_ids(actor, account_id))))
 
 
 def _mentored_group_ids(actor: User, account_id: int) -> set[int]:
-    if active_membership(actor, account_id) is None:
-        return set()
-    rows = db.session.execute(
-        select(GroupMembership.group_id, GroupMembership.role).join(MentorGroup).where(
-            GroupMembership.user_id == actor.id, MentorGroup.account_id == account_id,
-            GroupMembership.role.in_(("mentor", "group_admin")))).all()
-    mentoring = {gid for gid, role in rows if role == "mentor"}
-    administered = {gid for gid, role in rows if role == "group_admin"}
-    if administered:
-        administered = subtree_ids(school_parent_map(account_id), administered)
-    return mentoring | administered
+    reach = group_reach.mentored_select(actor, account_id)
+    return set() if reach is None else set(db.session.scalars(reach))
 
 
 def follows_learner(actor: User, account_id: int, learner_id):
     """SQL condition: the learner (a column, or an id) is a member of a group this person
-    mentors or manages. An EXISTS over the group memberships, so the database checks it
-    row by row; the learners are never gathered in Python. (The groups are: a person follows
-    a handful, a Group Admin at most every group of the school.)"""
-    group_ids = mentored_group_ids(actor, account_id)
-    if not group_ids:
+    mentors or manages. An EXISTS over the group memberships with the groups as a subquery
+    (a walk down the tree for a Group Admin), so the database checks it row by row: neither
+    the learners nor the groups are gathered in Python."""
+    reach = group_reach.mentored_select(actor, account_id)
+    if reach is None:
         return false()
     learner_groups = aliased(GroupMembership)
     return exists().where(learner_groups.user_id == learner_id,
                           learner_groups.role == "member",
-                          learner_groups.group_id.in_(sorted(group_ids)))
+                          learner_groups.group_id.in_(reach))
 
 
 # ---- what a mentor sees ------------------------------------------------------------------------
@@ -117,41 +108,11 @@ MEMBER_SORTS = ("name", "drifting", "waiting")
 
 
 def mentor_home(actor: User, account_id: int) -> tuple[list[dict], list[dict]]:
-    """The groups this person mentors or manages (with member and waiting counts), then the
-    cohorts they teach or moderate."""
-    group_ids = mentored_group_ids(actor, account_id)
-    group_rows = []
-    if group_ids:
-        members = dict(db.session.execute(
-            select(GroupMembership.group_id, func.count()).where(
-                GroupMembership.group_id.in_(group_ids), GroupMembership.role == "member")
-            .group_by(GroupMembership.group_id)).all())
-        waiting = dict(db.session.execute(
-            select(GroupMembership.group_id, func.count(Submission.id))
-            .join(Submission, Submission.user_id == GroupMembership.user_id)
-            .where(GroupMembership.group_id.in_(group_ids), GroupMembership.role == "member",
-                   Submission.account_id == account_id, Submission.status == "pending")
-            .group_by(GroupMembership.group_id)).all())
-        roles = dict(db.session.execute(select(GroupMembership.group_id, GroupMembership.role)
-                                        .where(GroupMembership.user_id == actor.id)).all())
-        for group in db.session.scalars(select(MentorGroup).where(MentorGroup.id.in_(group_ids))
-                                        .order_by(func.lower(MentorGroup.name))):
-            role = roles.get(group.id)  # below a group they administer: they manage it too
-            group_rows.append({"group": group, "members": members.get(group.id, 0),
-                               "waiting": waiting.get(group.id, 0),
-                               "role": role if role in ("mentor", "group_admin")
-                               else "group_admin"})
-    cohort_rows = [
-        {"cohort": cohort, "path": path, "role": role}
-        for cohort, path, role in db.session.execute(
-            select(Cohort, Path, CohortMembership.role)
-            .join(CohortMembership, CohortMembership.cohort_id == Cohort.id)
-            .join(Path, Path.id == Cohort.path_id)
-            .where(CohortMembership.user_id == actor.id, Path.account_id == account_id,
-                   CohortMembership.role.in_(("teacher", "moderator")))
-            .order_by(Path.title, Cohort.name)).all()
-    ]
-    return group_rows, cohort_rows
+    """The first page of the groups this person mentors or manages, then the cohorts they
+    teach or moderate."""
+    from mentorgroups.services.mentor_groups import mentor_cohorts, mentor_groups_page
+
+    return mentor_groups_page(actor, account_id).items, mentor_cohorts(actor, account_id)
 
 
 def mentored_group(actor: User, account_id: int, group_id) -> MentorGroup:
@@ -159,7 +120,7 @@ def mentored_group(actor: User, account_id: int, group_id) -> MentorGroup:
         gid = int(group_id)
     except (TypeError, ValueError):
         raise NotFound("That group does not exist.") from None
-    if gid not in mentored_group_ids(actor, account_id):
+    if not group_reach.mentors(actor, account_id, gid):
         raise NotFound("That group does not exist or you don't mentor it.")
     return db.session.get(MentorGroup, gid)
 
@@ -168,15 +129,12 @@ def viewable_group(actor: User, account_id: int, group_id) -> MentorGroup:
     """A group whose mentor page this person may open: one they mentor or administer (and
     those below), or, for an account admin, any group of the school, since they manage
     every one (Home > People > Groups, "All groups"). NotFound for anything else."""
-    from mentorgroups.services.groups import managed_group_ids
-
     try:
         gid = int(group_id)
     except (TypeError, ValueError):
         raise NotFound("That group does not exist.") from None
-    if gid in mentored_group_ids(actor, account_id):
-        return db.session.get(MentorGroup, gid)
-    if gid in managed_group_ids(actor, account_id):
+    if group_reach.mentors(actor, account_id, gid) \
+            or group_reach.manages(actor, account_id, gid):
         group = db.session.get(MentorGroup, gid)
         if group is not None and group.account_id == account_id:
             return group

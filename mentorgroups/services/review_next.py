@@ -70,17 +70,14 @@ NO_FILTER = QueueFilter()
 def filter_groups(actor: User, account_id: int) -> list[tuple[int, str]]:
     """The groups a person may narrow their queue to, by name: an admin every group of the
     school, others the groups they mentor or manage (and those below)."""
-    from mentorgroups.services.mentoring import mentored_group_ids
+    from mentorgroups.services import group_reach
 
     membership = active_membership(actor, account_id)
     if membership is None:
         return []
     query = select(MentorGroup.id, MentorGroup.name).where(MentorGroup.account_id == account_id)
     if membership.role != "admin":
-        group_ids = mentored_group_ids(actor, account_id)
-        if not group_ids:
-            return []
-        query = query.where(MentorGroup.id.in_(sorted(group_ids)))
+        query = query.where(MentorGroup.id.in_(group_reach.mentored_select(actor, account_id)))
     return [tuple(row) for row in db.session.execute(
         query.order_by(func.lower(MentorGroup.name), MentorGroup.id))]
 

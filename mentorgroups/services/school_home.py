@@ -30,6 +30,7 @@ from mentorgroups.models import (
     utcnow,
 )
 from mentorgroups.paging import Page, PageRequest, clamp
+from mentorgroups.services import group_reach
 from mentorgroups.services.permissions import active_membership
 
 # Column -> its direction when first clicked (the most telling end first).
@@ -83,16 +84,7 @@ def scope_condition(actor: User, account_id: int, group_id_column):
         return None
     if membership.role == "admin":
         return true()
-    managed = (select(GroupMembership.group_id.label("id"))
-               .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
-               .where(GroupMembership.user_id == actor.id,
-                      GroupMembership.role == "group_admin",
-                      MentorGroup.account_id == account_id)
-               .cte("managed", recursive=True))
-    child = aliased(MentorGroup)
-    managed = managed.union(select(child.id).where(child.parent_id == managed.c.id,
-                                                   child.account_id == account_id))
-    return group_id_column.in_(select(managed.c.id))
+    return group_id_column.in_(group_reach.managed_select(actor, account_id))
 
 
 def _active_person(account_id: int):
