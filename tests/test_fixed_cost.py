@@ -19,8 +19,8 @@ from tests.factories import make_account, make_member, school
 # with, then the page's own (before services.signed_in each page began with five: person,
 # membership, school, roles, bell count; the notifications page counted the bell twice).
 SMALL_PAGES = {
-    "mentor": {"/notifications": 1 + 2, "/people/{learner}": 1 + 11,
-               "/people/{learner}?tab=review": 1 + 6, "/people/groups": 1 + 6},
+    "mentor": {"/notifications": 1 + 2, "/people/{learner}": 1 + 10,
+               "/people/{learner}?tab=review": 1 + 5, "/people/groups": 1 + 6},
     "learner": {"/paths": 1 + 3},
     "admin": {"/admin/community/audit/": 1 + 2},
 }
