@@ -26,7 +26,7 @@ def page_total(rows, estimate=None) -> tuple[int, bool]:
     exact, guess = db.session.execute(select(counted, estimate)).one()
     if exact <= EXACT_UP_TO:
         return exact, False
-    return max(exact, guess or 0), True
+    return max(exact, guess), True
 
 
 def members_estimate(group_id: int):
