@@ -89,6 +89,22 @@ def test_a_group_admin_sees_the_trail_from_the_highest_group_they_administer(cli
         "Middle", "Lower"]
 
 
+
+def test_groups_above_administered_by_someone_else_or_only_mentored_stay_out(app, s):
+    """Only the person's own Group Admin roles lift the trail: another person's Group Admin
+    role above, or the person's own Mentor role above, shows nothing of those groups."""
+    top, middle, leaf = chain(s, ["Top", "Middle", "Leaf"])
+    ga = make_member(s.account, "staff", full_name="Gia Admin")
+    hal = make_member(s.account, "staff", full_name="Hal Head")
+    gm.add_members(s.admin, s.account.id, middle.id, "group_admin", user_ids=[ga.id])
+    gm.add_members(s.admin, s.account.id, top.id, "group_admin", user_ids=[hal.id])
+    gm.add_members(s.admin, s.account.id, top.id, "mentor", user_ids=[ga.id])
+    db.session.commit()
+    assert [g.name for g in group_trail.visible_ancestors(ga, s.account.id, leaf)] == [
+        "Middle"]
+    assert [g.name for g in group_trail.visible_ancestors(hal, s.account.id, leaf)] == [
+        "Top", "Middle"]
+
 def test_another_schools_groups_are_never_in_the_trail(app, s):
     top, leaf = chain(s, ["Ours", "Our leaf"])
     other = make_account(plan="complete")
