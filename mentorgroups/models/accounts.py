@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
@@ -62,6 +63,14 @@ class Account(Base):
         return self.name
 
 
+
+def password_hash_options() -> dict:
+    """werkzeug's default method (scrypt) unless the app's config names another in
+    PASSWORD_HASH_METHOD: only the test suite does (a cheap pbkdf2; it hashes thousands of
+    passwords), and nothing reads it from the environment."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+    return {"method": method} if method else {}
+
 class User(UserMixin, Base):
     """One personal account across schools. Emails are stored lower-cased, so uniqueness is
     case-insensitive on every database."""
@@ -99,7 +108,7 @@ class User(UserMixin, Base):
         return self.active
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, **password_hash_options())
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)

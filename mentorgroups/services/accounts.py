@@ -21,6 +21,7 @@ from mentorgroups.models import (
     User,
     normalize_email,
 )
+from mentorgroups.models.accounts import password_hash_options
 from mentorgroups.services.errors import NotFound, ServiceError
 from mentorgroups.services.permissions import require_account_admin
 
@@ -28,7 +29,17 @@ MIN_PASSWORD_LENGTH = 8
 
 # A hash of a throwaway password, checked when the email is unknown so that a wrong email
 # and a wrong password take the same time as well as getting the same message.
-_TIMING_HASH = generate_password_hash("timing-equaliser-not-a-real-password")
+_TIMING_PASSWORD = "timing-equaliser-not-a-real-password"
+_TIMING_HASHES = {"": generate_password_hash(_TIMING_PASSWORD)}
+
+
+def _timing_hash() -> str:
+    """A hash made the way this app hashes passwords, checked when there is no real one, so
+    an unknown email costs what a wrong password does."""
+    method = password_hash_options().get("method", "")
+    if method not in _TIMING_HASHES:
+        _TIMING_HASHES[method] = generate_password_hash(_TIMING_PASSWORD, method=method)
+    return _TIMING_HASHES[method]
 
 
 def clean_email(raw: str | None) -> str:
@@ -154,10 +165,10 @@ def authenticate(email: str | None, password: str | None) -> User | None:
     person are indistinguishable to the caller."""
     user = user_by_email(email or "") if email else None
     if user is None:
-        check_password_hash(_TIMING_HASH, password or "")
+        check_password_hash(_timing_hash(), password or "")
         return None
     if not user.password_hash:  # set-up link not used yet: same time as a wrong password
-        check_password_hash(_TIMING_HASH, password or "")
+        check_password_hash(_timing_hash(), password or "")
         return None
     if not user.check_password(password or "") or not user.active:
         return None
