@@ -71,6 +71,10 @@ def test_the_role_shown_is_the_persons_own(s):
 def test_nobody_to_follow_is_an_empty_page(s):
     page = mentor_groups_page(s.learner, s.account.id)
     assert (page.items, page.total) == ([], 0)
+    outsider = make_member(make_account(name="Elsewhere"), "staff", full_name="Out Sider")
+    db.session.commit()
+    page = mentor_groups_page(outsider, s.account.id)  # no access to this school at all
+    assert (page.items, page.total, page.number) == ([], 0, 1)
     nothing = mentor_groups_page(s.mia, s.account.id, PageRequest(search="no such group"))
     assert (nothing.items, nothing.total) == ([], 0)
 
