@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -627,3 +628,26 @@ def page(new_page):
 @pytest.fixture
 def unique():
     return lambda prefix="x": f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+# MG_TEST_CPU_REPORT=path writes each test's CPU seconds (this process, its threads, and the
+# child processes it waited for: workers, CLI runs) as "seconds<TAB>test id" lines, to find
+# where the suite's time goes: on a shared 2-core machine wall-clock durations mostly measure
+# the neighbours.
+_CPU_REPORT = os.environ.get("MG_TEST_CPU_REPORT")
+
+
+def _cpu_now() -> float:
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+if _CPU_REPORT:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        start = _cpu_now()
+        yield
+        with open(_CPU_REPORT, "a") as report:
+            report.write(f"{_cpu_now() - start:.3f}\t{item.nodeid}\n")

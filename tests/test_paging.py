@@ -24,6 +24,7 @@ from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups, learning, mentoring
 from tests.conftest import statements_for
 from tests.factories import _PASSWORD_HASH, make_member, school
+from tests.kept_scenes import kept_scene
 
 ADMIN_GROUPS = "/admin/community/groups"
 
@@ -57,7 +58,11 @@ def crowd(s, group_id: int, n: int, prefix: str = "Crowd", waiting: bool = True)
 
 
 @pytest.fixture
-def s(app):
+def s(app, request):
+    return kept_scene(request, build_s)
+
+
+def build_s():
     s = school(plan="complete")
     s.mentor = make_member(s.account, "staff", full_name="Mia Mentor")
     s.small = groups.create_group(s.admin, s.account.id, "Small")

@@ -26,6 +26,7 @@ from mentorgroups.models import (
 from mentorgroups.services import group_members, groups, mentoring, reports
 from mentorgroups.services.errors import PermissionDenied
 from tests.factories import make_account, make_cohort, make_member, make_path, make_user
+from tests.kept_scenes import kept_scene
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 URLS = {"members": "/admin/community/reports/members.csv",
@@ -136,8 +137,8 @@ def build_school():
 
 
 @pytest.fixture
-def hill(app):
-    return build_school()
+def hill(app, request):
+    return kept_scene(request, build_school)
 
 
 # ---- known values -------------------------------------------------------------------------------

@@ -21,13 +21,18 @@ from mentorgroups.services.errors import NotFound
 from mentorgroups.services.review_next import NO_FILTER, QueueFilter
 from tests.conftest import BACKEND, Client
 from tests.factories import make_cohort
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     w = two_schools()
     essays = Path(account=w.river, title="Essays", steps=[
         Step(position=i, title=f"Essay {i}", requires_review=True, points=10)

@@ -17,12 +17,19 @@ from mentorgroups.services.school_home import groups_page, school_home
 from tests.conftest import statements_for
 from tests.deadline import ends_within
 from tests.factories import make_account, make_cohort, make_member, make_path
+from tests.kept_scenes import kept_scene
 
 CLOCK_START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def w(app, clock):
+def w(app, clock, request):
+    w = kept_scene(request, build_w, clock=clock)
+    w.clock = clock
+    return w
+
+
+def build_w(clock):
     """Riverside: Alpha (2 members, a mentor; one piece of work 10 days old, one 1 day old),
     Beta (1 member, no mentor, one piece 3 days old; Gus its Group Admin) with Gamma nested
     under it (a mentor, no members), Delta (empty, no mentor). A revoked member of Alpha
