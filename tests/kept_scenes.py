@@ -9,14 +9,16 @@ them, ids and all. A test still sees exactly what a fresh build would have given
 changes nothing another test sees (the tables are emptied after each test as before).
 
 What a kept scene may hold: model instances, plain values, and lists, tuples, dicts,
-SimpleNamespaces and `type(...)` namespaces of them, and functions of their arguments only;
-not closures (they would keep an earlier test's objects). Only the database is put back:
-emails the build sent are in the SentEmail rows but not in `mail_outbox`, and a rate limit
-it moved is not moved again, so a test that reads those keeps a scene of its own. A scene
-built under the frozen `clock` gets the clock back where the build left it."""
+dataclasses, SimpleNamespaces and `type(...)` namespaces of them, and functions of their
+arguments only; not closures (they would keep an earlier test's objects). Only the
+database is put back: emails the build sent are in the SentEmail rows but not in
+`mail_outbox`, and a rate limit it moved is not moved again, so a test that reads those
+keeps a scene of its own. A scene built under the frozen `clock` gets the clock back where
+the build left it."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from types import FunctionType, MethodType, SimpleNamespace
 
@@ -89,6 +91,8 @@ def _parts(value):
         return list(vars(value).values())
     if isinstance(value, type):
         return [v for k, v in vars(value).items() if not k.startswith("__")]
+    if dataclasses.is_dataclass(value):
+        return [getattr(value, f.name) for f in dataclasses.fields(value)]
     return []
 
 
@@ -115,4 +119,7 @@ def _reload(value):
     elif isinstance(value, type):
         for k, v in [(k, v) for k, v in vars(value).items() if not k.startswith("__")]:
             setattr(value, k, _reload(v))
+    elif dataclasses.is_dataclass(value):
+        return dataclasses.replace(value, **{f.name: _reload(getattr(value, f.name))
+                                             for f in dataclasses.fields(value) if f.init})
     return value

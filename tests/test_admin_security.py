@@ -25,6 +25,7 @@ from mentorgroups.models import (
     utcnow,
 )
 from tests.factories import make_account, make_cohort, make_member, make_path
+from tests.kept_scenes import kept_scene
 
 A_WORD = "ALPHAROW"
 B_WORD = "BRAVOROW"
@@ -79,7 +80,11 @@ def build_school(word: str, name: str):
 
 
 @pytest.fixture
-def world(app):
+def world(app, request):
+    return kept_scene(request, build_world)
+
+
+def build_world():
     a = build_school(A_WORD, "Alpha School")
     b = build_school(B_WORD, "Bravo School")
     return type("World", (), dict(a=a, b=b))

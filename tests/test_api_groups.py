@@ -23,10 +23,15 @@ from mentorgroups.services import api_tokens, group_members, groups, learning
 from tests.api_school import api_school
 from tests.conftest import statements_of
 from tests.factories import make_member
+from tests.kept_scenes import kept_scene
 
 
 @pytest.fixture
-def scene(app):
+def scene(app, request):
+    return kept_scene(request, build_scene)
+
+
+def build_scene():
     return api_school()
 
 

@@ -32,6 +32,7 @@ from mentorgroups.services.digest_content import (
 from mentorgroups.services.digest_weeks import latest_due_week, preview_week, week_by_key
 from tests.conftest import BACKEND, statements_of
 from tests.factories import make_account, make_cohort, make_member, make_path
+from tests.kept_scenes import kept_scene
 
 
 def count(model, *where) -> int:
@@ -48,7 +49,11 @@ CLOCK_START = SEND - timedelta(days=3)  # the school opens on the Friday before 
 
 
 @pytest.fixture
-def s(app, clock):
+def s(app, clock, request):
+    return kept_scene(request, build_s, clock=clock)
+
+
+def build_s(clock):
     """Hill School (Europe/London, Monday 08:00), opened on Friday 27 Nov: Coaching with a
     mentor, a Group Admin and three members; Data analysts nested below it with one member;
     a path of 4 steps. The test then runs at NOW, five minutes after Monday's send time."""

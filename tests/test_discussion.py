@@ -24,6 +24,7 @@ from mentorgroups.services import group_members as gm
 from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
 from tests.conftest import statements_of
 from tests.factories import make_account, make_member, school
+from tests.kept_scenes import kept_scene
 
 CLOCK_START = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 
@@ -72,7 +73,11 @@ def nothing_written():
 
 
 @pytest.fixture
-def scene(app, clock):
+def scene(app, clock, request):
+    return kept_scene(request, build_scene)
+
+
+def build_scene():
     """Lia's submission in a school where Mia and Max mentor her group, Tom teaches her
     cohort, Gil is a Group Admin of her group (may review, not told of submissions), Rita
     mentored her group until her access was revoked, Sol mentors another group only; Lia is

@@ -25,13 +25,18 @@ from mentorgroups.models import (
 from mentorgroups.services import email_choices, email_summaries, learning
 from mentorgroups.services.errors import NotFound
 from tests.conftest import BACKEND
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 CLOCK_START = datetime(2026, 12, 1, 10, 20, tzinfo=UTC)
 
 
 @pytest.fixture
-def w(clock, app):
+def w(clock, app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     return two_schools()
 
 

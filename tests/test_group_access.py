@@ -24,11 +24,16 @@ from mentorgroups.services.group_access import (
     managers_above,
 )
 from tests.deadline import ends_within
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     w = two_schools()
     river = w.river.id
     year9 = groups.create_group(w.ada, river, "Year 9 coaching", "", w.coaching.id)

@@ -9,11 +9,16 @@ from mentorgroups.models import GroupMembership, Invitation, User
 from mentorgroups.paging import PageRequest
 from mentorgroups.services import group_members as gm
 from mentorgroups.services.errors import NotFound, ServiceError
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     return two_schools()
 
 

@@ -8,11 +8,16 @@ import pytest
 from mentorgroups.extensions import db
 from mentorgroups.services import group_members as gm
 from tests.factories import make_member
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     w = two_schools()
     # Eight active people of Riverside called Pat (one also at Hillside), a Pat whose access
     # was revoked, and a Pat of Hillside only. Nobody else's name or address contains "pat".

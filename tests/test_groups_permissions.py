@@ -8,6 +8,7 @@ from mentorgroups.models import AuditEvent, GroupMembership, MentorGroup
 from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups
 from tests.factories import make_account, make_member
+from tests.kept_scenes import kept_scene
 
 BASE = "/admin/community/groups"
 PEOPLE = ["anonymous", "learner", "mentor", "group_admin", "other_group_admin", "admin",
@@ -15,7 +16,11 @@ PEOPLE = ["anonymous", "learner", "mentor", "group_admin", "other_group_admin", 
 
 
 @pytest.fixture
-def world(app):
+def world(app, request):
+    return kept_scene(request, build_world)
+
+
+def build_world():
     account = make_account(plan="complete", name="Home School")
     admin = make_member(account, "admin", full_name="Ada Admin")
     people = {

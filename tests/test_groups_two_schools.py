@@ -3,11 +3,16 @@
 import pytest
 
 from mentorgroups.services import groups
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     return two_schools()
 
 

@@ -5,11 +5,16 @@ import pytest
 from mentorgroups.extensions import db
 from mentorgroups.paging import PageRequest
 from mentorgroups.services import inbox
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     w = two_schools()
     # Sam, a learner at Riverside and a mentor at Hillside, hears from both schools.
     for key, school, user in [("r1", w.river, w.sam), ("r2", w.river, w.sam),

@@ -8,11 +8,16 @@ from mentorgroups.extensions import db
 from mentorgroups.models import CohortMembership
 from mentorgroups.services import learning
 from mentorgroups.services.errors import NotFound, PermissionDenied, ServiceError
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     return two_schools()
 
 

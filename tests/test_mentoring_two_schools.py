@@ -9,11 +9,16 @@ from mentorgroups.models import GroupMembership, Notification, SentEmail, User
 from mentorgroups.services import learning, mentoring
 from mentorgroups.services.errors import NotFound
 from tests.factories import make_cohort
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     return two_schools()
 
 

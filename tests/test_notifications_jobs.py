@@ -8,11 +8,16 @@ from mentorgroups.extensions import db
 from mentorgroups.models import Invitation, Notification, OutboxJob, SentEmail, User
 from mentorgroups.services import accounts, invitations, learning, notifications
 from mentorgroups.services import group_members as gm
+from tests.kept_scenes import kept_scene
 from tests.two_schools import membership, two_schools
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     return two_schools()
 
 

@@ -13,11 +13,16 @@ from mentorgroups.services.permissions import (
     require_account_admin,
     require_active_member,
 )
+from tests.kept_scenes import kept_scene
 from tests.two_schools import membership, two_schools
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     return two_schools()
 
 

@@ -13,13 +13,18 @@ from mentorgroups.paging import PageRequest
 from mentorgroups.services import learning
 from mentorgroups.services.learning import QueueRow
 from tests.factories import make_cohort
+from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def w(app):
+def w(app, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     return two_schools()
 
 

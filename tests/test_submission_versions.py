@@ -15,6 +15,7 @@ from mentorgroups.models import Notification, OutboxJob, Review, SentEmail, Subm
 from mentorgroups.services import inbox, learning, mentoring, notifications, reports
 from mentorgroups.services.digest_content import build_digests
 from mentorgroups.services.digest_weeks import latest_due_week
+from tests.kept_scenes import kept_scene
 from tests.test_reports_rows import rows_of
 from tests.two_schools import two_schools
 
@@ -23,7 +24,11 @@ CLOCK_START = T0
 
 
 @pytest.fixture
-def w(app, clock):
+def w(app, clock, request):
+    return kept_scene(request, build_w)
+
+
+def build_w():
     return two_schools()
 
 

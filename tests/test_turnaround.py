@@ -44,6 +44,7 @@ from mentorgroups.services.digest_weeks import latest_due_week
 from mentorgroups.services.errors import NotFound
 from tests.conftest import statements_for, statements_of
 from tests.factories import make_account, make_cohort, make_member, make_path, school
+from tests.kept_scenes import kept_scene
 
 T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CLOCK_START = T
@@ -60,7 +61,11 @@ def group_with(s, name, **roles):
 
 
 @pytest.fixture
-def scene(app, clock):
+def scene(app, clock, request):
+    return kept_scene(request, build_scene, clock=clock)
+
+
+def build_scene(clock):
     s = school(plan="complete")
     mo = make_member(s.account, "staff", full_name="Mo Mentor")
     idle = make_member(s.account, "member", full_name="Ida Idle")
