@@ -390,6 +390,11 @@ def test_next_and_previous_walk_the_list_by_key_each_person_once(client, s, scre
     assert back == [names for _, names, _ in reversed(pages[:-1])]
     assert f"before={ids[125]}" in _links(client.get(pages[-1][0]).get_data(as_text=True),
                                            "prev")
+    # The key, not the number, says where the page starts (read by key, not by OFFSET).
+    shifted = client.get(f"{url}?per_page=25&page=2&after={ids[29]}").get_data(as_text=True)
+    assert shown_names(shifted) == [f"Crowd {i:04d}" for i in range(31, 56)]
+    shifted = client.get(f"{url}?per_page=25&page=3&before={ids[60]}").get_data(as_text=True)
+    assert shown_names(shifted) == [f"Crowd {i:04d}" for i in range(36, 61)]
     # The link back to page 1 carries no key; numbered pages none either.
     page2 = client.get(pages[1][0]).get_data(as_text=True)
     assert _links(page2, "prev") == url + "?per_page=25"
