@@ -428,7 +428,8 @@ def test_the_queue_and_its_group_search_cost_the_same_statements_over_10_and_500
     assert page.count("<option") == 21 and 'id="queue-group-q"' in page
     assert "The first 20 groups by name are listed: find others by name." in page
     found = client.get("/review/groups.json?q=more 48").get_json()
-    assert [g["name"] for g in found["groups"]] == ["More 48"] + [f"More {i}" for i in range(480, 490)]
+    assert [g["name"] for g in found["groups"]] == \
+        ["More 48"] + [f"More {i}" for i in range(480, 490)]
     assert found["more"] is False
     assert len(client.get("/review/groups.json?q=more").get_json()["groups"]) == 20
 
