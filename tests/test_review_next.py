@@ -11,7 +11,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mentorgroups.extensions import db
 from mentorgroups.models import MentorGroup, Path, Review, Step
@@ -20,6 +20,7 @@ from mentorgroups.services import groups, learning, review_next
 from mentorgroups.services.errors import NotFound
 from mentorgroups.services.review_next import NO_FILTER, QueueFilter
 from tests.conftest import BACKEND, Client, statements_for
+from tests.deadline import ends_within
 from tests.factories import make_account, make_cohort, make_member
 from tests.two_schools import two_schools
 
@@ -137,6 +138,26 @@ def test_a_few_groups_at_a_time_each_with_its_path_as_far_as_one_may_see(w):
     assert (form.group_name, form.group_path) == ("Form 03", "Coaching \u203a Form 03")
     with pytest.raises(NotFound):
         review_next.queue_filter(w.meg, w.river.id, group=nested[3].id)
+
+
+def test_the_group_filter_ends_on_a_broken_tree(w):
+    """Coaching put below one of its own nested groups (a loop a move race could leave):
+    the walk up from a group inside the loop ends, Gus still reaches the groups of his
+    part of the tree and Meg, who mentors Coaching only, still none below it."""
+    w.river.plan = "enterprise"
+    form = groups.create_group(w.ada, w.river.id, "Form A", parent_id=w.coaching.id)
+    below = groups.create_group(w.ada, w.river.id, "Form B", parent_id=form.id)
+    db.session.commit()
+    db.session.execute(update(MentorGroup).where(MentorGroup.id == w.coaching.id)
+                       .values(parent_id=form.id))
+    db.session.commit()
+    with ends_within(30, "the review filter's walks of a looped tree"):
+        assert review_next.filter_group(w.gus, w.river.id, below.id)[0] == "Form B"
+        assert review_next.filter_group(w.meg, w.river.id, below.id) is None
+        assert review_next.filter_group(w.meg, w.river.id, w.coaching.id)[0] == "Coaching"
+        assert review_next.filter_group(w.ada, w.river.id, below.id)[0] == "Form B"
+        assert {name for _, name, _ in review_next.filter_choices(w.gus, w.river.id).groups} \
+            == {"Coaching", "Form A", "Form B"}
 
 
 def test_a_filter_naming_what_one_may_not_review_is_not_found(w):
