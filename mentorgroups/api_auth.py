@@ -48,6 +48,21 @@ def retry_after_seconds() -> int:
     return max(1, math.ceil(current.reset_at - time.time()))
 
 
+def auth_headers(response, status: int, realm: str, headers: dict | None = None):
+    """The headers every error of the school's APIs carries, whatever its body's format
+    (problem+json here, SCIM's errors in scim/protocol.py): `headers` given by the caller
+    (Allow, Retry-After), then for a 401 `WWW-Authenticate: Bearer realm="<realm>"` (RFC
+    6750) and for a 429 `Retry-After`, the seconds until the broken limit lets the token in
+    again, unless the caller said otherwise. Returns the response."""
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if status == 401:
+        response.headers["WWW-Authenticate"] = f'Bearer realm="{realm}"'
+    if status == 429 and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(retry_after_seconds())
+    return response
+
+
 def problem_response(status: int, title: str, detail: str, headers: dict | None = None,
                      type_: str | None = None, **extra):
     """An RFC 9457 problem: `type` (a URI naming the kind of problem), `title`, `status`,
@@ -57,13 +72,7 @@ def problem_response(status: int, title: str, detail: str, headers: dict | None 
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="Mentor Groups API"'
-    if status == 429 and "Retry-After" not in response.headers:
-        response.headers["Retry-After"] = str(retry_after_seconds())
-    return response
+    return auth_headers(response, status, "Mentor Groups API", headers)
 
 
 def rate_key() -> str:

@@ -290,11 +290,71 @@ def test_lists_page_by_cursor_in_the_same_statements_whatever_the_size(scene, cl
     assert len(big["members"][0]) == 10 and len(big["progress"][0]) == 9
     assert len(big["reviews"][0]) == 8
     for name in lists:
-        # The same statements for every page, of 2 rows or 14: groups 3 (the token, the
-        # page, its counts), the others a few more (the group's access, the people's figures).
+        # The same statements for every page, of 2 rows or 14: groups 2 (the token, the
+        # page with its counts), the others a few more (the group's access, the people's
+        # figures).
         pages = small[name][1] + big[name][1]
         assert len(set(pages)) == 1, (name, small[name][1], big[name][1])
         assert len(big[name][1]) >= 3
-    assert set(small["groups"][1]) == {3}
+    assert set(small["groups"][1]) == {2}  # the token; the page with its counts
     problem(client.get("/api/v1/groups?cursor=garbage", headers=scene.headers), 400)
     problem(client.get("/api/v1/groups?limit=0", headers=scene.headers), 400)
+
+
+def _bulk_groups(account_id: int, parent_id: int, n: int) -> None:
+    """`n` groups below `parent_id`, five under each (deeper as well as wider), as rows."""
+    from sqlalchemy import insert
+
+    ids = [parent_id]
+    for i in range(n):
+        ids.append(db.session.execute(insert(MentorGroup).values(
+            account_id=account_id, name=f"Bulk {i}", parent_id=ids[i // 5], description="")
+            .returning(MentorGroup.id)).scalar_one())
+    db.session.commit()
+
+
+def test_a_page_of_groups_costs_the_same_statements_over_10_and_500_groups(scene, client):
+    """The token (an account admin's reach) lists groups in 2 statements at 10 groups and at
+    500, on the first page and a later one; a Group Admin's page through the same service,
+    their part of the tree a CTE in the statement (no list of ids), is flat too and holds
+    only the groups below theirs."""
+    from mentorgroups.services import api_reads
+
+    gina = make_member(db.session.get(MentorGroup, scene.top_id).account, "staff")
+    db.session.add(GroupMembership(group_id=scene.nested_id, user_id=gina.id,
+                                   role="group_admin"))
+    db.session.commit()
+    _bulk_groups(scene.account_id, scene.nested_id, 8)
+    client.get("/api/v1/school", headers=scene.headers)  # the token's last use, written now
+
+    def token_page(url):
+        db.session.expire_all()
+        return statements_of(lambda: client.get(url, headers=scene.headers).get_json())
+
+    def gina_page(after=0):
+        db.session.expire_all()
+        return statements_of(lambda: api_reads.groups_page(gina, scene.account_id, after, 5))
+
+    from mentorgroups.api.common import encode_cursor
+
+    few = [token_page("/api/v1/groups?limit=5"),
+           token_page(f"/api/v1/groups?limit=5&cursor={encode_cursor(scene.nested_id)}"),
+           gina_page()]
+    assert few[:2] == [2, 2]
+    _bulk_groups(scene.account_id, scene.nested_id, 490)
+    first = client.get("/api/v1/groups?limit=100", headers=scene.headers).get_json()
+    assert [token_page("/api/v1/groups?limit=5"),
+            token_page(f"/api/v1/groups?limit=100&cursor={first['next_cursor']}"),
+            gina_page(after=scene.nested_id + 200)] == few
+    mine, after = [], 0
+    while after is not None:
+        page = api_reads.groups_page(gina, scene.account_id, after, 100)
+        mine += [group.id for group, _ in page.items]
+        after = page.next_after
+    below = db.session.scalars(select(MentorGroup.id).where(
+        MentorGroup.account_id == scene.account_id,
+        MentorGroup.id.not_in([scene.top_id]))).all()
+    assert sorted(mine) == sorted(below) and len(mine) == 499
+    counts = {item["id"]: item["counts"] for item in first["items"]}
+    assert counts[scene.top_id] == {"member": 2, "mentor": 1, "group_admin": 0}
+    assert counts[scene.nested_id] == {"member": 0, "mentor": 0, "group_admin": 1}

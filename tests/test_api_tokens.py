@@ -241,3 +241,48 @@ def test_requests_are_limited_per_token_with_retry_after(make_app, clock):
         clock.shift(timedelta(seconds=61))
         assert client.get("/api/v1/school", headers=bearer(first)).status_code == 200
         db.session.remove()
+
+
+def test_both_apis_add_their_401_and_429_headers_through_one_helper(make_app, monkeypatch):
+    """/api/v1/ (problem+json) and /scim/v2/ (SCIM errors) say who may try again alike:
+    401 with `WWW-Authenticate: Bearer realm=...` naming each API, 429 with `Retry-After`
+    (the limiter's own seconds, unless the refusal gave its own), through
+    api_auth.auth_headers."""
+    from mentorgroups import api_auth
+
+    calls = []
+    helper = api_auth.auth_headers
+
+    def spy(response, status, realm, headers=None):
+        calls.append((status, realm))
+        return helper(response, status, realm, headers)
+
+    monkeypatch.setattr(api_auth, "auth_headers", spy)
+    app = make_app(API_RATE_LIMIT="2/minute")
+    with app.app_context():
+        account = make_account(plan="complete")
+        admin = make_member(account, "admin")
+        _, secret = api_tokens.create_token(admin, account.id, "Sync", "write")
+        db.session.commit()
+        client = app.test_client()
+        api = client.get("/api/v1/school")
+        scim = client.get("/scim/v2/Users")
+        assert (api.status_code, scim.status_code) == (401, 401)
+        assert api.headers["WWW-Authenticate"] == 'Bearer realm="Mentor Groups API"'
+        assert scim.headers["WWW-Authenticate"] == 'Bearer realm="Mentor Groups SCIM"'
+        assert scim.mimetype == "application/scim+json"
+        for url in ("/api/v1/school", "/scim/v2/Users"):
+            statuses = [client.get(url, headers=bearer(secret)).status_code for _ in range(3)]
+            assert statuses[-1] == 429, (url, statuses)
+        limited = [client.get(url, headers=bearer(secret))
+                   for url in ("/api/v1/school", "/scim/v2/Users")]
+        assert all(1 <= int(r.headers["Retry-After"]) <= 61 for r in limited)
+        assert "WWW-Authenticate" not in limited[0].headers
+        assert calls.count((401, "Mentor Groups API")) == 1
+        assert calls.count((401, "Mentor Groups SCIM")) == 1
+        assert {(429, "Mentor Groups API"), (429, "Mentor Groups SCIM")} <= set(calls)
+        # A refusal that knows its own wait keeps it.
+        with app.test_request_context():
+            kept = helper(app.response_class(), 429, "Mentor Groups API", {"Retry-After": "7"})
+        assert kept.headers["Retry-After"] == "7" and "WWW-Authenticate" not in kept.headers
+        db.session.remove()

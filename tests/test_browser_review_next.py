@@ -226,3 +226,88 @@ def _id_of(app, email: str) -> int:
         uid = db.session.scalar(select(User.id).where(User.email == email))
         db.session.remove()
     return uid
+
+
+def seed_many_groups(app) -> dict:
+    """Hill School with 45 groups ("Form 00" ... "Form 44", nested in "Year 7"); Lia, a
+    member of Form 37, has one entry waiting, Ben, of Form 02, another."""
+    from mentorgroups.extensions import db
+    from mentorgroups.models import GroupMembership, MentorGroup, Path, Step, Submission, utcnow
+
+    with app.app_context():
+        account = make_account(name="Hill School", plan="enterprise")
+        make_member(account, "admin", full_name="Ada Admin", email="ada@hill.test")
+        tom = make_member(account, "staff", full_name="Tom Teacher", email="tom@hill.test")
+        lia = make_member(account, full_name="Lia Learner", email="lia@hill.test")
+        ben = make_member(account, full_name="Ben Bose", email="ben@hill.test")
+        year = MentorGroup(account_id=account.id, name="Year 7", description="")
+        db.session.add(year)
+        db.session.flush()
+        forms = [MentorGroup(account_id=account.id, name=f"Form {i:02d}", parent_id=year.id,
+                             description="") for i in range(45)]
+        db.session.add_all(forms)
+        db.session.flush()
+        db.session.add_all([GroupMembership(group_id=forms[37].id, user_id=lia.id, role="member"),
+                            GroupMembership(group_id=forms[2].id, user_id=ben.id, role="member")])
+        path = Path(account=account, title="Robot journal", steps=[
+            Step(position=1, title="Entry 1", requires_review=True, points=10)])
+        db.session.add(path)
+        db.session.flush()
+        cohort = make_cohort(path, name="Spring", teachers=[tom], learners=[lia, ben])
+        for hours, person in ((5, lia), (4, ben)):
+            db.session.add(Submission(account_id=account.id, user_id=person.id,
+                                      step_id=path.steps[0].id, cohort_id=cohort.id,
+                                      content="entry", status="pending",
+                                      submitted_at=utcnow() - timedelta(hours=hours)))
+        db.session.commit()
+        out = {"form37": forms[37].id}
+        db.session.remove()
+    return out
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_finding_a_group_among_many_from_the_keyboard(live_server, new_page, width):
+    """An account admin of 46 groups: the Group select lists 20; typing in "Find a group"
+    narrows it from the server, the status line says how many match (read out: role
+    status), Tab to the select, ArrowDown to the match, Tab to Show, Enter: the queue of that
+    group, its id in the URL and its path in the select. Axe-clean, no sideways scroll."""
+    s = seed_many_groups(live_server.app)
+    ada = new_page()
+    ada.set_viewport_size({"width": width, "height": 900})
+    quick_sign_in(ada, "ada@hill.test", then="/review/")
+    group = ada.get_by_label("Group", exact=True)
+    expect(group.locator("option")).to_have_count(21)
+    status = ada.get_by_role("status")
+    expect(status).to_have_text("The first 20 groups by name are listed: find others by name.")
+    expect(ada.locator("main tbody tr")).to_have_count(2)
+    shot(ada, f"06-many-groups-{width}")
+    find = ada.get_by_label("Find a group")
+    find.focus()
+    ada.keyboard.type("form 37")
+    expect(status).to_have_text("1 group matches \u201cform 37\u201d.")
+    expect(group.locator("option")).to_have_count(2)
+    expect(group.locator("option").nth(1)).to_have_text("Year 7 \u203a Form 37")
+    shot(ada, f"07-found-{width}")
+    ada.keyboard.press("Tab")
+    expect(ada.get_by_role("button", name="Find")).to_be_focused()
+    ada.keyboard.press("Tab")
+    expect(group).to_be_focused()
+    ada.keyboard.press("ArrowDown")
+    expect(group).to_have_value(str(s["form37"]))
+    ada.keyboard.press("Tab")
+    expect(ada.get_by_role("button", name="Show")).to_be_focused()
+    with ada.expect_navigation():
+        ada.keyboard.press("Enter")
+    assert f"group={s['form37']}" in ada.url
+    expect(ada.get_by_role("heading", level=1)).to_have_text("Waiting for review: Form 37")
+    expect(group).to_have_value(str(s["form37"]))
+    expect(ada.locator("main tbody tr")).to_have_count(1)
+    expect(ada.locator("main tbody")).to_contain_text("Lia Learner")
+    shot(ada, f"08-chosen-{width}")
+    # Nothing found is said, and the chosen group stays offered.
+    find.fill("zzz")
+    expect(status).to_have_text("No group whose work you review is called anything like "
+                                "\u201czzz\u201d.")
+    expect(group.locator("option")).to_have_count(2)
+    expect(group).to_have_value(str(s["form37"]))
+    assert ada.dialogs == []

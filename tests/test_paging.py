@@ -355,3 +355,103 @@ def test_profile_activity_and_notifications_are_paged(client, s):
     assert [(a["what"], a["step"]) for a in card["activity"].items] == [
         ("submitted", "Step 2"), ("completed", "Step 1")]
 
+
+
+# ---- Previous and Next by key ---------------------------------------------------------------
+
+def _links(html: str, rel: str) -> str | None:
+    match = re.search(rf'rel="{rel}" href="([^"]+)"', html)
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+@pytest.mark.parametrize("screen", ["members screen", "group page"])
+def test_next_and_previous_walk_the_list_by_key_each_person_once(client, s, screen):
+    """Next names the last person shown (`after`), Previous the first (`before`): walking
+    Next from the first page to the last and Previous back shows everybody once, in name
+    order, the pager's count following; a page opened by its number still works."""
+    ids = crowd(s, s.big.id, 130)
+    if screen == "members screen":
+        client.login(s.admin.email)
+        url = f"{ADMIN_GROUPS}/{s.big.id}/"
+    else:
+        client.login(s.mentor.email)
+        url = f"/people/groups/{s.big.id}"
+    link, pages = url + "?per_page=25", []
+    while link:
+        html = client.get(link).get_data(as_text=True)
+        pages.append((link, shown_names(html), pager_count(html)))
+        link = _links(html, "next")
+    assert [names for _, names, _ in pages] == [
+        [f"Crowd {i:04d}" for i in range(start, min(start + 25, 131))]
+        for start in range(1, 131, 25)]
+    assert [count for _, _, count in pages][-1] == "126-130 of 130 members"
+    assert pages[2][0].endswith(f"page=3&after={ids[49]}")
+    # Previous from the last page back to the first, by key, the same pages.
+    link, back = _links(client.get(pages[-1][0]).get_data(as_text=True), "prev"), []
+    while link:
+        html = client.get(link).get_data(as_text=True)
+        back.append(shown_names(html))
+        link = _links(html, "prev")
+    assert back == [names for _, names, _ in reversed(pages[:-1])]
+    assert f"before={ids[125]}" in _links(client.get(pages[-1][0]).get_data(as_text=True),
+                                           "prev")
+    # The key, not the number, says where the page starts (read by key, not by OFFSET).
+    shifted = client.get(f"{url}?per_page=25&page=2&after={ids[29]}").get_data(as_text=True)
+    assert shown_names(shifted) == [f"Crowd {i:04d}" for i in range(31, 56)]
+    shifted = client.get(f"{url}?per_page=25&page=3&before={ids[60]}").get_data(as_text=True)
+    assert shown_names(shifted) == [f"Crowd {i:04d}" for i in range(36, 61)]
+    # The link back to page 1 carries no key; numbered pages none either.
+    page2 = client.get(pages[1][0]).get_data(as_text=True)
+    assert _links(page2, "prev") == url + "?per_page=25"
+    assert f'href="{url}?per_page=25&amp;page=4"' in page2
+
+
+def test_a_key_from_outside_the_list_reads_the_page_by_its_number(client, s):
+    """A key that names nobody of this list (someone of another group, a person removed
+    since, an id that does not exist) is not a position: the page is read by its number,
+    and nothing about that person shows."""
+    ids = crowd(s, s.big.id, 60)
+    crowd(s, s.small.id, 3, "Other")
+    outsider = db.session.scalar(db.select(User.id).where(User.full_name == "Other 0002"))
+    client.login(s.mentor.email)
+    url = f"/people/groups/{s.big.id}?per_page=25&page=2"
+    expected = [f"Crowd {i:04d}" for i in range(26, 51)]
+    for key in (outsider, 999_999, s.admin.id):
+        html = client.get(f"{url}&after={key}").get_data(as_text=True)
+        assert shown_names(html) == expected and "Other 0002" not in html
+        assert shown_names(client.get(f"{url}&before={key}").get_data(as_text=True)) == \
+            expected
+    gm.remove_members(s.admin, s.account.id, s.big.id, [ids[24]])
+    db.session.commit()
+    html = client.get(f"{url}&after={ids[24]}").get_data(as_text=True)
+    assert shown_names(html) == [f"Crowd {i:04d}" for i in range(27, 52)]  # page 2 now
+
+
+def test_a_page_by_key_costs_the_statements_of_the_first(client, s):
+    ids = crowd(s, s.big.id, 500)
+    crowd(s, s.small.id, 10, "Few")
+    client.login(s.mentor.email)
+    few = statements_for(client, f"/people/groups/{s.small.id}")
+    assert statements_for(client, f"/people/groups/{s.big.id}?page=9&after={ids[399]}") == few
+    assert statements_for(client, f"/people/groups/{s.big.id}?page=8&before={ids[400]}") == few
+    client.post_form("/logout", token_page="/people/groups")
+    client.login(s.admin.email)
+    few = statements_for(client, f"{ADMIN_GROUPS}/{s.small.id}/")
+    assert statements_for(client, f"{ADMIN_GROUPS}/{s.big.id}/?page=9&after={ids[399]}") == few
+
+
+def test_page_request_reads_keys_and_links_drop_them_on_another_page():
+    from werkzeug.datastructures import MultiDict
+
+    assert page_request({"page": "3", "after": "42"}) == PageRequest(3, 50, "", after=42)
+    assert page_request({"page": "3", "before": "7"}).before == 7
+    assert page_request({"page": "3", "after": "4", "before": "7"}).before is None
+    for key in ("0", "-3", "x", "", "9" * 12):
+        assert page_request({"page": "2", "after": key}).after is None
+    assert page_request({"staff_page": "2", "staff_after": "5"}, prefix="staff_").after == 5
+    assert not page_request({"after": "42"}).keyset  # the first page is never by key
+    args = MultiDict([("q", "ana"), ("page", "3"), ("after", "42")])
+    assert page_url("/x", args, page=4, after=50) == "/x?q=ana&page=4&after=50"
+    assert page_url("/x", args, page=2, before=43) == "/x?q=ana&page=2&before=43"
+    assert page_url("/x", args, page=7) == "/x?q=ana&page=7"
+    assert page_url("/x", args, per_page=25, page=None) == "/x?q=ana&per_page=25"

@@ -11,16 +11,17 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mentorgroups.extensions import db
-from mentorgroups.models import Path, Review, Step
+from mentorgroups.models import MentorGroup, Path, Review, Step
 from mentorgroups.paging import PageRequest
-from mentorgroups.services import learning, review_next
+from mentorgroups.services import groups, learning, review_next
 from mentorgroups.services.errors import NotFound
 from mentorgroups.services.review_next import NO_FILTER, QueueFilter
-from tests.conftest import BACKEND, Client
-from tests.factories import make_cohort
+from tests.conftest import BACKEND, Client, statements_for
+from tests.deadline import ends_within
+from tests.factories import make_account, make_cohort, make_member
 from tests.kept_scenes import kept_scene
 from tests.two_schools import two_schools
 
@@ -103,14 +104,65 @@ def test_a_learner_filter_and_both_together(w):
     assert review_next.queue_filter(w.ada, w.river.id, group="", learner=" ") == NO_FILTER
 
 
+def offered(who, w, query=None) -> list[tuple[int, str, str]]:
+    return review_next.filter_choices(who, w.river.id, query).groups
+
+
 def test_the_groups_offered_are_the_ones_a_person_may_filter_by(w):
-    assert review_next.filter_groups(w.ada, w.river.id) == [
-        (w.chess.id, "Chess club"), (w.coaching.id, "Coaching")]
-    assert review_next.filter_groups(w.meg, w.river.id) == [(w.coaching.id, "Coaching")]
-    assert review_next.filter_groups(w.gus, w.river.id) == [(w.coaching.id, "Coaching")]
-    assert review_next.filter_groups(w.tess, w.river.id) == []  # teaches, mentors no group
-    assert review_next.filter_groups(w.rita, w.river.id) == []  # revoked
-    assert review_next.filter_groups(w.hal, w.river.id) == []  # Hillside's admin
+    assert offered(w.ada, w) == [(w.chess.id, "Chess club", "Chess club"),
+                                 (w.coaching.id, "Coaching", "Coaching")]
+    assert offered(w.meg, w) == [(w.coaching.id, "Coaching", "Coaching")]
+    assert offered(w.gus, w) == [(w.coaching.id, "Coaching", "Coaching")]
+    assert offered(w.tess, w) == []  # teaches, mentors no group
+    assert offered(w.rita, w) == []  # revoked
+    assert offered(w.hal, w) == []  # Hillside's admin
+    assert offered(w.ada, w, "  CHESS ") == [(w.chess.id, "Chess club", "Chess club")]
+    assert offered(w.ada, w, "%") == [] and offered(w.ada, w, "_") == []  # taken literally
+    assert offered(w.meg, w, "chess") == []  # not hers, however it is asked for
+
+
+def test_a_few_groups_at_a_time_each_with_its_path_as_far_as_one_may_see(w):
+    """25 groups nested in Coaching: Ada sees the first 20 by name (and that there are
+    more) with the whole path; Gus, Group Admin of Coaching, the same from Coaching down;
+    Meg, who mentors Coaching only, is offered Coaching alone."""
+    w.river.plan = "enterprise"
+    nested = [groups.create_group(w.ada, w.river.id, f"Form {i:02d}",
+                                   parent_id=w.coaching.id)
+              for i in range(25)]
+    db.session.commit()
+    first = review_next.filter_choices(w.ada, w.river.id)
+    assert first.more and len(first.groups) == review_next.FILTER_CHOICES == 20
+    assert [name for _, name, _ in first.groups][:3] == ["Chess club", "Coaching", "Form 00"]
+    assert first.groups[2] == (nested[0].id, "Form 00", "Coaching \u203a Form 00")
+    gus = review_next.filter_choices(w.gus, w.river.id, "form 2")
+    assert gus.groups == [(g.id, g.name, f"Coaching \u203a {g.name}") for g in nested[20:]]
+    assert not gus.more and gus.query == "form 2"
+    assert review_next.filter_choices(w.meg, w.river.id).groups == [
+        (w.coaching.id, "Coaching", "Coaching")]
+    form = review_next.queue_filter(w.gus, w.river.id, group=nested[3].id)
+    assert (form.group_name, form.group_path) == ("Form 03", "Coaching \u203a Form 03")
+    with pytest.raises(NotFound):
+        review_next.queue_filter(w.meg, w.river.id, group=nested[3].id)
+
+
+def test_the_group_filter_ends_on_a_broken_tree(w):
+    """Coaching put below one of its own nested groups (a loop a move race could leave):
+    the walk up from a group inside the loop ends, Gus still reaches the groups of his
+    part of the tree and Meg, who mentors Coaching only, still none below it."""
+    w.river.plan = "enterprise"
+    form = groups.create_group(w.ada, w.river.id, "Form A", parent_id=w.coaching.id)
+    below = groups.create_group(w.ada, w.river.id, "Form B", parent_id=form.id)
+    db.session.commit()
+    db.session.execute(update(MentorGroup).where(MentorGroup.id == w.coaching.id)
+                       .values(parent_id=form.id))
+    db.session.commit()
+    with ends_within(30, "the review filter's walks of a looped tree"):
+        assert review_next.filter_group(w.gus, w.river.id, below.id)[0] == "Form B"
+        assert review_next.filter_group(w.meg, w.river.id, below.id) is None
+        assert review_next.filter_group(w.meg, w.river.id, w.coaching.id)[0] == "Coaching"
+        assert review_next.filter_group(w.ada, w.river.id, below.id)[0] == "Form B"
+        assert {name for _, name, _ in review_next.filter_choices(w.gus, w.river.id).groups} \
+            == {"Coaching", "Form A", "Form B"}
 
 
 def test_a_filter_naming_what_one_may_not_review_is_not_found(w):
@@ -369,3 +421,90 @@ def test_two_reviewers_saving_at_once_one_wins_the_other_keeps_their_text_and_mo
     saved = db.session.scalars(select(Review)).all()
     assert [(r.submission_id, r.reviewer_id, r.feedback) for r in saved] == [
         (lia[0].id, getattr(w, winner).id, f"From {winner}, by hand")]
+
+
+# ---- the group filter in a big school ------------------------------------------------------
+
+def _big_school():
+    from tests.test_groups_tree import one_root, school
+
+    account, admin, gina, lia = school()
+    root = one_root(account, admin, gina, lia, 10)
+    return account, admin, gina, root
+
+
+@pytest.mark.parametrize("who", ["admin", "gina"])
+def test_the_queue_and_its_group_search_cost_the_same_statements_over_10_and_500_groups(
+        client, who):
+    """An account admin and a Group Admin at the root: the queue, the queue narrowed by a
+    group, the no-script search and the search as one types run the same statements at 10
+    and at 500 groups, and the page never lists more than 20 of them."""
+    from tests.test_groups_tree import more_below
+
+    account, admin, gina, root = _big_school()
+    client.login((admin if who == "admin" else gina).email)
+    urls = ["/review/", f"/review/?group={root}", "/review/?group_q=group",
+            "/review/groups.json?q=group", "/review/groups.json"]
+    few = [statements_for(client, url) for url in urls]
+    small = client.get("/review/").get_data(as_text=True)
+    assert "Find a group" not in small and small.count("<option") == 11  # 10 and "Every group"
+    more_below(account, root, 490)
+    assert [statements_for(client, url) for url in urls] == few
+    page = client.get("/review/").get_data(as_text=True)
+    assert page.count("<option") == 21 and 'id="queue-group-q"' in page
+    assert "The first 20 groups by name are listed: find others by name." in page
+    found = client.get("/review/groups.json?q=more 48").get_json()
+    assert [g["name"] for g in found["groups"]] == \
+        ["More 48"] + [f"More {i}" for i in range(480, 490)]
+    assert found["more"] is False
+    assert len(client.get("/review/groups.json?q=more").get_json()["groups"]) == 20
+
+
+def test_without_scripts_find_narrows_the_select_and_the_choice_is_kept_in_the_url(client):
+    from tests.test_groups_tree import more_below
+
+    account, admin, gina, root = _big_school()
+    more_below(account, root, 40)
+    client.login(gina.email)
+    page = client.get("/review/?group_q=more+3").get_data(as_text=True)
+    assert 'value="more 3"' in page
+    assert "11 groups match &ldquo;more 3&rdquo;." in page  # More 3, More 30 ... More 39
+    assert page.count("<option") == 12
+    chosen = db.session.scalar(select(MentorGroup).where(MentorGroup.name == "More 37"))
+    assert f'<option value="{chosen.id}" >Top 0 \u203a More 0 \u203a More 6 \u203a More 37<' \
+        in page
+    page = client.get(f"/review/?group={chosen.id}&group_q=").get_data(as_text=True)
+    assert "Waiting for review: More 37" in page
+    # Not among the first 20 by name, it is offered all the same, chosen.
+    assert f'<option value="{chosen.id}" selected>Top 0 \u203a More 0 \u203a More 6' in page
+    assert page.count(" selected>") == 1
+    none = client.get("/review/?group_q=%3Cb%3Ex").get_data(as_text=True)
+    assert "called anything like &ldquo;&lt;b&gt;x&rdquo;" in none and "<b>x" not in none
+
+
+def test_a_forged_group_gives_no_items_and_no_name(client):
+    """A Group Admin asks for a group of the school outside her part of the tree, and for
+    another school's group, by id and by name: 404 with neither name, and no search names
+    them."""
+    from tests.test_groups_tree import more_below
+
+    account, admin, gina, root = _big_school()
+    more_below(account, root, 30)
+    outside = groups.create_group(admin, account.id, "Staffroom secrets")
+    other = make_account(name="Other School", plan="enterprise")
+    other_admin = make_member(other, "admin", full_name="Oz Admin")
+    theirs = groups.create_group(other_admin, other.id, "Staffroom elsewhere")
+    db.session.commit()
+    client.login(gina.email)
+    for group in (outside, theirs):
+        response = client.get(f"/review/?group={group.id}")
+        assert response.status_code == 404
+        assert "Staffroom" not in response.get_data(as_text=True)
+        assert client.get(f"/review/groups.json?q={group.name}").get_json()["groups"] == []
+        page = client.get("/review/?group_q=staffroom").get_data(as_text=True)
+        assert "Staffroom" not in page.replace("&ldquo;staffroom&rdquo;", "")
+    client.post_form("/logout", token_page="/review/")
+    client.login(admin.email)
+    assert client.get(f"/review/?group={theirs.id}").status_code == 404
+    assert [g["name"] for g in client.get("/review/groups.json?q=staff").get_json()["groups"]] \
+        == ["Staffroom secrets"]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
@@ -37,9 +37,20 @@ def queue():
     filters = _filters()
     account_id = current_account().id
     page = learning.review_queue(current_user, account_id, page_request(request.args), filters)
+    choices = review_next.filter_choices(current_user, account_id, request.args.get("group_q"))
     return render_template("review/queue.html", page=page, items=page.items, now=utcnow(),
-                           filters=filters,
-                           groups=review_next.filter_groups(current_user, account_id))
+                           filters=filters, choices=choices,
+                           listed={gid for gid, _, _ in choices.groups})
+
+
+@bp.route("/groups.json")
+@account_required
+def groups_json():
+    """The queue's group filter as one types (mg-review.js): at most 20 groups this person
+    may review whose name contains `q`, each with its path, and whether more match. Nothing
+    of a group outside the person's reach or school is ever named."""
+    return jsonify(review_next.filter_choices(current_user, current_account().id,
+                                              request.args.get("q")).as_json())
 
 
 def _submission_or_404(submission_id: int | None):

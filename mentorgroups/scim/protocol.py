@@ -43,16 +43,10 @@ def error_body(status: int, detail: str, scim_type: str | None = None) -> dict:
 
 def error_response(status: int, detail: str, scim_type: str | None = None,
                    headers: dict | None = None):
-    response = scim_response(error_body(status, detail, scim_type), status)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="Mentor Groups SCIM"'
-    if status == 429 and "Retry-After" not in response.headers:
-        from mentorgroups.api_auth import retry_after_seconds
+    from mentorgroups.api_auth import auth_headers
 
-        response.headers["Retry-After"] = str(retry_after_seconds())
-    return response
+    return auth_headers(scim_response(error_body(status, detail, scim_type), status), status,
+                        "Mentor Groups SCIM", headers)
 
 
 def build_error(status: int, title: str, message: str, headers: dict):

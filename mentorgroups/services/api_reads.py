@@ -2,13 +2,16 @@
 after the last one of the page before, in a fixed order, so a page costs the same statements
 on the first page and the thousandth, and rows added meanwhile are neither skipped nor shown
 twice. Every function checks access through the same services as the screens
-(groups.group_for_manager, mentoring.viewable_group, the review queue's conditions)."""
+(groups.group_for_manager, mentoring.viewable_group, the review queue's conditions); whom a
+token or a person reaches is SQL inside the page's statement (services.group_reach), never a
+list of ids; a row asked for by id that is not there, or not the actor's, is one NotFound
+(`_one`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from mentorgroups.extensions import db
 from mentorgroups.models import (
@@ -21,9 +24,9 @@ from mentorgroups.models import (
     User,
     normalize_email,
 )
-from mentorgroups.services import review_next
+from mentorgroups.services import group_reach, review_next
 from mentorgroups.services.errors import NotFound
-from mentorgroups.services.groups import group_for_manager, managed_group_ids, role_counts
+from mentorgroups.services.groups import group_for_manager
 from mentorgroups.services.learning import _reviewable
 from mentorgroups.services.mentoring import (
     _progress_by_learner,
@@ -46,25 +49,54 @@ def _page(rows: list, limit: int, key) -> KeysetPage:
     return KeysetPage(rows, key(rows[-1]) if more and rows else None)
 
 
+def _one(query, message: str):
+    """The first row of `query`, or NotFound(message): a row that does not exist and one the
+    actor may not see are the same answer."""
+    row = db.session.execute(query).first()
+    if row is None:
+        raise NotFound(message)
+    return row
+
+
+COUNTED_ROLES = ("member", "mentor", "group_admin")
+
+
+def _role_counts():
+    """A group's people per role, as columns beside MentorGroup (correlated counts, each
+    answered from the index on (group_id, role, user_id)): a page of groups and its counts
+    are one statement, reading only those groups' memberships."""
+    return [select(func.count()).where(GroupMembership.group_id == MentorGroup.id,
+                                       GroupMembership.role == role)
+            .correlate(MentorGroup).scalar_subquery().label(f"{role}_count")
+            for role in COUNTED_ROLES]
+
+
+def _with_counts(row) -> tuple[MentorGroup, dict]:
+    group, *counts = row
+    return group, dict(zip(COUNTED_ROLES, counts, strict=True))
+
+
 def groups_page(actor, account_id: int, after: int = 0, limit: int = 50) -> KeysetPage:
-    """The groups the actor manages, by id, with their member counts per role."""
+    """The groups the actor manages, by id, with their member counts per role: one
+    statement whatever the size of the school (an account admin's reach is the school; a
+    Group Admin's part of the tree is a recursive CTE inside it)."""
     membership = active_membership(actor, account_id)
     if membership is None:
         return KeysetPage([], None)
-    query = select(MentorGroup).where(MentorGroup.account_id == account_id,
-                                      MentorGroup.id > after)
-    if membership.role != "admin":  # a Group Admin's part of the tree (a short list)
-        query = query.where(MentorGroup.id.in_(sorted(managed_group_ids(actor, account_id))))
-    rows = list(db.session.scalars(query.order_by(MentorGroup.id).limit(limit + 1)))
-    page = _page(rows, limit, lambda g: g.id)
-    counts = role_counts(account_id, [g.id for g in page.items])
-    page.items = [(g, counts[g.id]) for g in page.items]
+    query = select(MentorGroup, *_role_counts()).where(MentorGroup.account_id == account_id,
+                                                       MentorGroup.id > after)
+    if membership.role != "admin":
+        query = query.where(MentorGroup.id.in_(group_reach.managed_select(actor, account_id)))
+    rows = db.session.execute(query.order_by(MentorGroup.id).limit(limit + 1)).all()
+    page = _page(rows, limit, lambda row: row[0].id)
+    page.items = [_with_counts(row) for row in page.items]
     return page
 
 
 def group_with_counts(actor, account_id: int, group_id) -> tuple[MentorGroup, dict]:
     group = group_for_manager(actor, account_id, group_id)
-    return group, role_counts(account_id, [group.id])[group.id]
+    return _with_counts(_one(select(MentorGroup, *_role_counts())
+                             .where(MentorGroup.id == group.id), "That group does not exist."))
 
 
 @dataclass(frozen=True)
@@ -77,14 +109,18 @@ class MemberItem:
     added_at: object
 
 
+def _member_rows(group_id: int):
+    return (select(GroupMembership.id, User.id, User.email, User.full_name,
+                   GroupMembership.role, GroupMembership.created_at)
+            .join(User, User.id == GroupMembership.user_id)
+            .where(GroupMembership.group_id == group_id))
+
+
 def memberships_page(actor, account_id: int, group_id, after: int = 0, limit: int = 50,
                      role: str | None = None) -> KeysetPage:
     """The group's people (every role, or one), by membership id."""
     group = group_for_manager(actor, account_id, group_id)
-    query = (select(GroupMembership.id, User.id, User.email, User.full_name,
-                    GroupMembership.role, GroupMembership.created_at)
-             .join(User, User.id == GroupMembership.user_id)
-             .where(GroupMembership.group_id == group.id, GroupMembership.id > after))
+    query = _member_rows(group.id).where(GroupMembership.id > after)
     if role is not None:
         query = query.where(GroupMembership.role == role)
     rows = [MemberItem(*row) for row in db.session.execute(
@@ -97,15 +133,10 @@ def membership_of(actor, account_id: int, group_id, user_id) -> MemberItem:
 
     group = group_for_manager(actor, account_id, group_id)
     uid = parse_id(user_id)
-    row = db.session.execute(
-        select(GroupMembership.id, User.id, User.email, User.full_name,
-               GroupMembership.role, GroupMembership.created_at)
-        .join(User, User.id == GroupMembership.user_id)
-        .where(GroupMembership.group_id == group.id, GroupMembership.user_id == uid)
-    ).first() if uid is not None else None
-    if row is None:
+    if uid is None:
         raise NotFound("That person is not in this group.")
-    return MemberItem(*row)
+    return MemberItem(*_one(_member_rows(group.id).where(GroupMembership.user_id == uid),
+                            "That person is not in this group."))
 
 
 @dataclass(frozen=True)
@@ -124,14 +155,12 @@ def person_by_email(actor, account_id: int, email: str | None) -> PersonItem:
     if membership is None or membership.role != "admin":
         raise NotFound("Nobody in this school has that address.")
     address = normalize_email(email or "")
-    row = db.session.execute(
+    return PersonItem(*_one(
         select(User.id, User.email, User.full_name, AccountMembership.role,
                AccountMembership.status)
         .join(AccountMembership, AccountMembership.user_id == User.id)
-        .where(AccountMembership.account_id == account_id, User.email == address)).first()
-    if row is None:
-        raise NotFound("Nobody in this school has that address.")
-    return PersonItem(*row)
+        .where(AccountMembership.account_id == account_id, User.email == address),
+        "Nobody in this school has that address."))
 
 
 @dataclass(frozen=True)

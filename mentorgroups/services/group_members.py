@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select, tuple_
 
 from mentorgroups.extensions import db
 from mentorgroups.models import (
@@ -348,21 +348,54 @@ def _people_of(group_id: int, roles, request: PageRequest, total: int | None) ->
     return people_page(rows, request, GroupPerson, None if request.search else total)
 
 
+BY_NAME = (func.lower(User.full_name), User.id)
+
+
+def by_name_page(rows, request: PageRequest) -> list | None:
+    """The rows of a page asked for by key (`request.after` or `request.before`, the id of
+    a row of `rows`), in name order, or None when the request has no key or the key names
+    no row of the list (a person removed meanwhile, a forged id): the caller reads the page
+    by OFFSET instead. One statement; the key's name is a subquery of the same list, so an
+    id from outside it (another group, another school) finds nothing. On PostgreSQL the
+    page is read from the name index in order (forwards for Next, backwards for Previous),
+    whatever its depth: about 1,000 index entries for a page of 50 of a 5,000-member group
+    among 100,000 people, where OFFSET sorted the whole group."""
+    if not request.keyset:
+        return None
+    key_id = request.after if request.after is not None else request.before
+    key_name = (rows.with_only_columns(func.lower(User.full_name))
+                .where(User.id == key_id).scalar_subquery())
+    position, key = tuple_(*BY_NAME), tuple_(key_name, literal(key_id))
+    if request.after is not None:
+        page = rows.where(position > key).order_by(*BY_NAME)
+    else:
+        page = rows.where(position < key).order_by(*(column.desc() for column in BY_NAME))
+    found = db.session.execute(page.limit(request.size)).all()
+    if request.before is not None:
+        found.reverse()
+    return found or None
+
+
 def people_page(rows, request: PageRequest, make, total: int | None = None) -> Page:
     """One page of a query of people (by name; searched by name or email), with the count
     of the whole (counted here unless `total` is known): at most two statements whatever the
-    size. On PostgreSQL the name order reads the first pages from an index
-    (ix_user_account_name_order) instead of sorting the whole list. `make` builds an item
-    from a row."""
+    size. On PostgreSQL the name order reads the page from an index
+    (ix_user_account_name_order) instead of sorting the whole list: the first page from its
+    start, a page reached by Previous or Next from the row it follows (`by_name_page`); a
+    page opened by its number deep in the list is read by OFFSET (a sort). `make` builds an
+    item from a row; its first column is the person's id."""
     if request.search:
         rows = rows.where(name_or_email_matches(request.search))
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(rows.subquery()))
     request = clamp(request, total)
-    items = [make(*row) for row in db.session.execute(
-        rows.order_by(func.lower(User.full_name), User.id)
-        .limit(request.size).offset(request.offset))]
-    return Page(items, total, request.number, request.size, request.search)
+    found = by_name_page(rows, request)
+    if found is None:
+        found = db.session.execute(rows.order_by(*BY_NAME).limit(request.size)
+                                   .offset(request.offset)).all()
+    items = [make(*row) for row in found]
+    return Page(items, total, request.number, request.size, request.search,
+                keys=(found[0][0], found[-1][0]) if found else None)
 
 
 def role_totals(group_id: int) -> dict[str, int]:

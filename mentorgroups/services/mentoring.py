@@ -31,7 +31,7 @@ from mentorgroups.paging import Page, PageRequest, clamp
 from mentorgroups.request_cache import cached
 from mentorgroups.services import group_reach
 from mentorgroups.services.errors import NotFound
-from mentorgroups.services.group_members import name_or_email_matches
+from mentorgroups.services.group_members import by_name_page, name_or_email_matches
 from mentorgroups.services.page_counts import members_estimate, page_total
 from mentorgroups.services.permissions import active_membership
 from mentorgroups.services.school_settings import drift_cutoff
@@ -242,8 +242,12 @@ def group_page(actor: User, account_id: int, group_id, request: PageRequest | No
         order = (waiting.desc(), case((oldest.is_(None), 1), else_=0), oldest, *by_name)
     else:
         order = by_name
-    found = db.session.execute(rows.order_by(*order).limit(request.size)
-                               .offset(request.offset)).all()
+    # In name order, Previous and Next read the page from the name index after (before)
+    # the row they name; other orders, and a page opened by its number, by OFFSET.
+    found = by_name_page(rows, request) if sort == "name" else None
+    if found is None:
+        found = db.session.execute(rows.order_by(*order).limit(request.size)
+                                   .offset(request.offset)).all()
     ids = [row.id for row in found]
     progress = _progress_by_learner(account_id, ids)
     submissions = _submissions_by_learner(account_id, ids)
@@ -255,7 +259,8 @@ def group_page(actor: User, account_id: int, group_id, request: PageRequest | No
         items.append(MemberRow(Person(uid, full_name, email), paths, last, waiting_count,
                                oldest_at, drifting=idle_since < cutoff, idle_since=idle_since,
                                updated=updated))
-    page = Page(items, total, request.number, request.size, request.search, estimated=about)
+    page = Page(items, total, request.number, request.size, request.search, estimated=about,
+                keys=(ids[0], ids[-1]) if ids and sort == "name" else None)
     page.extra = {"show": show, "sort": sort, "drift_days": (now - cutoff).days}
     return group, page
 
