@@ -395,7 +395,7 @@ CHROMIUM = os.environ.get("MG_TEST_CHROMIUM", "/usr/bin/chromium")
 BROWSER_DEADLINE_MS = 30_000
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+                 "--disable-quic"] + os.environ.get("MG_TEST_CHROMIUM_EXTRA", "").split()
 
 
 # What the browser refused under the app's Content-Security-Policy during the current test:
@@ -628,6 +628,18 @@ def page(new_page):
 @pytest.fixture
 def unique():
     return lambda prefix="x": f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked one_backend run their own processes on a database of their own (the
+    newcomer's SQLite file, a closed port): the test database plays no part, so the
+    PostgreSQL runs leave them to the SQLite runs rather than repeat them."""
+    if BACKEND != "postgresql":
+        return
+    left = [item for item in items if item.get_closest_marker("one_backend")]
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = [item for item in items if not item.get_closest_marker("one_backend")]
 
 
 # MG_TEST_CPU_REPORT=path writes each test's CPU seconds (this process, its threads, and the

@@ -147,6 +147,7 @@ def test_the_scheduler_rides_out_the_outage_with_one_line_per_task(make_app, cap
                for r in outage)
 
 
+@pytest.mark.one_backend
 def test_the_flask_command_itself_prints_one_line_and_exits_1(tmp_path):
     """The real `flask --app app ...` process, as an operator runs it during the outage:
     an app command and Flask-Migrate's `db upgrade`."""

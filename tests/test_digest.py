@@ -410,6 +410,7 @@ def _school_of(size: int):
     return account
 
 
+@pytest.mark.scale
 def test_building_every_digest_takes_the_same_statements_for_10_and_200_members(app):
     small, large = _school_of(10), _school_of(200)
     db.session.expire_all()
@@ -446,6 +447,7 @@ def _bulk_members(account, group, size: int, path, cohort) -> None:
     db.session.commit()
 
 
+@pytest.mark.scale
 def test_the_digest_of_a_5000_member_group(s):
     """The same statements as for the 4 members of the fixture, and an email that grows by
     one short line per member: all 5,000 listed, within a per-member budget of bytes."""

@@ -131,6 +131,7 @@ def build_schools(clock):
     return few, many
 
 
+@pytest.mark.scale
 def test_a_mentors_preview_takes_the_same_statements_in_a_school_of_10_and_of_500_groups(
         schools, client):
     (few, mo_few, _), (many, mo_many, _) = schools
@@ -158,6 +159,7 @@ def test_a_mentors_preview_takes_the_same_statements_in_a_school_of_10_and_of_50
     assert pages[0] == pages[1], pages
 
 
+@pytest.mark.scale
 def test_a_group_admin_at_the_root_takes_the_same_statements_over_10_and_500_groups(schools):
     (few, _, gail_few), (many, _, gail_many) = schools
     built = {}
@@ -170,6 +172,7 @@ def test_a_group_admin_at_the_root_takes_the_same_statements_over_10_and_500_gro
     assert [s.members_total for s in built[few.id][0].sections] == [2 * 9]
 
 
+@pytest.mark.scale
 def test_one_recipients_weekly_send_takes_the_same_statements_at_10_and_500_groups(
         schools, mail_outbox):
     """Everyone else turned the digest off: sending the week builds, stages and mails Mo's
@@ -193,6 +196,7 @@ def test_one_recipients_weekly_send_takes_the_same_statements_at_10_and_500_grou
         DigestDelivery.user_id == mo_many.id))) == ["sent"]
 
 
+@pytest.mark.scale
 def test_each_chunk_of_the_weekly_send_builds_only_its_own_peoples_digests(schools,
                                                                            monkeypatch):
     """A school of 500 mentors: the send builds the digests a chunk of people at a time,

@@ -153,6 +153,7 @@ def test_who_may_not_reply(client, scene):
         OutboxJob.name == "notify_reply")) == 0
 
 
+@pytest.mark.scale
 def test_statements_do_not_grow_with_the_discussion(client, scene, clock):
     s = scene
     discussion.add_reply(s.mia, s.account.id, s.submission.id, "one")

@@ -77,6 +77,7 @@ def test_the_readme_lists_the_operator_commands_this_test_runs():
     assert len(commands) >= 15
 
 
+@pytest.mark.one_backend
 def test_every_readme_command_works_beside_make_run(newcomer_env, monkeypatch):
     """Each command runs against the demo database with the development file only: no
     traceback, no missing setting; `jobs show 42` (no such job) is a clean refusal."""
@@ -108,6 +109,7 @@ def test_every_readme_command_works_beside_make_run(newcomer_env, monkeypatch):
         reset_limiter_storage()
 
 
+@pytest.mark.one_backend
 def test_printed_links_follow_the_served_port(newcomer_env):
     assert flask_cli(newcomer_env, "db", "upgrade").returncode == 0
     made = flask_cli(newcomer_env, "users", "create", "--email", "ops@example.com", "--name",
@@ -118,6 +120,7 @@ def test_printed_links_follow_the_served_port(newcomer_env):
     assert listed.returncode == 0 and "Traceback" not in listed.stderr
 
 
+@pytest.mark.one_backend
 def test_an_exported_setting_wins_over_the_file(newcomer_env):
     env = {**newcomer_env, "BASE_URL": "https://school.example"}
     assert flask_cli(env, "db", "upgrade").returncode == 0
@@ -126,6 +129,7 @@ def test_an_exported_setting_wins_over_the_file(newcomer_env):
     assert "https://school.example/password/reset/" in made.stdout
 
 
+@pytest.mark.one_backend
 def test_outside_development_a_missing_secret_key_is_one_clear_line(newcomer_env):
     env = {**newcomer_env, "MENTORGROUPS_ENV_FILE": ""}  # no file: production
     result = flask_cli(env, "accounts", "list")

@@ -145,6 +145,7 @@ def test_the_page_shows_the_flag_filter_and_sort(client, s):
     assert client.get(f"/people/groups/{s.other.id}?show=drifting").status_code == 404
 
 
+@pytest.mark.scale
 def test_the_same_statements_for_a_small_and_a_big_group(client, s):
     client.login(s.mo.email)
     url = f"/people/groups/{s.coaching.id}"

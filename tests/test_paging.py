@@ -87,6 +87,7 @@ def pager_count(html: str, testid: str = "pager-count") -> str:
 
 # ---- statements do not grow with the list -------------------------------------------------------
 
+@pytest.mark.scale
 def test_members_screen_statements_same_for_10_and_500_members(client, s):
     crowd(s, s.small.id, 10, "Few")
     crowd(s, s.big.id, 500)
@@ -96,6 +97,7 @@ def test_members_screen_statements_same_for_10_and_500_members(client, s):
     assert statements_for(client, f"{ADMIN_GROUPS}/{s.big.id}/?page=5&per_page=100") == few
 
 
+@pytest.mark.scale
 def test_group_page_statements_same_for_10_and_500_members(client, s):
     crowd(s, s.small.id, 10, "Few")
     crowd(s, s.big.id, 500)
@@ -136,6 +138,7 @@ def test_a_group_above_the_exact_bound_is_about_its_size(client, s, monkeypatch)
 
 
 @pytest.mark.parametrize("who", ["admin", "mentor"])
+@pytest.mark.scale
 def test_review_queue_statements_same_for_5_and_500_waiting(client, s, who):
     crowd(s, s.small.id, 5, "Few")
     client.login(getattr(s, who).email)
@@ -181,6 +184,7 @@ def next_in_queue_statements(client, s, group_id: int) -> tuple:
     return (*counts, saved)
 
 
+@pytest.mark.scale
 def test_next_in_queue_statements_same_for_5_and_500_waiting(client, s):
     crowd(s, s.small.id, 6, "Few")
     client.login(s.mentor.email)
@@ -191,6 +195,7 @@ def test_next_in_queue_statements_same_for_5_and_500_waiting(client, s):
     assert next_in_queue_statements(client, s, s.small.id) == few
 
 
+@pytest.mark.scale
 def test_notifications_and_activity_statements_do_not_grow(client, s):
     learner = crowd(s, s.small.id, 1, "Solo")[0]
     client.login(s.mentor.email)
@@ -427,6 +432,7 @@ def test_a_key_from_outside_the_list_reads_the_page_by_its_number(client, s):
     assert shown_names(html) == [f"Crowd {i:04d}" for i in range(27, 52)]  # page 2 now
 
 
+@pytest.mark.scale
 def test_a_page_by_key_costs_the_statements_of_the_first(client, s):
     ids = crowd(s, s.big.id, 500)
     crowd(s, s.small.id, 10, "Few")

@@ -434,6 +434,7 @@ def _big_school():
 
 
 @pytest.mark.parametrize("who", ["admin", "gina"])
+@pytest.mark.scale
 def test_the_queue_and_its_group_search_cost_the_same_statements_over_10_and_500_groups(
         client, who):
     """An account admin and a Group Admin at the root: the queue, the queue narrowed by a

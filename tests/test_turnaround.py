@@ -437,6 +437,7 @@ def add_rounds(s, learner, reviewer, n: int) -> None:
 
 
 @pytest.mark.parametrize("n", [5, 500])
+@pytest.mark.scale
 def test_one_statement_each_for_5_or_500_reviews(app, clock, n):
     s = school(plan="complete")
     mentor = make_member(s.account, "staff")
@@ -454,6 +455,7 @@ def test_one_statement_each_for_5_or_500_reviews(app, clock, n):
     assert figure.p90 == pytest.approx(nearest_rank(hours, 90) * 3600, abs=1)
 
 
+@pytest.mark.scale
 def test_group_page_statements_equal_for_5_and_500_reviews(client, clock):
     s = school(plan="complete")
     mentor = make_member(s.account, "staff")
