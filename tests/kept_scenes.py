@@ -14,11 +14,13 @@ arguments only; not closures (they would keep an earlier test's objects). Only t
 database is put back: emails the build sent are in the SentEmail rows but not in
 `mail_outbox`, and a rate limit it moved is not moved again, so a test that reads those
 keeps a scene of its own. A scene built under the frozen `clock` gets the clock back where
-the build left it."""
+the build left it. MG_TEST_KEEP_SCENES=0 builds every scene afresh (to rule the keeping out
+when a test fails)."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import UTC, datetime
 from types import FunctionType, MethodType, SimpleNamespace
 
@@ -39,6 +41,8 @@ def kept_scene(request, build, *args, **given):
     """`build(*args, **given)`'s scene for this test: built by the module's first test that
     asks, put back for the others. `args` tell scenes apart; `given` (a fixture the build
     uses, such as the clock) does not."""
+    if os.environ.get("MG_TEST_KEEP_SCENES") == "0":  # every test builds its own, as before
+        return build(*args, **given)
     module = request.module.__name__
     for key in [k for k in _KEPT if k[0] != module]:  # one module's scenes in memory at once
         del _KEPT[key]

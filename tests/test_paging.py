@@ -24,7 +24,6 @@ from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups, learning, mentoring
 from tests.conftest import statements_for
 from tests.factories import _PASSWORD_HASH, make_member, school
-from tests.kept_scenes import kept_scene
 
 ADMIN_GROUPS = "/admin/community/groups"
 
@@ -58,8 +57,8 @@ def crowd(s, group_id: int, n: int, prefix: str = "Crowd", waiting: bool = True)
 
 
 @pytest.fixture
-def s(app, request):
-    return kept_scene(request, build_s)
+def s(app):
+    return build_s()  # cheap: putting it back costs more than building it
 
 
 def build_s():
