@@ -136,6 +136,9 @@ def test_opening_a_group_fetches_its_level_and_pages_it(client):
     assert one.count('class="mg-node"') == 50 and f"{wide.id}/nested?page=2" in one
     two = client.get(f"{BASE}/{wide.id}/nested?page=2&fragment=1").get_data(as_text=True)
     assert two.count('class="mg-node"') == 10 and "Show more" not in two
+    # A page past the end (a link kept after groups were removed) shows the last page.
+    _, past = group_tree.nested_level(gina, account.id, wide.id, PageRequest(number=9, size=50))
+    assert (past.number, len(past.items), past.total) == (2, 10, 60)
 
 
 def test_forged_ids_on_the_tree_endpoints_are_404(client):
