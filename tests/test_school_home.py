@@ -6,10 +6,10 @@ invitations; emails not delivered; the plan's usage. Group Admins: their part of
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from mentorgroups.extensions import db
-from mentorgroups.models import MentorGroup, SentEmail
+from mentorgroups.models import MentorGroup, SentEmail, Submission
 from mentorgroups.paging import PageRequest
 from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups, invitations, learning
@@ -84,6 +84,42 @@ def test_every_group_with_its_figures_for_an_account_admin(w):
     assert alpha.oldest == CLOCK_START  # Ann's, ten days ago
     assert page.items[3].parent_name == "Beta"
     assert "Theirs" not in [r.name for r in page.items]
+
+
+def test_switched_off_people_revoked_access_staff_and_other_schools_work_count_nowhere(w):
+    """Dee (a member of Alpha whose account is switched off), Rex (a member of Delta whose
+    access is revoked) and Mo (Alpha's mentor, learning too) each have work waiting; Ann has
+    work waiting in Hillside too. None of it, and neither Dee nor Rex, is in Riverside's
+    figures."""
+    from mentorgroups.models import AccountMembership
+
+    dee = make_member(w.river, full_name="Dee Learner")
+    rex = make_member(w.river, full_name="Rex Learner")
+    path = make_path(w.river, steps=2, review_at=(1,))
+    make_cohort(path, learners=[dee, rex, w.mo])
+    make_member(w.hill, user=w.ann)
+    hill_path = make_path(w.hill, steps=2, review_at=(1,))
+    make_cohort(hill_path, learners=[w.ann])
+    db.session.commit()
+    gm.add_members(w.ada, w.river.id, w.alpha.id, "member", user_ids=[dee.id])
+    gm.add_members(w.ada, w.river.id, w.delta.id, "member", user_ids=[rex.id])
+    for person in (dee, rex, w.mo):  # Mo's own work is not his groups' work
+        learning.submit_for_review(person, w.river.id, path.steps[0].id, "work")
+    learning.submit_for_review(w.ann, w.hill.id, hill_path.steps[0].id, "work elsewhere")
+    db.session.commit()
+    dee.active = False
+    db.session.scalar(select(AccountMembership).where(
+        AccountMembership.user_id == rex.id,
+        AccountMembership.account_id == w.river.id)).status = "revoked"
+    db.session.commit()
+    page, unmentored = groups_page(w.ada, w.river.id)
+    assert figures(page) == [("Alpha", 2, 1, 2, 1), ("Beta", 1, 0, 1, 0),
+                             ("Delta", 0, 0, 0, 0), ("Gamma", 0, 1, 0, 0)]
+    # Reviewed work waits no more.
+    bobs = db.session.scalar(select(Submission.id).where(Submission.user_id == w.bob.id))
+    learning.review_submission(w.mo, bobs, None, "Good")
+    db.session.commit()
+    assert figures(groups_page(w.ada, w.river.id)[0])[0] == ("Alpha", 2, 1, 1, 1)
 
 
 @pytest.mark.parametrize("sort, direction, names", [
