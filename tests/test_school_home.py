@@ -137,6 +137,21 @@ def test_sorted_by_each_column_on_the_server(w, sort, direction, names):
     assert [r.name for r in page.items] == names
 
 
+def test_ties_go_by_name_and_a_page_past_the_end_is_the_last(w):
+    groups.create_group(w.ada, w.river.id, "Aardvark", "", w.delta.id)  # made last, nested
+    db.session.commit()
+    for sort in ("members", "waiting", "stale"):
+        page, _ = groups_page(w.ada, w.river.id, sort=sort)
+        assert [r.name for r in page.items] == (
+            ["Alpha", "Aardvark", "Beta", "Delta", "Gamma"] if sort == "stale"
+            else ["Alpha", "Beta", "Aardvark", "Delta", "Gamma"]), sort
+    page, _ = groups_page(w.ada, w.river.id, PageRequest(number=9, size=2))
+    assert (page.number, [r.name for r in page.items]) == (3, ["Gamma"])
+    # As of a later moment than the clock's, every piece of work is stale.
+    page, _ = groups_page(w.ada, w.river.id, sort="stale", now=CLOCK_START + timedelta(days=30))
+    assert [(r.name, r.stale) for r in page.items[:2]] == [("Alpha", 2), ("Beta", 1)]
+
+
 def test_paged_searched_and_narrowed_to_groups_with_no_mentor(w):
     first = groups_page(w.ada, w.river.id, PageRequest(number=1, size=25))[0]
     assert first.total == 4
@@ -145,8 +160,13 @@ def test_paged_searched_and_narrowed_to_groups_with_no_mentor(w):
     page, unmentored = groups_page(w.ada, w.river.id, PageRequest(search="ALP"))
     assert [r.name for r in page.items] == ["Alpha"] and page.total == 1
     assert unmentored == 2  # the summary's figure ignores the search
+    page, _ = groups_page(w.ada, w.river.id, PageRequest(search="del"), show="unmentored")
+    assert [r.name for r in page.items] == ["Delta"] and page.total == 1
     page, _ = groups_page(w.ada, w.river.id, PageRequest(search="%"))
     assert page.items == [] and page.total == 0  # a wildcard is just a character
+    # Garbage in the URL is the default, and the page's links carry the default on.
+    page, _ = groups_page(w.ada, w.river.id, sort="bogus", direction="sideways", show="odd")
+    assert page.total == 4 and page.extra == {"sort": "name", "direction": "asc", "show": "all"}
 
 
 def test_a_group_admin_sees_their_part_of_the_tree_only(w):
@@ -159,6 +179,8 @@ def test_a_group_admin_sees_their_part_of_the_tree_only(w):
     assert school_home(w.ann, w.river.id).groups.total == 0
     # Another school's admin sees nothing of this school.
     assert school_home(w.hilda, w.river.id) is None
+    page, unmentored = groups_page(w.hilda, w.river.id)
+    assert (page.total, page.items, unmentored) == (0, [], 0)
 
 
 def test_a_loop_in_the_tree_still_ends(w):
