@@ -140,6 +140,7 @@ def test_sorted_by_each_column_on_the_server(w, sort, direction, names):
 def test_ties_go_by_name_and_a_page_past_the_end_is_the_last(w):
     groups.create_group(w.ada, w.river.id, "Aardvark", "", w.delta.id)  # made last, nested
     db.session.commit()
+    assert groups_page(w.ada, w.river.id)[1] == 3  # Aardvark, Beta and Delta: no mentor
     for sort in ("members", "waiting", "stale"):
         page, _ = groups_page(w.ada, w.river.id, sort=sort)
         assert [r.name for r in page.items] == (
@@ -205,12 +206,16 @@ def test_pending_invitations_and_undelivered_emails(w):
                              body="b", account_id=w.river.id, status="dead", attempts=5))
     db.session.add(SentEmail(idempotency_key="x2", recipient="a@example.test", subject="s",
                              body="b", account_id=w.hill.id, status="failed", attempts=1))
+    db.session.add(SentEmail(idempotency_key="x3", recipient="b@example.test", subject="s",
+                             body="b", account_id=w.hill.id, status="dead", attempts=5))
     db.session.commit()
     home = school_home(w.ada, w.river.id)
     assert (home.invitations_pending, home.invitations_expired) == (3, 2)
     assert [i.email for i in home.invitations] == ["new@example.test", "later@example.test",
                                                    "fresh@example.test"]
     assert home.undelivered == 1 and home.used == 4
+    later = school_home(w.ada, w.river.id, now=CLOCK_START + timedelta(days=60))
+    assert (later.invitations_pending, later.invitations_expired) == (3, 3)
     mine = school_home(w.gus, w.river.id)
     assert (mine.invitations_pending, [i.email for i in mine.invitations]) == (
         1, ["later@example.test"])
