@@ -316,3 +316,37 @@ def test_over_the_invitation_limit_nothing_of_the_request_is_kept(make_app):
         assert body["schemas"] == [ERROR_SCHEMA] and "Nothing of this request" in body["detail"]
         assert db.session.scalar(select(db.func.count()).select_from(MentorGroup)) == 0
         assert db.session.scalar(select(db.func.count()).select_from(Invitation)) == 0
+
+
+# ---- the service (services.scim_groups) called directly ---------------------------------------
+
+def token_actor(school) -> api_tokens.TokenActor:
+    return api_tokens.TokenActor(api_tokens.authenticate(f"Bearer {school.secret}"))
+
+
+def test_external_ids_are_kept_trimmed_none_when_blank_and_bounded(school):
+    from mentorgroups.services import scim_groups
+    from mentorgroups.services.errors import ServiceError
+
+    actor = token_actor(school)
+    plain = scim_groups.create_group(actor, school.account.id, "Plain")
+    blank = scim_groups.create_group(actor, school.account.id, "Blank", external_id="   ")
+    kept = scim_groups.create_group(actor, school.account.id, "Kept", external_id=" okta-1 ")
+    assert [s.group.scim_external_id for s in (plain, blank, kept)] == [None, None, "okta-1"]
+    assert scim_groups.create_group(actor, school.account.id, "Longest",
+                                    external_id="x" * 255).group.scim_external_id == "x" * 255
+    with pytest.raises(ServiceError) as refused:
+        scim_groups.create_group(actor, school.account.id, "Too long", external_id="x" * 256)
+    assert refused.value.field == "externalId"
+    db.session.rollback()
+
+
+def test_only_the_schools_admins_list_its_groups(school):
+    from mentorgroups.services import scim_groups
+    from mentorgroups.services.errors import PermissionDenied
+
+    scim_groups.create_group(token_actor(school), school.account.id, "Ours")
+    assert [s.group.name for s in scim_groups.list_groups(
+        school.admin, school.account.id, None, 0, 10)[1]] == ["Ours"]
+    with pytest.raises(PermissionDenied):
+        scim_groups.list_groups(school.people[0], school.account.id, None, 0, 10)
