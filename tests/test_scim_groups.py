@@ -350,3 +350,39 @@ def test_only_the_schools_admins_list_its_groups(school):
         school.admin, school.account.id, None, 0, 10)[1]] == ["Ours"]
     with pytest.raises(PermissionDenied):
         scim_groups.list_groups(school.people[0], school.account.id, None, 0, 10)
+
+
+def test_member_values_name_this_schools_people_or_addresses_to_invite(school):
+    """An address of a person of another school only is invited, not added; an invitation
+    to another group, or one withdrawn, does not count as pending here."""
+    from mentorgroups.services import invitations, scim_groups
+
+    actor, account_id = token_actor(school), school.account.id
+    a = school.people[0]
+    outsider = scim_school(name="Other sync").people[0]
+    team = scim_groups.create_group(actor, account_id, "Team",
+                                    member_values=[a.email.upper(), outsider.email])
+    assert [uid for uid, _ in team.members] == [a.id]
+    assert set(scim_groups.pending_members(team.group.id)) == {outsider.email}
+    scim_groups.create_group(actor, account_id, "Elsewhere", member_values=["wide@x.test"])
+    gone = invitations.invite(school.admin, account_id, team.group, "gone@x.test", "member")
+    invitations.revoke(school.admin, account_id, gone.id)
+    db.session.commit()
+    scim_groups.replace_group(actor, account_id, team.group.id, "Team", None,
+                              [str(a.id), outsider.email, "wide@x.test", "gone@x.test"])
+    assert set(scim_groups.pending_members(team.group.id)) == {
+        outsider.email, "wide@x.test", "gone@x.test"}
+
+
+@pytest.mark.parametrize("value, words", [
+    ("abc", "\u201cabc\u201d names nobody"), (None, "\u201c\u201d names nobody"),
+    ("a@", "\u201ca@\u201d is not an email address"),
+])
+def test_a_member_value_naming_nobody_is_refused_before_anything_is_made(school, value, words):
+    from mentorgroups.services import scim_groups
+
+    with pytest.raises(scim_groups.BadMember) as refused:
+        scim_groups.create_group(token_actor(school), school.account.id, "X",
+                                 member_values=[value])
+    assert refused.value.message.startswith(words)
+    assert db.session.scalar(select(db.func.count()).select_from(MentorGroup)) == 0
