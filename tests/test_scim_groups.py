@@ -386,3 +386,18 @@ def test_a_member_value_naming_nobody_is_refused_before_anything_is_made(school,
                                  member_values=[value])
     assert refused.value.message.startswith(words)
     assert db.session.scalar(select(db.func.count()).select_from(MentorGroup)) == 0
+
+
+def test_a_put_keeps_the_members_sent_the_mentors_and_other_groups_invitations(school):
+    from mentorgroups.services import group_members, scim_groups
+
+    actor, account_id = token_actor(school), school.account.id
+    a, b, c = school.people[:3]
+    team = scim_groups.create_group(actor, account_id, "Team", member_values=[str(a.id), str(b.id)])
+    other = scim_groups.create_group(actor, account_id, "Other", member_values=["keep@x.test"])
+    group_members.add_members(school.admin, account_id, team.group.id, "mentor", user_ids=[c.id])
+    db.session.commit()
+    scim_groups.replace_group(actor, account_id, team.group.id, "Team", None, [str(a.id)])
+    db.session.commit()
+    assert roles(f"group-{team.group.id}") == {a.id: "member", c.id: "mentor"}
+    assert set(scim_groups.pending_members(other.group.id)) == {"keep@x.test"}
