@@ -333,6 +333,10 @@ def test_external_ids_are_kept_trimmed_none_when_blank_and_bounded(school):
     blank = scim_groups.create_group(actor, school.account.id, "Blank", external_id="   ")
     kept = scim_groups.create_group(actor, school.account.id, "Kept", external_id=" okta-1 ")
     assert [s.group.scim_external_id for s in (plain, blank, kept)] == [None, None, "okta-1"]
+    assert plain.group.scim_revision == 1  # meta.version: one write so far
+    again = scim_groups.replace_group(actor, school.account.id, plain.group.id, "Plain",
+                                      " okta-2 ", [])
+    assert (again.group.scim_external_id, again.group.scim_revision) == ("okta-2", 2)
     assert scim_groups.create_group(actor, school.account.id, "Longest",
                                     external_id="x" * 255).group.scim_external_id == "x" * 255
     with pytest.raises(ServiceError) as refused:
@@ -401,3 +405,8 @@ def test_a_put_keeps_the_members_sent_the_mentors_and_other_groups_invitations(s
     db.session.commit()
     assert roles(f"group-{team.group.id}") == {a.id: "member", c.id: "mentor"}
     assert set(scim_groups.pending_members(other.group.id)) == {"keep@x.test"}
+    # Renamed to another group's name: NameTaken (SCIM's 409), nothing renamed.
+    with pytest.raises(scim_groups.NameTaken):
+        scim_groups.replace_group(actor, account_id, team.group.id, "other", None, [str(a.id)])
+    db.session.rollback()
+    assert db.session.get(MentorGroup, team.group.id).name == "Team"
