@@ -410,3 +410,27 @@ def test_a_put_keeps_the_members_sent_the_mentors_and_other_groups_invitations(s
         scim_groups.replace_group(actor, account_id, team.group.id, "other", None, [str(a.id)])
     db.session.rollback()
     assert db.session.get(MentorGroup, team.group.id).name == "Team"
+
+
+def test_people_by_address_paged_and_for_the_schools_admins_only(school):
+    """services.scim_people: an address in any case and spacing, a page by id, one person by
+    id; another school's person, garbage and a non-admin are refused."""
+    from mentorgroups.services import scim_people
+    from mentorgroups.services.errors import NotFound, PermissionDenied
+
+    account_id, a = school.account.id, school.people[0]
+    other = scim_school(name="Other sync")
+    assert scim_people.list_people(school.admin, account_id, f"  {a.email.upper()} ", 0, 10) \
+        == (1, [(a.id, a.full_name, a.email)])
+    everyone = sorted([school.admin.id] + [p.id for p in school.people])
+    total, rows = scim_people.list_people(school.admin, account_id, None, 1, 2)
+    assert total == 5 and [row[0] for row in rows] == everyone[1:3]
+    assert scim_people.get_person(school.admin, account_id, str(a.id)) == (
+        a.id, a.full_name, a.email)
+    for garbage in ("abc", None, other.people[0].id):
+        with pytest.raises(NotFound):
+            scim_people.get_person(school.admin, account_id, garbage)
+    with pytest.raises(PermissionDenied):
+        scim_people.list_people(a, account_id, None, 0, 10)
+    with pytest.raises(PermissionDenied):
+        scim_people.get_person(a, account_id, a.id)
