@@ -59,6 +59,34 @@ def test_create_refuses_bad_names_and_scopes_and_non_admins(school):
         api_tokens.create_token(admin, other.id, "Elsewhere", "read")
 
 
+def test_create_refuses_a_missing_or_too_long_name(school):
+    account, admin = school
+    with pytest.raises(FormErrors) as refused:
+        api_tokens.create_token(admin, account.id, None, "read")
+    assert set(refused.value.errors) == {"name"}
+    with pytest.raises(FormErrors) as refused:
+        api_tokens.create_token(admin, account.id, "x" * 81, "read")
+    assert refused.value.errors == {"name": "Token names can be at most 80 characters."}
+    token, _ = api_tokens.create_token(admin, account.id, "x" * 80, "read")
+    assert token.name == "x" * 80
+
+
+def test_a_school_has_at_most_fifty_active_tokens(school):
+    account, admin = school
+    other = make_account(plan="complete")
+    other_admin = make_member(other, "admin")
+    for n in range(50):  # another school's tokens count for that school only
+        api_tokens.create_token(other_admin, other.id, f"Theirs {n}", "read")
+    made = [api_tokens.create_token(admin, account.id, f"Sync {n}", "read")[0]
+            for n in range(50)]
+    with pytest.raises(FormErrors) as refused:
+        api_tokens.create_token(admin, account.id, "One more", "read")
+    assert "at most 50 active tokens" in refused.value.errors["name"]
+    # Revoked tokens stay listed but no longer count.
+    api_tokens.revoke_token(admin, account.id, made[0].id)
+    assert api_tokens.create_token(admin, account.id, "One more", "read")[0].name == "One more"
+
+
 def test_authenticate_finds_active_tokens_only(school):
     account, admin = school
     token, secret = api_tokens.create_token(admin, account.id, "Sync", "read")
@@ -82,8 +110,10 @@ def test_revoke_is_audited_once_and_scoped_to_the_school(school):
         api_tokens.revoke_token(other_admin, other.id, token.id)
     with pytest.raises(NotFound):
         api_tokens.revoke_token(admin, account.id, "nonsense")
-    api_tokens.revoke_token(admin, account.id, token.id)
-    api_tokens.revoke_token(admin, account.id, token.id)
+    with pytest.raises(PermissionDenied):
+        api_tokens.revoke_token(make_member(account, "staff"), account.id, token.id)
+    assert api_tokens.revoke_token(admin, account.id, token.id) is token
+    assert api_tokens.revoke_token(admin, account.id, token.id) is token  # again: no change
     db.session.commit()
     events = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "api_token.revoke")).all()
@@ -91,6 +121,16 @@ def test_revoke_is_audited_once_and_scoped_to_the_school(school):
     assert describe(events[0]).what == "Revoked the API token \u201cOld sync\u201d"
     assert [t.name for t in api_tokens.list_tokens(admin, account.id)] == ["Old sync"]
     assert api_tokens.list_tokens(admin, account.id)[0].revoked_at is not None
+
+
+def test_list_is_the_schools_own_and_for_its_admins_only(school):
+    account, admin = school
+    api_tokens.create_token(admin, account.id, "Ours", "read")
+    other = make_account(plan="complete")
+    api_tokens.create_token(make_member(other, "admin"), other.id, "Theirs", "read")
+    assert [t.name for t in api_tokens.list_tokens(admin, account.id)] == ["Ours"]
+    with pytest.raises(PermissionDenied):
+        api_tokens.list_tokens(make_member(account, "staff"), account.id)
 
 
 def test_list_shows_active_tokens_first(school, clock):
@@ -121,6 +161,41 @@ def test_a_token_acts_as_an_admin_of_its_own_school_only(school):
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.group_id == group.id))
     assert (event.actor_id, event.api_token_id) == (None, token.id)
     assert group.created_by_id is None
+
+
+def test_a_token_revoked_during_a_request_acts_no_more(school):
+    """The actor of a request already under way holds its token: once revoked, it is an
+    admin of no school, its own included."""
+    account, admin = school
+    token, _ = api_tokens.create_token(admin, account.id, "Sync", "write")
+    actor = api_tokens.TokenActor(token)
+    groups.create_group(actor, account.id, "Before")
+    api_tokens.revoke_token(admin, account.id, token.id)
+    with pytest.raises(PermissionDenied):
+        groups.create_group(actor, account.id, "After")
+
+
+def test_each_token_has_its_own_invitation_limit(make_app):
+    """The per-inviter limit counts each token apart (a token has no person's id)."""
+    from mentorgroups.services import group_members as gm
+
+    app = make_app(INVITES_PER_INVITER="1/hour", RATELIMIT_STORAGE_URI="memory://")
+    with app.app_context():
+        account = make_account(plan="complete")
+        admin = make_member(account, "admin")
+        first, _ = api_tokens.create_token(admin, account.id, "First", "write")
+        second, _ = api_tokens.create_token(admin, account.id, "Second", "write")
+        group = groups.create_group(admin, account.id, "G")
+        db.session.commit()
+        report = gm.add_members(api_tokens.TokenActor(first), account.id, group.id, "member",
+                                addresses="a@x.test b@x.test")
+        assert report.invited == ["a@x.test"] and "you can send 1 per hour" in report.refused[0]
+        report = gm.add_members(api_tokens.TokenActor(second), account.id, group.id, "member",
+                                addresses="c@x.test")
+        assert report.invited == ["c@x.test"] and report.refused == []
+        report = gm.add_members(admin, account.id, group.id, "member", addresses="d@x.test")
+        assert report.invited == ["d@x.test"]
+        db.session.remove()
 
 
 # ---- the gate (api_auth) on /api/v1/ ------------------------------------------------------------
@@ -220,6 +295,51 @@ def test_last_use_is_written_at_most_once_a_minute(school, client, clock):
     db.session.expire_all()
     assert db.session.get(ApiToken, token.id).last_used_at == CLOCK_START + timedelta(
         seconds=61)
+
+
+def test_record_use_as_of_a_moment_says_whether_it_wrote(school, clock):
+    """The moment given, not the clock's; the token in hand shows the write at once; a use
+    within the minute writes nothing and asks nothing of the database."""
+    from tests.conftest import statements_of
+
+    account, admin = school
+    token, _ = api_tokens.create_token(admin, account.id, "Sync", "read")
+    db.session.commit()
+    later = CLOCK_START + timedelta(hours=2)
+    assert api_tokens.record_use(token, now=later) is True
+    assert token.last_used_at == later
+    results = []
+    assert statements_of(lambda: results.append(
+        api_tokens.record_use(token, now=later + timedelta(seconds=30)))) == 0
+    assert results == [False]
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at == later
+
+
+def test_record_use_writes_that_token_once_whatever_another_process_did(school, clock):
+    """Two processes at the same moment: the one whose token in hand is stale writes
+    nothing; and a use of one token never touches another's."""
+    from sqlalchemy import update
+
+    account, admin = school
+    token, _ = api_tokens.create_token(admin, account.id, "Sync", "read")
+    other, _ = api_tokens.create_token(admin, account.id, "Other", "read")
+    db.session.commit()
+    assert token.last_used_at is None  # what this process holds
+    moment = CLOCK_START + timedelta(hours=1)
+    db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                       .values(last_used_at=moment)
+                       .execution_options(synchronize_session=False))  # the other process
+    assert api_tokens.record_use(token, now=moment + timedelta(seconds=30)) is False
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at == moment
+    assert db.session.get(ApiToken, other.id).last_used_at is None
+    assert api_tokens.record_use(db.session.get(ApiToken, other.id), now=moment) is True
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).last_used_at == moment
 
 
 def test_requests_are_limited_per_token_with_retry_after(make_app, clock):

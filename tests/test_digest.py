@@ -158,6 +158,15 @@ def test_becoming_staff_turns_it_on_member_turns_it_off_and_choices_survive(s):
     assert not digest_subscriptions.is_subscribed(s.ann.id, s.coaching.id)
 
 
+def test_the_switch_answers_with_that_persons_row_for_that_group(s):
+    """Several people follow one group and one person several groups: each change answers
+    with the row it changed."""
+    for person, group, on in ((s.boss, s.analysts, True), (s.mentor, s.coaching, False),
+                              (s.boss, s.coaching, False), (s.boss, s.analysts, False)):
+        row = digest_subscriptions.set_subscription(person, s.account.id, group.id, on)
+        assert (row.user_id, row.group_id, row.subscribed) == (person.id, group.id, on)
+
+
 def test_a_group_admin_may_turn_it_on_for_a_nested_group_and_members_may_not(s):
     digest_subscriptions.set_subscription(s.boss, s.account.id, s.analysts.id, True)
     assert digest_subscriptions.is_subscribed(s.boss.id, s.analysts.id)

@@ -141,3 +141,11 @@ def test_a_session_naming_a_school_of_someone_else_loads_no_membership(client, s
         assert elsewhere.name not in response.get_data(as_text=True)
         with client.raw.session_transaction() as session:
             assert session["account_id"] == s.account.id
+
+
+def test_a_session_naming_a_person_no_longer_there_is_signed_out(client, s):
+    client.login(s.mentor.email)
+    with client.raw.session_transaction() as session:
+        session["_user_id"] = "999999999.0"  # "id.version", as User.get_id writes it
+    response = client.get("/people/groups")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

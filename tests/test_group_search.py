@@ -186,3 +186,23 @@ def test_the_select_without_scripts_is_limited_and_keeps_the_chosen_parent(clien
     assert re.search(rf'<option selected value="{s.club.id}"|<option value="{s.club.id}" '
                      r'selected', select)
     assert 'data-testid="parent-more"' in form and "6 more can be found" in form
+
+
+def test_beyond_the_path_order_limit_the_first_by_name_are_shown_in_path_order(s, monkeypatch):
+    """A search that narrows nothing in a huge tree: the first matches by name, then in the
+    order of their paths (the limit lowered here instead of making 1,000 groups)."""
+    monkeypatch.setattr(group_search, "PATH_ORDER_LIMIT", 3)
+    found = group_search.search_groups(s.admin, s.account.id, "o", limit=3)
+    assert paths(found) == [f"Year 7 \u203a group {n}" for n in (1, 2, 3)] and found.more == 4
+
+
+def test_somebody_without_access_finds_and_may_choose_nothing(s):
+    outsider = make_member(make_account(), "admin")
+    revoked = make_member(s.account, "admin", status="revoked")
+    db.session.commit()
+    for person in (outsider, revoked):
+        assert paths(group_search.search_groups(person, s.account.id, "group")) == []
+        options = group_search.parent_options(person, s.account.id, None, "")
+        assert (options.groups, options.more, options.top_level) == ([], 0, False)
+        assert group_search.parent_label(person, s.account.id, s.club, s.year8.id) is None
+        assert group_search.parent_label(person, s.account.id, None, s.year8.id) is None

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from mentorgroups.extensions import db
-from mentorgroups.models import GroupMembership, MentorGroup
+from mentorgroups.models import AccountMembership, GroupMembership, MentorGroup
 from mentorgroups.paging import PageRequest
 from mentorgroups.services import (
     group_access,
@@ -136,6 +136,9 @@ def test_opening_a_group_fetches_its_level_and_pages_it(client):
     assert one.count('class="mg-node"') == 50 and f"{wide.id}/nested?page=2" in one
     two = client.get(f"{BASE}/{wide.id}/nested?page=2&fragment=1").get_data(as_text=True)
     assert two.count('class="mg-node"') == 10 and "Show more" not in two
+    # A page past the end (a link kept after groups were removed) shows the last page.
+    _, past = group_tree.nested_level(gina, account.id, wide.id, PageRequest(number=9, size=50))
+    assert (past.number, len(past.items), past.total) == (2, 10, 60)
 
 
 def test_forged_ids_on_the_tree_endpoints_are_404(client):
@@ -177,7 +180,9 @@ def test_a_group_admin_sees_the_top_of_her_part_and_who_manages_above(client):
     year7 = groups.create_group(admin, account.id, "Year 7")
     club = groups.create_group(admin, account.id, "Club", "", year7.id)
     groups.create_group(admin, account.id, "Inner", "", club.id)
-    groups.create_group(admin, account.id, "Year 8")
+    year8 = groups.create_group(admin, account.id, "Year 8")
+    ola = make_member(account, "staff", full_name="Ola Only")
+    gm.add_members(admin, account.id, year8.id, "group_admin", user_ids=[ola.id])
     gm.add_members(admin, account.id, club.id, "group_admin", user_ids=[gina.id])
     gm.add_members(admin, account.id, year7.id, "group_admin", user_ids=[admin.id])
     db.session.commit()
@@ -188,6 +193,16 @@ def test_a_group_admin_sees_the_top_of_her_part_and_who_manages_above(client):
     assert [row.name for row in group_tree.top_level(admin, account.id).items] == \
         ["Year 8", "Year 7"]
     assert group_tree.top_level(lia, account.id).items == []
+    # What the edit screen's delete warning counts: the groups directly below.
+    assert [group_tree.nested_count(account.id, g.id) for g in (year7, club, year8)] == [1, 1, 0]
+    # One group with nothing nested in it: shown as it is, not open on an empty level.
+    only = group_tree.top_level(ola, account.id)
+    assert [row.name for row in only.items] == ["Year 8"] and only.items[0].level is None
+    # Her access to the school revoked (her group roles stay as they were): nothing.
+    db.session.scalar(select(AccountMembership).where(
+        AccountMembership.user_id == gina.id)).status = "revoked"
+    db.session.commit()
+    assert group_tree.top_level(gina, account.id).total == 0
 
 
 def _loop(account, admin, gina):

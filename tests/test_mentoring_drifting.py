@@ -165,3 +165,13 @@ def test_the_same_statements_for_a_small_and_a_big_group(client, s):
     for q, count in few.items():
         assert statements_for(client, f"{url}?{q}") == count, q
         assert statements_for(client, f"{url}?{q}&page=2&per_page=25") == count, q
+
+
+def test_the_cutoff_is_the_schools_days_and_fourteen_without_a_school(app):
+    from mentorgroups.services.school_settings import drift_cutoff
+
+    account = make_account()
+    account.drift_days = 3
+    db.session.commit()
+    assert drift_cutoff(account.id, CLOCK_START) == CLOCK_START - timedelta(days=3)
+    assert drift_cutoff(account.id + 1000, CLOCK_START) == CLOCK_START - timedelta(days=14)

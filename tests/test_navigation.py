@@ -66,6 +66,22 @@ def test_a_staff_member_who_also_learns_keeps_my_paths(client, w):
         "My paths", "People", "Review"]
 
 
+def test_roles_in_another_school_offer_nothing_here(client, w):
+    """Riverside's Group Admin, Mentor and teacher are plain staff at Hillside; Riverside's
+    learner teaches there. Each is offered Hillside's places for their Hillside roles only."""
+    hill = make_account(name="Hillside")
+    for who in ("group_admin", "mentor", "teacher", "learner"):
+        make_member(hill, "staff", user=getattr(w, who))
+    make_cohort(make_path(hill), teachers=[w.learner])
+    db.session.commit()
+    for who, places in (("group_admin", ["My paths"]), ("mentor", ["My paths"]),
+                        ("teacher", ["My paths"]), ("learner", ["People", "Review"])):
+        client.login(getattr(w, who).email, account_id=hill.id)
+        page = client.get("/notifications").get_data(as_text=True)
+        assert "Hillside" in page and nav_of(page) == places, who
+        client.post_form("/logout", token_page="/notifications")
+
+
 @pytest.mark.parametrize("who, home", [
     ("admin", "/admin/"), ("group_admin", "/admin/"), ("mentor", "/paths"),
     ("learner", "/paths"),

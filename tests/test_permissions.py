@@ -75,3 +75,32 @@ def test_a_learner_whose_access_was_revoked_can_neither_complete_nor_submit(w):
     assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
     # at Hillside, where her access stands, she still learns
     assert learning.complete_step(w.lia, w.hill.id, w.hill_maths.steps[0].id).user_id == w.lia.id
+
+
+def test_an_api_token_acts_as_an_admin_of_its_own_school_only(app):
+    from mentorgroups.services import api_tokens
+    from tests.factories import make_account, make_member
+
+    account, other = make_account(), make_account()
+    token, _ = api_tokens.create_token(make_member(account, "admin"), account.id, "Sync", "read")
+    actor = api_tokens.TokenActor(token)
+    assert require_account_admin(actor, account.id).role == "admin"
+    assert is_account_admin(actor, account.id) and not is_account_admin(actor, other.id)
+    with pytest.raises(PermissionDenied):
+        require_account_admin(actor, other.id)
+
+
+def test_within_a_request_each_persons_membership_is_their_own(app):
+    """Memberships are kept for the request by person and school: a page that looks up a
+    learner's after the viewer's gets the learner's."""
+    from tests.factories import make_account, make_member
+
+    account, other = make_account(), make_account()
+    admin = make_member(account, "admin")
+    make_member(other, "member", user=admin)
+    gone = make_member(account, "member", status="revoked")
+    db.session.commit()
+    with app.test_request_context("/"):
+        assert active_membership(admin, account.id).role == "admin"
+        assert active_membership(gone, account.id) is None
+        assert active_membership(admin, other.id).role == "member"

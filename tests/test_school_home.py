@@ -6,10 +6,10 @@ invitations; emails not delivered; the plan's usage. Group Admins: their part of
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from mentorgroups.extensions import db
-from mentorgroups.models import MentorGroup, SentEmail
+from mentorgroups.models import MentorGroup, SentEmail, Submission
 from mentorgroups.paging import PageRequest
 from mentorgroups.services import group_members as gm
 from mentorgroups.services import groups, invitations, learning
@@ -93,6 +93,42 @@ def test_every_group_with_its_figures_for_an_account_admin(w):
     assert "Theirs" not in [r.name for r in page.items]
 
 
+def test_switched_off_people_revoked_access_staff_and_other_schools_work_count_nowhere(w):
+    """Dee (a member of Alpha whose account is switched off), Rex (a member of Delta whose
+    access is revoked) and Mo (Alpha's mentor, learning too) each have work waiting; Ann has
+    work waiting in Hillside too. None of it, and neither Dee nor Rex, is in Riverside's
+    figures."""
+    from mentorgroups.models import AccountMembership
+
+    dee = make_member(w.river, full_name="Dee Learner")
+    rex = make_member(w.river, full_name="Rex Learner")
+    path = make_path(w.river, steps=2, review_at=(1,))
+    make_cohort(path, learners=[dee, rex, w.mo])
+    make_member(w.hill, user=w.ann)
+    hill_path = make_path(w.hill, steps=2, review_at=(1,))
+    make_cohort(hill_path, learners=[w.ann])
+    db.session.commit()
+    gm.add_members(w.ada, w.river.id, w.alpha.id, "member", user_ids=[dee.id])
+    gm.add_members(w.ada, w.river.id, w.delta.id, "member", user_ids=[rex.id])
+    for person in (dee, rex, w.mo):  # Mo's own work is not his groups' work
+        learning.submit_for_review(person, w.river.id, path.steps[0].id, "work")
+    learning.submit_for_review(w.ann, w.hill.id, hill_path.steps[0].id, "work elsewhere")
+    db.session.commit()
+    dee.active = False
+    db.session.scalar(select(AccountMembership).where(
+        AccountMembership.user_id == rex.id,
+        AccountMembership.account_id == w.river.id)).status = "revoked"
+    db.session.commit()
+    page, unmentored = groups_page(w.ada, w.river.id)
+    assert figures(page) == [("Alpha", 2, 1, 2, 1), ("Beta", 1, 0, 1, 0),
+                             ("Delta", 0, 0, 0, 0), ("Gamma", 0, 1, 0, 0)]
+    # Reviewed work waits no more.
+    bobs = db.session.scalar(select(Submission.id).where(Submission.user_id == w.bob.id))
+    learning.review_submission(w.mo, bobs, None, "Good")
+    db.session.commit()
+    assert figures(groups_page(w.ada, w.river.id)[0])[0] == ("Alpha", 2, 1, 1, 1)
+
+
 @pytest.mark.parametrize("sort, direction, names", [
     ("name", "desc", ["Gamma", "Delta", "Beta", "Alpha"]),
     ("members", None, ["Alpha", "Beta", "Delta", "Gamma"]),
@@ -108,6 +144,22 @@ def test_sorted_by_each_column_on_the_server(w, sort, direction, names):
     assert [r.name for r in page.items] == names
 
 
+def test_ties_go_by_name_and_a_page_past_the_end_is_the_last(w):
+    groups.create_group(w.ada, w.river.id, "Aardvark", "", w.delta.id)  # made last, nested
+    db.session.commit()
+    assert groups_page(w.ada, w.river.id)[1] == 3  # Aardvark, Beta and Delta: no mentor
+    for sort in ("members", "waiting", "stale"):
+        page, _ = groups_page(w.ada, w.river.id, sort=sort)
+        assert [r.name for r in page.items] == (
+            ["Alpha", "Aardvark", "Beta", "Delta", "Gamma"] if sort == "stale"
+            else ["Alpha", "Beta", "Aardvark", "Delta", "Gamma"]), sort
+    page, _ = groups_page(w.ada, w.river.id, PageRequest(number=9, size=2))
+    assert (page.number, [r.name for r in page.items]) == (3, ["Gamma"])
+    # As of a later moment than the clock's, every piece of work is stale.
+    page, _ = groups_page(w.ada, w.river.id, sort="stale", now=CLOCK_START + timedelta(days=30))
+    assert [(r.name, r.stale) for r in page.items[:2]] == [("Alpha", 2), ("Beta", 1)]
+
+
 def test_paged_searched_and_narrowed_to_groups_with_no_mentor(w):
     first = groups_page(w.ada, w.river.id, PageRequest(number=1, size=25))[0]
     assert first.total == 4
@@ -116,8 +168,13 @@ def test_paged_searched_and_narrowed_to_groups_with_no_mentor(w):
     page, unmentored = groups_page(w.ada, w.river.id, PageRequest(search="ALP"))
     assert [r.name for r in page.items] == ["Alpha"] and page.total == 1
     assert unmentored == 2  # the summary's figure ignores the search
+    page, _ = groups_page(w.ada, w.river.id, PageRequest(search="del"), show="unmentored")
+    assert [r.name for r in page.items] == ["Delta"] and page.total == 1
     page, _ = groups_page(w.ada, w.river.id, PageRequest(search="%"))
     assert page.items == [] and page.total == 0  # a wildcard is just a character
+    # Garbage in the URL is the default, and the page's links carry the default on.
+    page, _ = groups_page(w.ada, w.river.id, sort="bogus", direction="sideways", show="odd")
+    assert page.total == 4 and page.extra == {"sort": "name", "direction": "asc", "show": "all"}
 
 
 def test_a_group_admin_sees_their_part_of_the_tree_only(w):
@@ -130,6 +187,8 @@ def test_a_group_admin_sees_their_part_of_the_tree_only(w):
     assert school_home(w.ann, w.river.id).groups.total == 0
     # Another school's admin sees nothing of this school.
     assert school_home(w.hilda, w.river.id) is None
+    page, unmentored = groups_page(w.hilda, w.river.id)
+    assert (page.total, page.items, unmentored) == (0, [], 0)
 
 
 def test_a_loop_in_the_tree_still_ends(w):
@@ -154,12 +213,16 @@ def test_pending_invitations_and_undelivered_emails(w):
                              body="b", account_id=w.river.id, status="dead", attempts=5))
     db.session.add(SentEmail(idempotency_key="x2", recipient="a@example.test", subject="s",
                              body="b", account_id=w.hill.id, status="failed", attempts=1))
+    db.session.add(SentEmail(idempotency_key="x3", recipient="b@example.test", subject="s",
+                             body="b", account_id=w.hill.id, status="dead", attempts=5))
     db.session.commit()
     home = school_home(w.ada, w.river.id)
     assert (home.invitations_pending, home.invitations_expired) == (3, 2)
     assert [i.email for i in home.invitations] == ["new@example.test", "later@example.test",
                                                    "fresh@example.test"]
     assert home.undelivered == 1 and home.used == 4
+    later = school_home(w.ada, w.river.id, now=CLOCK_START + timedelta(days=60))
+    assert (later.invitations_pending, later.invitations_expired) == (3, 3)
     mine = school_home(w.gus, w.river.id)
     assert (mine.invitations_pending, [i.email for i in mine.invitations]) == (
         1, ["later@example.test"])

@@ -316,3 +316,121 @@ def test_over_the_invitation_limit_nothing_of_the_request_is_kept(make_app):
         assert body["schemas"] == [ERROR_SCHEMA] and "Nothing of this request" in body["detail"]
         assert db.session.scalar(select(db.func.count()).select_from(MentorGroup)) == 0
         assert db.session.scalar(select(db.func.count()).select_from(Invitation)) == 0
+
+
+# ---- the service (services.scim_groups) called directly ---------------------------------------
+
+def token_actor(school) -> api_tokens.TokenActor:
+    return api_tokens.TokenActor(api_tokens.authenticate(f"Bearer {school.secret}"))
+
+
+def test_external_ids_are_kept_trimmed_none_when_blank_and_bounded(school):
+    from mentorgroups.services import scim_groups
+    from mentorgroups.services.errors import ServiceError
+
+    actor = token_actor(school)
+    plain = scim_groups.create_group(actor, school.account.id, "Plain")
+    blank = scim_groups.create_group(actor, school.account.id, "Blank", external_id="   ")
+    kept = scim_groups.create_group(actor, school.account.id, "Kept", external_id=" okta-1 ")
+    assert [s.group.scim_external_id for s in (plain, blank, kept)] == [None, None, "okta-1"]
+    assert plain.group.scim_revision == 1  # meta.version: one write so far
+    again = scim_groups.replace_group(actor, school.account.id, plain.group.id, "Plain",
+                                      " okta-2 ", [])
+    assert (again.group.scim_external_id, again.group.scim_revision) == ("okta-2", 2)
+    assert scim_groups.create_group(actor, school.account.id, "Longest",
+                                    external_id="x" * 255).group.scim_external_id == "x" * 255
+    with pytest.raises(ServiceError) as refused:
+        scim_groups.create_group(actor, school.account.id, "Too long", external_id="x" * 256)
+    assert refused.value.field == "externalId"
+    db.session.rollback()
+
+
+def test_only_the_schools_admins_list_its_groups(school):
+    from mentorgroups.services import scim_groups
+    from mentorgroups.services.errors import PermissionDenied
+
+    scim_groups.create_group(token_actor(school), school.account.id, "Ours")
+    assert [s.group.name for s in scim_groups.list_groups(
+        school.admin, school.account.id, None, 0, 10)[1]] == ["Ours"]
+    with pytest.raises(PermissionDenied):
+        scim_groups.list_groups(school.people[0], school.account.id, None, 0, 10)
+
+
+def test_member_values_name_this_schools_people_or_addresses_to_invite(school):
+    """An address of a person of another school only is invited, not added; an invitation
+    to another group, or one withdrawn, does not count as pending here."""
+    from mentorgroups.services import invitations, scim_groups
+
+    actor, account_id = token_actor(school), school.account.id
+    a = school.people[0]
+    outsider = scim_school(name="Other sync").people[0]
+    team = scim_groups.create_group(actor, account_id, "Team",
+                                    member_values=[a.email.upper(), outsider.email])
+    assert [uid for uid, _ in team.members] == [a.id]
+    assert set(scim_groups.pending_members(team.group.id)) == {outsider.email}
+    scim_groups.create_group(actor, account_id, "Elsewhere", member_values=["wide@x.test"])
+    gone = invitations.invite(school.admin, account_id, team.group, "gone@x.test", "member")
+    invitations.revoke(school.admin, account_id, gone.id)
+    db.session.commit()
+    scim_groups.replace_group(actor, account_id, team.group.id, "Team", None,
+                              [str(a.id), outsider.email, "wide@x.test", "gone@x.test"])
+    assert set(scim_groups.pending_members(team.group.id)) == {
+        outsider.email, "wide@x.test", "gone@x.test"}
+
+
+@pytest.mark.parametrize("value, words", [
+    ("abc", "\u201cabc\u201d names nobody"), (None, "\u201c\u201d names nobody"),
+    ("a@", "\u201ca@\u201d is not an email address"),
+])
+def test_a_member_value_naming_nobody_is_refused_before_anything_is_made(school, value, words):
+    from mentorgroups.services import scim_groups
+
+    with pytest.raises(scim_groups.BadMember) as refused:
+        scim_groups.create_group(token_actor(school), school.account.id, "X",
+                                 member_values=[value])
+    assert refused.value.message.startswith(words)
+    assert db.session.scalar(select(db.func.count()).select_from(MentorGroup)) == 0
+
+
+def test_a_put_keeps_the_members_sent_the_mentors_and_other_groups_invitations(school):
+    from mentorgroups.services import group_members, scim_groups
+
+    actor, account_id = token_actor(school), school.account.id
+    a, b, c = school.people[:3]
+    team = scim_groups.create_group(actor, account_id, "Team", member_values=[str(a.id), str(b.id)])
+    other = scim_groups.create_group(actor, account_id, "Other", member_values=["keep@x.test"])
+    group_members.add_members(school.admin, account_id, team.group.id, "mentor", user_ids=[c.id])
+    db.session.commit()
+    scim_groups.replace_group(actor, account_id, team.group.id, "Team", None, [str(a.id)])
+    db.session.commit()
+    assert roles(f"group-{team.group.id}") == {a.id: "member", c.id: "mentor"}
+    assert set(scim_groups.pending_members(other.group.id)) == {"keep@x.test"}
+    # Renamed to another group's name: NameTaken (SCIM's 409), nothing renamed.
+    with pytest.raises(scim_groups.NameTaken):
+        scim_groups.replace_group(actor, account_id, team.group.id, "other", None, [str(a.id)])
+    db.session.rollback()
+    assert db.session.get(MentorGroup, team.group.id).name == "Team"
+
+
+def test_people_by_address_paged_and_for_the_schools_admins_only(school):
+    """services.scim_people: an address in any case and spacing, a page by id, one person by
+    id; another school's person, garbage and a non-admin are refused."""
+    from mentorgroups.services import scim_people
+    from mentorgroups.services.errors import NotFound, PermissionDenied
+
+    account_id, a = school.account.id, school.people[0]
+    other = scim_school(name="Other sync")
+    assert scim_people.list_people(school.admin, account_id, f"  {a.email.upper()} ", 0, 10) \
+        == (1, [(a.id, a.full_name, a.email)])
+    everyone = sorted([school.admin.id] + [p.id for p in school.people])
+    total, rows = scim_people.list_people(school.admin, account_id, None, 1, 2)
+    assert total == 5 and [row[0] for row in rows] == everyone[1:3]
+    assert scim_people.get_person(school.admin, account_id, str(a.id)) == (
+        a.id, a.full_name, a.email)
+    for garbage in ("abc", None, other.people[0].id):
+        with pytest.raises(NotFound):
+            scim_people.get_person(school.admin, account_id, garbage)
+    with pytest.raises(PermissionDenied):
+        scim_people.list_people(a, account_id, None, 0, 10)
+    with pytest.raises(PermissionDenied):
+        scim_people.get_person(a, account_id, a.id)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 
 from mentorgroups.extensions import db
-from mentorgroups.models import TOKEN_SCOPE_LABELS, TOKEN_SCOPES, Account, ApiToken, User, utcnow
+from mentorgroups.models import TOKEN_SCOPE_LABELS, TOKEN_SCOPES, ApiToken, User, utcnow
 from mentorgroups.services import audit
 from mentorgroups.services.errors import FormErrors, NotFound
 from mentorgroups.services.permissions import require_account_admin
@@ -42,10 +42,6 @@ class TokenActor:
     email: str = ""
 
     @property
-    def account_id(self) -> int:
-        return self.token.account_id
-
-    @property
     def api_token_id(self) -> int:
         return self.token.id
 
@@ -67,14 +63,6 @@ class TokenMembership:
     role: str = "admin"
     status: str = "active"
     user_id: None = None
-
-    @property
-    def is_active(self) -> bool:
-        return True
-
-    @property
-    def account(self) -> Account:
-        return db.session.get(Account, self.account_id)
 
 
 def token_membership(actor: TokenActor, account_id: int) -> TokenMembership | None:
