@@ -63,13 +63,13 @@ class Account(Base):
         return self.name
 
 
-
 def password_hash_options() -> dict:
     """werkzeug's default method (scrypt) unless the app's config names another in
     PASSWORD_HASH_METHOD: only the test suite does (a cheap pbkdf2; it hashes thousands of
     passwords), and nothing reads it from the environment."""
     method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
     return {"method": method} if method else {}
+
 
 class User(UserMixin, Base):
     """One personal account across schools. Emails are stored lower-cased, so uniqueness is
