@@ -110,14 +110,16 @@ clean:
 # groups_tree and reports print their tables; digest writes bench/results-digest.json; screens
 # (every screen against its floor and a stock Flask-Admin list, 100,000 and 10,000 learners)
 # writes bench/results.json and regenerates the README's table from both files; concurrency
-# (gunicorn workers x threads under 20 people at once) adds its table to the same file.
+# (gunicorn workers x threads under 20 people at once, reading each screen for 5 s on average,
+# then with no pause as a saturation test) adds its two tables to the same file.
 bench: install
 	$(BIN)/python bench/groups_tree.py
 	$(BIN)/python bench/school_home.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/screens.py
-	$(BIN)/python bench/concurrency.py
+	$(BIN)/python bench/concurrency.py --configs 2x4,4x2,4x4,5x2 --seconds 40
+	$(BIN)/python bench/concurrency.py --think 0
 
 # The fault drills five times per backend beside two CPU-bound processes (they must pass, slower).
 drills-under-load: install

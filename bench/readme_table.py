@@ -56,6 +56,7 @@ def table() -> str:
               f"One HTTP request for a static file from the same worker (no session, no SQL; "
               f"in every app time, in no floor): {results['http_static_ms']} ms."]
     lines += concurrency_table(results.get("concurrency"))
+    lines += concurrency_table(results.get("saturation"))
     return "\n".join(lines)
 
 
@@ -64,9 +65,12 @@ def concurrency_table(runs: dict | None) -> list[str]:
     if not runs:
         return []
     passes = runs.get("passes", 1)
+    think = runs.get("think_s", 0)
+    pace = (f"reading each for {think:g} s on average (exponential pauses) before the next"
+            if think else "with no pause (a saturation test: latency is the queue)")
     lines = ["", f"{runs['people']} people at once for {runs['seconds']:.0f} s a setting"
              f"{f', {passes} passes in alternating order, pooled' if passes > 1 else ''}, "
-             f"every one signed in and opening the screens above in turn with no pause "
+             f"every one signed in and opening the screens above in turn, {pace} "
              f"({runs['data']}; `bench/concurrency.py`, {runs['date']}, load average "
              f"{runs['load']:.1f} at the start):", "",
              "| workers x threads | requests | per second | p50 ms | p95 ms | p99 ms | errors |",

@@ -301,13 +301,14 @@ def main() -> None:
     for scale, mb in peaks.items():
         print(f"peak gunicorn worker RSS after every screen, {int(100_000 * scale):,} learners: "
               f"{mb:.0f} MB")
-    kept = json.loads(RESULTS.read_text()).get("concurrency") if RESULTS.exists() else None
+    old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    kept = {key: old[key] for key in ("concurrency", "saturation") if key in old}
     RESULTS.write_text(json.dumps({
         "date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(),
         "rounds": args.rounds,
         "peak_worker_rss_mb": {str(int(100_000 * s)): round(mb) for s, mb in peaks.items()},
         "http_static_ms": round(http[scales[0]], 1),
-        "screens": results, **({"concurrency": kept} if kept else {})}, indent=2) + "\n")
+        "screens": results, **kept}, indent=2) + "\n")
     from bench.readme_table import write_readme
 
     write_readme()
