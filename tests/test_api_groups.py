@@ -249,7 +249,8 @@ def test_lists_page_by_cursor_in_the_same_statements_whatever_the_size(scene, cl
     admin = scene.admin
 
     def walk(url: str) -> tuple[list[int], list[int]]:
-        ids, counts, cursor = [], [], None
+        ids, counts, sizes, cursor = [], [], [], None
+        limit = int(url.rsplit("limit=", 1)[1])
         while True:
             page_url = url + (f"&cursor={cursor}" if cursor else "")
             db.session.expire_all()
@@ -261,8 +262,11 @@ def test_lists_page_by_cursor_in_the_same_statements_whatever_the_size(scene, cl
             counts.append(statements_of(get))
             ids += [item.get("id", item.get("user_id", item.get("submission_id")))
                     for item in holder["body"]["items"]]
+            sizes.append(len(holder["body"]["items"]))
             cursor = holder["body"]["next_cursor"]
             if cursor is None:
+                # Every page but the last is full, and none holds more than asked for.
+                assert set(sizes[:-1]) <= {limit} and 1 <= sizes[-1] <= limit, (url, sizes)
                 return ids, counts
 
     client.get("/api/v1/school", headers=scene.headers)  # the token's last use, written now
@@ -358,3 +362,82 @@ def test_a_page_of_groups_costs_the_same_statements_over_10_and_500_groups(scene
     counts = {item["id"]: item["counts"] for item in first["items"]}
     assert counts[scene.top_id] == {"member": 2, "mentor": 1, "group_admin": 0}
     assert counts[scene.nested_id] == {"member": 0, "mentor": 0, "group_admin": 1}
+
+
+def test_members_are_the_groups_own_by_role_and_one_by_id(scene, client):
+    """A group's member list and one membership read that group's rows only; ?role= keeps
+    that role only; an id no row can have is NotFound, never a database error."""
+    from mentorgroups.services import api_reads
+
+    def listed(group_id, query=""):
+        body = client.get(f"/api/v1/groups/{group_id}/members{query}",
+                          headers=scene.headers).get_json()
+        return sorted((m["user_id"], m["role"]) for m in body["items"])
+
+    top = listed(scene.top_id)
+    assert (scene.mentor_id, "mentor") in top and (scene.learner_id, "member") in top
+    assert len(top) == 3 and listed(scene.nested_id) == []
+    assert listed(scene.top_id, "?role=mentor") == [(scene.mentor_id, "mentor")]
+    assert {role for _, role in listed(scene.top_id, "?role=member")} == {"member"}
+    assert len(listed(scene.top_id, "?role=member")) == 2
+    problem(client.get(f"/api/v1/groups/{scene.nested_id}/members/{scene.learner_id}",
+                       headers=scene.headers), 404)
+    for unknown in (0, -3, 2 ** 64, "abc"):
+        with pytest.raises(api_reads.NotFound):
+            api_reads.membership_of(scene.admin, scene.account_id, scene.top_id, unknown)
+
+
+def test_somebody_without_access_to_the_school_lists_no_groups(scene):
+    from mentorgroups.services import api_reads
+
+    other = api_school()
+    page = api_reads.groups_page(other.admin, scene.account_id)
+    assert (page.items, page.next_after) == ([], None)
+
+
+def test_people_by_address_are_for_the_schools_admins_only(scene):
+    """Staff of the school and another school's admin find nobody, even by an address that
+    is somebody's here; no address at all finds nobody."""
+    from mentorgroups.models import User
+    from mentorgroups.services import api_reads
+
+    learner_email = db.session.get(User, scene.learner_id).email
+    found = api_reads.person_by_email(scene.admin, scene.account_id, learner_email)
+    assert found.id == scene.learner_id
+    mentor = db.session.get(User, scene.mentor_id)
+    other = api_school()
+    for actor, email in ((mentor, learner_email), (other.admin, learner_email),
+                         (scene.admin, None), (scene.admin, "")):
+        with pytest.raises(api_reads.NotFound):
+            api_reads.person_by_email(actor, scene.account_id, email)
+
+
+def test_reviewed_work_is_no_longer_waiting(scene, client):
+    from mentorgroups.models import Submission
+
+    submission = db.session.scalar(select(Submission).where(
+        Submission.user_id == scene.learner_id))
+    learning.review_submission(scene.admin, submission.id, None, "Good")
+    db.session.commit()
+    assert client.get(f"/api/v1/groups/{scene.top_id}/reviews",
+                      headers=scene.headers).get_json()["items"] == []
+
+
+def test_progress_is_of_the_groups_own_members_with_their_last_activity(scene):
+    """A nested group without members shows nobody (not the members of the group above);
+    a learner who only completed a step was last active then."""
+    from mentorgroups.models import StepCompletion, User
+    from mentorgroups.services import api_reads
+
+    assert api_reads.progress_page(scene.admin, scene.account_id, scene.nested_id).items == []
+    other = db.session.scalar(select(GroupMembership.user_id).where(
+        GroupMembership.group_id == scene.top_id, GroupMembership.role == "member",
+        GroupMembership.user_id != scene.learner_id))
+    steps = sorted(db.session.scalars(select(Step)), key=lambda step: step.position)
+    learning.complete_step(db.session.get(User, other), scene.account_id, steps[0].id)
+    db.session.commit()
+    done = db.session.scalar(select(StepCompletion.completed_at)
+                             .where(StepCompletion.user_id == other))
+    items = {p.user_id: p for p in api_reads.progress_page(scene.admin, scene.account_id,
+                                                           scene.top_id).items}
+    assert items[other].last_activity == done and items[other].waiting == 0

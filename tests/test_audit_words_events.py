@@ -262,6 +262,18 @@ def test_events_whose_before_and_after_are_empty_still_read_without_codes(app):
     ]
 
 
+def test_a_plan_change_names_both_plans_and_the_groups_then(app):
+    """As the plan screen records it, and as a row without its plans reads."""
+    account, admin, _ = hill()
+    record(account, "plan.change", before={"plan": "essentials"},
+           after={"plan": "complete", "groups": 4}, actor=admin)
+    record(account, "plan.change")
+    assert said(account.id, "plan.change") == [
+        ("Changed the plan from Essentials to Complete", ["Groups at the time: 4"]),
+        ("Changed the plan from (None) to (None)", []),
+    ]
+
+
 def test_an_event_of_a_kind_with_no_sentence_lists_every_field_that_changed(app):
     account, admin, lia = hill()
     record(account, "school.rename",

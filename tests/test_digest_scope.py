@@ -258,3 +258,53 @@ def test_a_loop_with_groups_below_it_ends_for_the_group_admin_and_the_mentor(app
     everyone = sorted(f"{name} Learner" for name in "ABCDE")
     assert built == {"Gail Groupadmin": {"B": everyone, "D": ["D Learner", "E Learner"]},
                      "Mo Mentor": {"E": ["E Learner"]}}
+
+
+def _sections(account) -> dict[str, dict[str, list[str]]]:
+    return {d.name: {s.group_name: sorted(m.name for m in s.members) for s in d.sections}
+            for d in build_digests(account, latest_due_week(account, NOW), NOW)}
+
+
+def test_a_group_admin_who_also_mentors_a_group_gets_that_groups_members_only(app, clock):
+    """Gail administers Top (Below nested in it) and mentors Side (Side below nested in
+    it): her Top section counts the tree under it, her Side section Side's own members,
+    as for any mentor; her role in one group never widens another section."""
+    account = make_account(plan="complete")
+    admin = make_member(account, "admin")
+    gail = make_member(account, "staff", full_name="Gail Groupadmin")
+    made = {}
+    for name, parent in (("Top", None), ("Below", "Top"), ("Side", None),
+                         ("Side below", "Side")):
+        made[name] = groups.create_group(admin, account.id, name,
+                                         parent_id=made[parent].id if parent else None)
+        learner = make_member(account, "member", full_name=f"{name} Learner")
+        gm.add_members(admin, account.id, made[name].id, "member", user_ids=[learner.id])
+    gm.add_members(admin, account.id, made["Top"].id, "group_admin", user_ids=[gail.id])
+    gm.add_members(admin, account.id, made["Side"].id, "mentor", user_ids=[gail.id])
+    db.session.commit()
+    clock.move_to(NOW)
+    assert _sections(account)["Gail Groupadmin"] == {
+        "Side": ["Side Learner"], "Top": ["Below Learner", "Top Learner"]}
+
+
+def test_a_group_of_another_school_hung_below_a_section_is_not_walked_into(app, clock):
+    """Damage `flask groups check` repairs: another school's group whose parent is Gail's
+    Top. Her Top section stops at her school's edge, so a person of both schools who is a
+    member there only is not in it."""
+    account, elsewhere = make_account(plan="complete"), make_account(plan="complete")
+    admin, their_admin = make_member(account, "admin"), make_member(elsewhere, "admin")
+    gail = make_member(account, "staff", full_name="Gail Groupadmin")
+    top = groups.create_group(admin, account.id, "Top")
+    learner = make_member(account, "member", full_name="Top Learner")
+    gm.add_members(admin, account.id, top.id, "member", user_ids=[learner.id])
+    gm.add_members(admin, account.id, top.id, "group_admin", user_ids=[gail.id])
+    guest = make_member(account, "member", full_name="Guest Learner")
+    make_member(elsewhere, "member", user=guest)
+    theirs = groups.create_group(their_admin, elsewhere.id, "Theirs")
+    gm.add_members(their_admin, elsewhere.id, theirs.id, "member", user_ids=[guest.id])
+    db.session.commit()
+    db.session.execute(update(MentorGroup).where(MentorGroup.id == theirs.id)
+                       .values(parent_id=top.id))
+    db.session.commit()
+    clock.move_to(NOW)
+    assert _sections(account)["Gail Groupadmin"] == {"Top": ["Top Learner"]}

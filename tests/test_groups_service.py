@@ -244,6 +244,16 @@ def test_group_admins_manage_their_subtree_only(s):
     assert groups.managed_group_ids(s.learner, s.account.id) == set()
 
 
+def test_an_admin_manages_every_group_of_their_school_and_none_of_another(s):
+    a = create(s, "A")
+    a1 = create(s, "A1", parent=a.id)
+    elsewhere = make_account(plan="complete")
+    their_admin = make_member(elsewhere, "admin")
+    groups.create_group(their_admin, elsewhere.id, "Theirs")
+    db.session.commit()
+    assert groups.managed_group_ids(s.admin, s.account.id) == {a.id, a1.id}
+
+
 def _loop(s, *names):
     """Make the groups named each other's parent in a ring, as a move race could leave them
     (raw SQL: the service refuses to make a loop)."""

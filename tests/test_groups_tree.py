@@ -19,7 +19,7 @@ from mentorgroups.services import (
     mentoring,
 )
 from mentorgroups.services import group_members as gm
-from tests.conftest import statements_for
+from tests.conftest import statements_for, statements_of
 from tests.deadline import ends_within
 from tests.factories import make_account, make_member
 
@@ -219,6 +219,80 @@ def _loop(account, admin, gina):
                            {"parent": ids[parent], "id": ids[group]})
     db.session.commit()
     return ids
+
+
+def test_walks_stay_in_the_school_on_a_tree_damaged_across_schools(app):
+    """Damage `flask groups check` repairs: another school's group Theirs hangs below Ours
+    (Gina is its Group Admin), and our Stray and Far (Gina's too) hang below Theirs. Gina is
+    staff of both schools and Group Admin of Theirs there. In this school she reaches Ours
+    and Far, each the top of her part: no walk, down or up, crosses into the other school
+    and back."""
+    account, admin, gina, _ = school()
+    elsewhere = make_account(plan="enterprise")
+    their_admin = make_member(elsewhere, "admin")
+    make_member(elsewhere, "staff", user=gina)
+    ours = groups.create_group(admin, account.id, "Ours")
+    stray = groups.create_group(admin, account.id, "Stray")
+    far = groups.create_group(admin, account.id, "Far")
+    theirs = groups.create_group(their_admin, elsewhere.id, "Theirs")
+    gm.add_members(admin, account.id, ours.id, "group_admin", user_ids=[gina.id])
+    gm.add_members(admin, account.id, far.id, "group_admin", user_ids=[gina.id])
+    gm.add_members(their_admin, elsewhere.id, theirs.id, "group_admin", user_ids=[gina.id])
+    db.session.commit()
+    for group, parent in ((theirs, ours), (stray, theirs), (far, theirs)):
+        db.session.execute(text("UPDATE mentor_group SET parent_id = :parent WHERE id = :id"),
+                           {"parent": parent.id, "id": group.id})
+    db.session.commit()
+    assert set(db.session.scalars(group_reach.subtree_select(account.id, [ours.id]))) == {
+        ours.id}
+    assert list(db.session.scalars(group_reach.subtree_select(account.id, [theirs.id]))) == []
+    assert groups.managed_group_ids(gina, account.id) == {ours.id, far.id}
+    assert sorted(row.name for row in group_tree.top_level(gina, account.id).items) == [
+        "Far", "Ours"]
+    for group in (stray, theirs):
+        assert not group_reach.manages(gina, account.id, group.id)
+        assert not group_reach.mentors(gina, account.id, group.id)
+    assert group_reach.manages(gina, account.id, ours.id)
+    assert not group_reach.manages(admin, account.id, theirs.id)
+    # The walk up names the groups asked for and their ancestors in this school only.
+    assert group_reach.ancestors(account.id, [theirs.id]) == {}
+    assert group_reach.ancestors(account.id, [stray.id]) == {stray.id: (theirs.id, "Stray", True)}
+    # Nothing asked, nothing read.
+    empty = []
+    assert statements_of(lambda: empty.append(group_reach.ancestors(account.id, []))) == 0
+    assert empty == [{}]
+
+
+def test_a_group_admins_top_level_is_the_highest_of_her_own_groups(app):
+    """Gina administers Club, Deep (below Inner below Club) and Year 8, and, on a tree a
+    move race left with Loop A and Loop B each other's parent, Loop A: her top level is
+    Club, Year 8 and Loop A (a group in a loop is not below itself), never Deep."""
+    account, admin, gina, _ = school()
+    club = groups.create_group(admin, account.id, "Club")
+    inner = groups.create_group(admin, account.id, "Inner", "", club.id)
+    deep = groups.create_group(admin, account.id, "Deep", "", inner.id)
+    year8 = groups.create_group(admin, account.id, "Year 8")
+    for group in (club, deep, year8):
+        gm.add_members(admin, account.id, group.id, "group_admin", user_ids=[gina.id])
+    db.session.commit()
+    assert sorted(row.name for row in group_tree.top_level(gina, account.id).items) == [
+        "Club", "Year 8"]
+    loop = _loop(account, admin, gina)
+    assert sorted(row.name for row in group_tree.top_level(gina, account.id).items) == [
+        "Club", "Loop A", "Year 8"]
+    assert loop["Loop A"] in groups.managed_group_ids(gina, account.id)
+
+
+def test_an_account_admin_manages_every_group_and_follows_only_the_ones_they_mentor(app):
+    account, admin, gina, _ = school()
+    top = groups.create_group(admin, account.id, "Top")
+    mentored = groups.create_group(admin, account.id, "Mentored", "", top.id)
+    gm.add_members(admin, account.id, mentored.id, "mentor", user_ids=[admin.id])
+    db.session.commit()
+    assert group_reach.manages(admin, account.id, top.id)
+    assert not group_reach.mentors(admin, account.id, top.id)
+    assert group_reach.mentors(admin, account.id, mentored.id)
+    assert mentoring.mentored_group_ids(admin, account.id) == {mentored.id}
 
 
 def test_every_walk_ends_on_a_looped_tree(client):

@@ -60,6 +60,15 @@ def test_each_school_and_person_sees_their_own(w):
         2, 1, 1, 0)
 
 
+def test_within_one_request_each_person_and_school_keeps_its_own_count(w, app):
+    """The count is kept for the request under the person and the school it is of, so a
+    second count asked in the same request is never the first one's."""
+    with app.test_request_context():
+        assert [inbox.unread_count(who, school.id) for who, school in (
+            (w.sam, w.river), (w.sam, w.hill), (w.meg, w.river), (w.lia, w.river))] == [
+            2, 1, 1, 0]
+
+
 def test_marking_read_touches_only_that_person_in_that_school(w):
     r1 = recent(w.sam, w.river.id)[1]
     meg_note = recent(w.meg, w.river.id)[0]

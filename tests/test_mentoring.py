@@ -13,7 +13,7 @@ from mentorgroups.models import (
     StepCompletion,
 )
 from mentorgroups.services import group_members as gm
-from mentorgroups.services import groups, learning, mentoring
+from mentorgroups.services import group_reach, groups, learning, mentoring
 from mentorgroups.services.errors import NotFound
 from tests.conftest import statements_for
 from tests.factories import make_account, make_cohort, make_member, make_path, school
@@ -131,6 +131,14 @@ def test_who_may_review_through_groups(app):
     db.session.execute(update(AccountMembership).where(AccountMembership.user_id == mentor.id)
                        .values(status="revoked"))
     assert not learning.can_review(mentor, submission)
+    # Without access to the school nobody reaches a group, whatever their rows in it.
+    db.session.execute(update(AccountMembership).where(AccountMembership.user_id == ga.id)
+                       .values(status="revoked"))
+    assert group_reach.mentored_select(mentor, s.account.id) is None
+    assert mentoring.mentored_group_ids(ga, s.account.id) == set()
+    for person, group in ((mentor, child), (ga, child), (ga, top)):
+        assert not group_reach.mentors(person, s.account.id, group.id)
+        assert not group_reach.manages(person, s.account.id, group.id)
 
 
 def test_mentor_pages_and_scope(client):

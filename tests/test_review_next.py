@@ -145,6 +145,24 @@ def test_a_few_groups_at_a_time_each_with_its_path_as_far_as_one_may_see(w):
         review_next.queue_filter(w.meg, w.river.id, group=nested[3].id)
 
 
+def test_a_groups_path_starts_at_the_highest_group_one_may_see(w):
+    """Coaching moved under Sports, which only the account admin sees: Ada's path names
+    Sports; Gus (Group Admin of Coaching) and Meg (its mentor) start at Coaching, both in
+    the choices offered and in the filter chosen."""
+    sports = groups.create_group(w.ada, w.river.id, "Sports")
+    groups.update_group(w.ada, w.river.id, w.coaching.id, "Coaching", None, sports.id)
+    db.session.commit()
+    paths = {who.id: {name: path for _, name, path in
+                      review_next.filter_choices(who, w.river.id, "coaching").groups}
+             for who in (w.ada, w.gus, w.meg)}
+    assert paths == {w.ada.id: {"Coaching": "Sports \u203a Coaching"},
+                     w.gus.id: {"Coaching": "Coaching"}, w.meg.id: {"Coaching": "Coaching"}}
+    for who, path in ((w.ada, "Sports \u203a Coaching"), (w.gus, "Coaching"),
+                      (w.meg, "Coaching")):
+        chosen = review_next.queue_filter(who, w.river.id, group=w.coaching.id)
+        assert (chosen.group_name, chosen.group_path) == ("Coaching", path)
+
+
 def test_the_group_filter_ends_on_a_broken_tree(w):
     """Coaching put below one of its own nested groups (a loop a move race could leave):
     the walk up from a group inside the loop ends, Gus still reaches the groups of his
@@ -184,6 +202,10 @@ def test_a_filter_naming_what_one_may_not_review_is_not_found(w):
     for who, args in forged:
         with pytest.raises(NotFound):
             review_next.queue_filter(getattr(w, who), w.river.id, **args)
+    # The group asked for names nothing to somebody without access here: Rita (revoked,
+    # still Coaching's mentor in its rows) and Hillside's admin.
+    for who in (w.rita, w.hal):
+        assert review_next.filter_group(who, w.river.id, w.coaching.id) is None
 
 
 def test_who_may_filter_by_a_learner(w):
