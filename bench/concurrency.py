@@ -10,11 +10,10 @@ after another for --seconds, after one warm-up visit of each. Between two screen
 reads for --think seconds on average (drawn from an exponential distribution, each person's
 own seeded sequence, so every setting sees the same pauses); --think 0 is no pause at all, a
 saturation test whose latency is set by the queue (20 people / requests per second), not by
-any one request. Each setting
-runs --passes times, the passes in alternating order, and its requests are pooled. Latency
-is from request to the last byte; p50, p95 and p99 over every request of the setting. Writes the
-runs into bench/results.json ("concurrency" with pauses, "saturation" without) and
-regenerates the README's tables.
+any one request. Each setting runs --passes times, the passes in alternating order, and its
+requests are pooled. Latency is from request to the last byte; p50, p95 and p99 over every
+request of the setting. Writes the runs into bench/results.json ("concurrency" with pauses,
+"saturation" without) and regenerates the README's tables.
 
     .venv/bin/python bench/concurrency.py [--configs 2x1,2x4,4x1,4x2,4x4,5x1,5x2,5x4]
         [--people 20] [--seconds 20] [--passes 2] [--scale 1]
