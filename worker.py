@@ -12,6 +12,7 @@ them once Redis is back."""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import threading
@@ -194,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("REDIS_URL is not set: without Redis, jobs run inside the web process "
                          "and no worker is needed.")
     drop_inherited_connections(app)
+    # As app.py: start-up's objects left out of full collections, which in a forked work horse
+    # would also touch (and copy) every page they live on.
+    gc.freeze()
     return work_until_stopped(app, burst=args.burst)
 
 

@@ -7,6 +7,7 @@ ran (counted by an engine event; the app itself knows nothing of the bench).
 
 from __future__ import annotations
 
+import gc
 import os
 
 from flask import g
@@ -25,6 +26,9 @@ with app.app_context():
             g.bench_statements = g.get("bench_statements", 0) + 1
         except RuntimeError:  # outside a request
             pass
+
+
+gc.freeze()  # as app.py does for production's workers
 
 
 @app.after_request
