@@ -75,7 +75,9 @@ class PathProgress:
 @dataclass
 class MemberProgress:
     """One member's line: steps last week (by path), progress now over the paths started,
-    the day of the last step (school's time zone) and, when drifting, for how long."""
+    the day of the last step (school's time zone) and, when drifting, for how long. Built
+    once and never changed: its words are worked out once, however often a template asks
+    (a digest shows about 2,000 lines for a mentor of 50 groups)."""
 
     user_id: int
     name: str
@@ -92,7 +94,7 @@ class MemberProgress:
     def started(self) -> bool:
         return bool(self.paths)
 
-    @property
+    @cached_property
     def steps_last_week(self) -> int:
         return sum(p.done_last_week for p in self.paths)
 
@@ -113,7 +115,7 @@ class MemberProgress:
     def total(self) -> int:
         return sum(p.total for p in self.paths)
 
-    @property
+    @cached_property
     def summary(self) -> str:
         """'3 steps (Essay 2, Maths 1); finished Maths; now 5/12; last 27 Nov'."""
         parts = []
@@ -130,7 +132,7 @@ class MemberProgress:
     def drift_note(self) -> str:
         return f"drifting: no progress for {self.idle_days} days" if self.drifting else ""
 
-    @property
+    @cached_property
     def line(self) -> str:
         """Everything said after the member's name, in one line."""
         return "; ".join(part for part in (self.summary, self.drift_note) if part)
