@@ -69,6 +69,18 @@ def _escape_like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def name_matches(account_id: int, allowed: Select, term: str) -> Select:
+    """(id, name) of the school's groups among `allowed` (a select of ids, walked by SQL)
+    whose name contains `term`, any case and literally (`%` and `_` are letters); every one
+    of them when `term` is empty. Unordered, unlimited: the caller pages it."""
+    query = select(MentorGroup.id, MentorGroup.name).where(
+        MentorGroup.account_id == account_id, MentorGroup.id.in_(allowed))
+    if term:
+        query = query.where(func.lower(MentorGroup.name).like(_escape_like(term.lower()),
+                                                              escape="\\"))
+    return query
+
+
 def _found(account_id: int, term: str, allowed: Select, visible: Select | None,
            limit: int) -> tuple[list[FoundGroup], int]:
     """Groups of the school whose name contains `term` (any case, literally), among
@@ -76,11 +88,7 @@ def _found(account_id: int, term: str, allowed: Select, visible: Select | None,
     natural order of their paths, and how many more. Two statements. Up to PATH_ORDER_LIMIT
     matches every path is worked out to choose the first ones; beyond that (a search that
     narrows nothing in a huge tree) they are the first by name, shown in order of path."""
-    query = select(MentorGroup.id, MentorGroup.name).where(
-        MentorGroup.account_id == account_id, MentorGroup.id.in_(allowed))
-    if term:
-        query = query.where(func.lower(MentorGroup.name).like(_escape_like(term.lower()),
-                                                              escape="\\"))
+    query = name_matches(account_id, allowed, term)
     rows = db.session.execute(query).all()
     total = len(rows)
     if total <= PATH_ORDER_LIMIT:

@@ -119,18 +119,14 @@ def filter_choices(actor: User, account_id: int, query: str | None = None,
     `query` (any case, literally; all of them when empty), first by name, each with its
     path, and whether more match. Two statements whatever the size of the school: the
     page of groups (LIMIT `limit` + 1, the reach a CTE inside it) and their paths."""
-    from mentorgroups.services.group_search import _escape_like, path_labels
+    from mentorgroups.services.group_search import name_matches, path_labels
 
     term = " ".join((query or "").split())
     allowed = reviewable_groups(actor, account_id)
     if allowed is None:
         return GroupChoices([], False, term)
-    rows = select(MentorGroup.id, MentorGroup.name).where(
-        MentorGroup.account_id == account_id, MentorGroup.id.in_(allowed))
-    if term:
-        rows = rows.where(func.lower(MentorGroup.name).like(_escape_like(term.lower()),
-                                                          escape="\\"))
-    found = db.session.execute(rows.order_by(func.lower(MentorGroup.name), MentorGroup.id)
+    found = db.session.execute(name_matches(account_id, allowed, term)
+                               .order_by(func.lower(MentorGroup.name), MentorGroup.id)
                                .limit(limit + 1)).all()
     found, more = found[:limit], len(found) > limit
     labels = path_labels(account_id, [gid for gid, _ in found],
