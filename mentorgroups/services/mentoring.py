@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, false, func, literal, select, union_all
+from sqlalchemy import and_, case, exists, false, func, literal, select, true, union_all
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from mentorgroups.extensions import db
@@ -34,6 +34,7 @@ from mentorgroups.services.errors import NotFound
 from mentorgroups.services.group_members import by_name_page, name_or_email_matches
 from mentorgroups.services.page_counts import members_estimate, page_total
 from mentorgroups.services.permissions import active_membership
+from mentorgroups.services.school_roles import roles_in_school
 from mentorgroups.services.school_settings import drift_cutoff
 from mentorgroups.wording import percent
 
@@ -83,9 +84,20 @@ def follows_learner(actor: User, account_id: int, learner_id):
     if reach is None:
         return false()
     learner_groups = aliased(GroupMembership)
-    return exists().where(learner_groups.user_id == learner_id,
-                          learner_groups.role == "member",
-                          learner_groups.group_id.in_(reach))
+    memberships = select(learner_groups.user_id).where(learner_groups.user_id == learner_id,
+                                                       learner_groups.role == "member")
+    if not roles_in_school(actor.id, account_id).group_admin:
+        return memberships.where(learner_groups.group_id.in_(reach)).exists()
+    # A Group Admin's reach may be most of a big tree (2,005 groups, 155,000 memberships at
+    # the root of the bench school). Left to itself, PostgreSQL turns this EXISTS (under the
+    # queue's OR) into a hash of every learner in reach, built from every group's members
+    # (330 ms for the queue's count, again for its page). Checked row by row instead (the
+    # OFFSET 0 keeps the EXISTS a subplan), each learner's few memberships are looked up by
+    # index and each tested against the reach's group ids, hashed once (`IS TRUE` keeps
+    # that IN a hashed subplan rather than a join rebuilt for every row): 45 ms and 14 ms.
+    # A mentor's reach is a list of their groups, whose members' hash is small: left as is.
+    return (memberships.where(learner_groups.group_id.in_(reach).is_(true()))
+            .offset(0).exists())
 
 
 # ---- what a mentor sees ------------------------------------------------------------------------
