@@ -98,6 +98,83 @@ def test_sorted_by_drifting_and_by_waiting_work(s):
     assert names(s, sort="nonsense", show="nonsense") == ["Ann", "Bob", "Cid", "Dee"]
 
 
+def test_an_unknown_filter_or_order_shows_everyone_by_name(s):
+    """A hand-edited link (?show=nonsense&sort=nonsense) gets the plain page: everyone, by
+    name, read by key, and the page's menus say "all" and "name"."""
+    _, page = mentoring.group_page(s.mo, s.account.id, s.coaching.id, show="nonsense",
+                                   sort="nonsense")
+    assert page.extra == {"show": "all", "sort": "name", "drift_days": 14}
+    assert page.keys == (s.ann.id, s.dee.id)
+
+
+def test_only_name_order_is_paged_by_key(s):
+    """Previous and Next name a row only in name order; other orders page by number."""
+    _, by_name = mentoring.group_page(s.mo, s.account.id, s.coaching.id)
+    assert by_name.keys == (s.ann.id, s.dee.id)
+    for sort in ("drifting", "waiting"):
+        _, page = mentoring.group_page(s.mo, s.account.id, s.coaching.id, sort=sort)
+        assert len(page.items) == 4 and page.keys is None, sort
+
+
+def test_waiting_order_counts_this_school_s_pending_work_only(s):
+    """Most waiting first, then the oldest waiting first: Bob (2), Ann (1, 20 days), Dee (1,
+    9 days; her reviewed work no longer waits), Cid (1, 5 days; his work at another school
+    is not this school's to review)."""
+    elsewhere = make_account(name="Elsewhere")
+    make_member(elsewhere, "member", user=s.cid)
+    far_path = make_path(elsewhere, steps=2, review_at=(2,), title="Far")
+    far_cohort = make_cohort(far_path, learners=[s.cid])
+
+    def work(person, step, days_ago, status="pending", path=None, cohort=None):
+        path, cohort = path or s.path, cohort or s.cohort
+        db.session.add(Submission(account_id=path.account_id, user_id=person.id,
+                                  step_id=step.id, cohort_id=cohort.id, content="work",
+                                  status=status, submitted_at=NOW - timedelta(days=days_ago)))
+
+    work(s.ann, s.path.steps[1], 20)
+    work(s.cid, s.path.steps[1], 5)
+    work(s.dee, s.path.steps[2], 30, status="reviewed")
+    work(s.cid, far_path.steps[1], 25, path=far_path, cohort=far_cohort)
+    db.session.commit()
+    _, page = mentoring.group_page(s.mo, s.account.id, s.coaching.id, sort="waiting")
+    assert [(r.user.full_name, r.waiting) for r in page.items] == [
+        ("Bob", 2), ("Ann", 1), ("Dee", 1), ("Cid", 1)]
+
+
+def test_the_page_as_of_a_moment_counts_the_steps_taken_by_then(s):
+    """Ten days before NOW: Dee's two steps (9 days and 1 day before NOW) are still to come,
+    so she drifts since joining, like Cid; Ann's step 19 days before NOW is then 9 days old."""
+    then = NOW - timedelta(days=10)
+    assert names(s, show="drifting", now=then) == ["Cid", "Dee"]
+    _, page = mentoring.group_page(s.mo, s.account.id, s.coaching.id, now=then)
+    assert {r.user.full_name: r.idle_since for r in page.items}["Dee"] == CLOCK_START
+
+
+def test_steps_at_another_school_do_not_keep_a_member_from_drifting(s):
+    """Ann, drifting here, took a step yesterday at another school she also learns at."""
+    elsewhere = make_account(name="Elsewhere")
+    make_member(elsewhere, "member", user=s.ann)
+    far_path = make_path(elsewhere, steps=1, review_at=(), title="Far")
+    far_cohort = make_cohort(far_path, learners=[s.ann])
+    db.session.add(StepCompletion(user_id=s.ann.id, step_id=far_path.steps[0].id,
+                                  cohort_id=far_cohort.id, completed_at=NOW - timedelta(days=1)))
+    db.session.commit()
+    assert names(s, show="drifting") == ["Ann", "Cid"]
+    assert names(s, sort="drifting") == ["Cid", "Ann", "Bob", "Dee"]
+
+
+def test_only_the_whole_group_is_counted_about(s, monkeypatch):
+    """Above page_counts.EXACT_UP_TO (1 here) the whole group is "about" its members; the
+    drifting ones are counted exactly, never said to be about the group's size."""
+    from mentorgroups.services import page_counts
+
+    monkeypatch.setattr(page_counts, "EXACT_UP_TO", 1)
+    _, everyone = mentoring.group_page(s.mo, s.account.id, s.coaching.id)
+    assert (everyone.total, everyone.estimated) == (4, True)
+    _, drifting = mentoring.group_page(s.mo, s.account.id, s.coaching.id, show="drifting")
+    assert (drifting.total, drifting.estimated) == (2, False)
+
+
 def test_filter_and_sort_work_with_search_and_paging(s):
     assert names(s, request=PageRequest(number=1, size=25, search="c"),
                  show="drifting") == ["Cid"]
@@ -122,6 +199,9 @@ def test_filter_and_sort_work_with_search_and_paging(s):
 def test_another_school_or_group_is_404(s):
     with pytest.raises(NotFound):
         mentoring.group_page(s.mo, s.account.id, s.other.id, show="drifting")
+    for garbage in ("abc", None, ""):
+        with pytest.raises(NotFound):
+            mentoring.group_page(s.mo, s.account.id, garbage)
     stranger = make_account(name="Elsewhere")
     with pytest.raises(NotFound):
         mentoring.group_page(s.mo, stranger.id, s.coaching.id, show="drifting")
@@ -143,6 +223,12 @@ def test_the_page_shows_the_flag_filter_and_sort(client, s):
     none = client.get(f"{url}?show=drifting").get_data(as_text=True)
     assert "Nobody in this group is drifting" in none and "Ann" not in none
     assert client.get(f"/people/groups/{s.other.id}?show=drifting").status_code == 404
+
+
+def test_an_account_admin_opens_any_group_of_the_school(s):
+    """Ada mentors no group, but manages them all (Home > People > Groups, "All groups")."""
+    group, page = mentoring.group_page(s.admin, s.account.id, s.other.id, show="drifting")
+    assert group.id == s.other.id and [r.user.full_name for r in page.items] == ["Olu"]
 
 
 @pytest.mark.scale

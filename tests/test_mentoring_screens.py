@@ -191,6 +191,12 @@ def test_the_activity_tab_shows_the_page_asked_for(w):
     default = mentoring.learner_profile(w.meg, w.river.id, w.lia.id, tab="activity")["activity"]
     assert (default.total, default.number, default.size, len(default.items)) == (30, 1, 50, 30)
 
+    # A link kept past the end (page 9 of 2) shows the last page.
+    beyond = mentoring.learner_profile(w.meg, w.river.id, w.lia.id, tab="activity",
+                                       request=PageRequest(number=9, size=25))["activity"]
+    assert (beyond.total, beyond.number) == (30, 2)
+    assert [a["step"] for a in beyond.items] == [f"Chapter {i:02d}" for i in (5, 4, 3, 2, 1)]
+
 
 # ---- the group page ------------------------------------------------------------------------------
 

@@ -90,9 +90,14 @@ def test_a_mentor_at_hillside_follows_nobody_at_riverside_where_they_learn(w):
 
 
 def test_revoked_and_deactivated_mentors_follow_nobody(w):
+    everybody = set(db.session.scalars(select(User.id)))
     for gone in (w.rita, w.dee):
         assert mentoring.mentored_group_ids(gone, w.river.id) == set()
         assert not mentoring.may_view_learner(gone, w.river.id, w.lia.id)
+        # The condition is a plain false: "not followed" holds for everybody.
+        assert followed(gone, w.river.id) == set()
+        assert set(db.session.scalars(select(User.id).where(
+            ~mentoring.follows_learner(gone, w.river.id, User.id)))) == everybody
     assert followed(w.meg, w.river.id) == {w.lia.id}
 
 
