@@ -39,3 +39,39 @@ def test_start_up_logs_the_job_mode(database_url, caplog):
     create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url,
                 "REDIS_URL": "redis://127.0.0.1:6379/11"})
     assert "Jobs: RQ via Redis" in caplog.text
+
+
+def test_postgresql_connections_are_opened_without_jit():
+    url = "postgresql+psycopg://app@db.internal/mentorgroups"
+    config = load_config({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_pre_ping": True, "connect_args": {"options": "-c jit=off"}}
+    # Options of the operator's own are kept, the JIT setting added after them.
+    config = load_config({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url,
+                          "SQLALCHEMY_ENGINE_OPTIONS": {
+                              "pool_size": 3,
+                              "connect_args": {"options": "-c statement_timeout=5000",
+                                               "connect_timeout": 4}}})
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_size": 3, "connect_args": {"options": "-c statement_timeout=5000 -c jit=off",
+                                         "connect_timeout": 4}}
+    config = load_config({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url,
+                          "DATABASE_JIT": True})
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    config = load_config({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"})
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+
+
+def test_the_app_s_postgresql_sessions_have_jit_off(make_app, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL setting")
+    from sqlalchemy import text
+
+    from mentorgroups.extensions import db
+
+    for app, expected in ((make_app(), "off"), (make_app(DATABASE_JIT=True), None)):
+        with app.app_context():
+            setting = db.session.scalar(text("SHOW jit"))
+            server_default = db.session.scalar(text("SELECT boot_val FROM pg_settings "
+                                                    "WHERE name = 'jit'"))
+            assert setting == (expected or server_default)
