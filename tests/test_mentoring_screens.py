@@ -282,6 +282,28 @@ def test_nobody_without_access_here_may_view_a_learner(w):
         assert mentoring.may_view_learner(outsider, w.river.id, w.lia.id) is False
 
 
+def test_a_group_admin_s_learners_are_checked_row_by_row_a_mentor_s_by_their_groups(w):
+    """One answer in two shapes, for PostgreSQL's sake (see follows_learner): a Group Admin's
+    reach may be most of a big tree, so each learner's memberships are checked by index
+    against the reach hashed once (OFFSET 0 keeps the EXISTS a subplan, IS true the IN a
+    hashed one); a mentor's few groups are left to the planner."""
+    from sqlalchemy.dialects import postgresql
+
+    def shape(actor):
+        return str(mentoring.follows_learner(actor, w.river.id, User.id)
+                   .compile(dialect=postgresql.dialect()))
+
+    assert "OFFSET" in shape(w.gus) and ") IS true" in shape(w.gus)  # Group Admin of Coaching
+    assert "OFFSET" not in shape(w.meg) and "IS true" not in shape(w.meg)  # its mentor
+    for actor in (w.gus, w.meg):
+        assert db.session.scalar(select(
+            mentoring.follows_learner(actor, w.river.id, w.lia.id))) is True
+        assert db.session.scalar(select(
+            mentoring.follows_learner(actor, w.river.id, w.olu.id))) is False  # Chess club
+        assert set(db.session.scalars(select(User.id).where(
+            mentoring.follows_learner(actor, w.river.id, User.id)))) == {w.lia.id}
+
+
 def test_someone_who_mentors_no_group_here_follows_nobody_and_not_following_is_plain_no(w):
     """Sam mentors at Hillside only: at Riverside the condition is a plain false, so "not
     followed by Sam" holds for everybody (a NULL would make both questions unanswerable)."""
