@@ -205,6 +205,24 @@ def test_a_group_admin_sees_the_top_of_her_part_and_who_manages_above(client):
     assert group_tree.top_level(gina, account.id).total == 0
 
 
+def test_each_level_holds_the_groups_directly_in_it_and_names_the_groups_above(app):
+    """What the Groups tab shows as a group is opened: its level (nested one step in), and
+    above a nested level the groups it sits in, top first."""
+    account, admin, gina, _ = school()
+    a = groups.create_group(admin, account.id, "A")
+    a1 = groups.create_group(admin, account.id, "A1", "", a.id)
+    a1x = groups.create_group(admin, account.id, "A1x", "", a1.id)
+    groups.create_group(admin, account.id, "B")
+    db.session.commit()
+    top = group_tree.top_level(admin, account.id)
+    assert [(row.name, row.nested) for row in top.items] == [("B", 0), ("A", 1)]
+    assert top.items[1].level is None  # two groups at the top: none is shown open
+    levels = [group_tree.nested_level(admin, account.id, g.id)[1] for g in (a, a1, a1x)]
+    assert [[row.name for row in level.items] for level in levels] == [["A1"], ["A1x"], []]
+    assert [group_tree.trail(admin, account.id, g) for g in (a, a1, a1x)] == [
+        [], [(a.id, "A")], [(a.id, "A"), (a1.id, "A1")]]
+
+
 def _loop(account, admin, gina):
     """Loop A and Loop B are each other's parent (a move race); Below sits in the loop and
     Under below under it. Gina is Group Admin of Loop A."""

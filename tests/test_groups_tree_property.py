@@ -1,5 +1,6 @@
 """Property-based (Hypothesis stateful) test of the group tree: random creates, moves, member
-adds and deletes keep it acyclic, inside one school, and its counts right."""
+adds and deletes keep it acyclic, inside one school, and what the Groups tab shows of it (every
+group once, its counts, how many groups are nested in it) right."""
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -7,7 +8,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from mentorgroups.extensions import db
 from mentorgroups.models import MentorGroup
-from mentorgroups.services import group_members, groups
+from mentorgroups.paging import PageRequest
+from mentorgroups.services import group_members, group_tree, groups
 from mentorgroups.services.errors import ServiceError
 from tests.conftest import empty_tables
 from tests.factories import make_account, make_member
@@ -102,15 +104,31 @@ class GroupTree(RuleBasedStateMachine):
                 assert node not in seen and node in stored
                 seen.add(node)
                 node = stored[node]
-        nodes = groups.flatten(groups.group_tree(self.admin, self.account.id))
-        assert sorted(n.group.id for n in nodes) == sorted(stored)
-        for node in nodes:
+        rows = self.shown()
+        assert sorted(row.id for row in rows) == sorted(stored)
+        for row in rows:
             expected = {"member": 0, "mentor": 0, "group_admin": 0}
-            for role in self.roles[node.group.id].values():
+            for role in self.roles[row.id].values():
                 expected[role] += 1
-            assert node.counts == expected
-            assert node.depth == len(node.ancestors)
+            assert row.counts == expected
+            assert row.nested == sum(parent == row.id for parent in stored.values())
         assert groups.group_count(self.account.id) == len(stored)
+
+    def shown(self):
+        """Every row the Groups tab shows the admin with every group opened: the top level,
+        then the level of each group with groups nested in it."""
+        whole = PageRequest(size=100)  # more than the groups a run makes: one page a level
+        top = group_tree.top_level(self.admin, self.account.id, whole)
+        rows, opened = list(top.items), 0
+        assert top.total == len(top.items)
+        while opened < len(rows):
+            row, opened = rows[opened], opened + 1
+            if row.nested:
+                _, level = group_tree.nested_level(self.admin, self.account.id, row.id, whole)
+                assert level.total == len(level.items)
+                assert all(inner.parent_id == row.id for inner in level.items)
+                rows.extend(level.items)
+        return rows
 
 
 def test_group_tree_state_machine(app):

@@ -7,7 +7,7 @@ from sqlalchemy.exc import DataError
 
 from mentorgroups.admin.learning import PathView
 from mentorgroups.extensions import db
-from mentorgroups.services import groups
+from mentorgroups.services import group_tree, groups
 from tests.factories import school
 
 BASE = "/admin/community/groups"
@@ -31,7 +31,7 @@ def test_tab_and_new_lines_are_text_not_control_characters(client):
     response = client.post_form(f"{BASE}/new", {"name": "Year 7",
                                                  "description": "Line one\r\n\tLine two"})
     assert response.status_code == 302
-    assert groups.group_tree(s.admin, s.account.id)[0].group.description \
+    assert group_tree.top_level(s.admin, s.account.id).items[0].description \
         == "Line one\r\n\tLine two"
 
 

@@ -7,7 +7,6 @@ is not theirs to see is NotFound, exactly like one that does not exist."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
@@ -33,15 +32,6 @@ from mentorgroups.services.permissions import active_membership, is_account_admi
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
 KEEP = object()  # "leave the parent as it is" in update_group
-
-
-@dataclass
-class GroupNode:
-    group: MentorGroup
-    depth: int
-    counts: dict[str, int]
-    children: list[GroupNode] = field(default_factory=list)
-    ancestors: list[int] = field(default_factory=list)  # visible ancestors, top first
 
 
 # ---- who may see and manage what -------------------------------------------------------------
@@ -322,58 +312,3 @@ def delete_group(actor: User, account_id: int, group_id) -> dict:
     return {"name": group.name, "children_moved": len(children),
             "memberships_ended": len(memberships), "invitations_ended": invitations_ended}
 
-
-# ---- reading the tree --------------------------------------------------------------------------
-
-def role_counts(account_id: int, group_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Members, mentors and group admins per group, counted in one query over the school
-    (no IN list, so it stays one short statement for thousands of groups)."""
-    counts: dict[int, dict[str, int]] = {gid: {"member": 0, "mentor": 0, "group_admin": 0}
-                                         for gid in group_ids}
-    rows = db.session.execute(
-        select(GroupMembership.group_id, GroupMembership.role, func.count())
-        .join(MentorGroup, MentorGroup.id == GroupMembership.group_id)
-        .where(MentorGroup.account_id == account_id)
-        .group_by(GroupMembership.group_id, GroupMembership.role)
-    ).all()
-    for gid, role, n in rows:
-        if gid in counts:
-            counts[gid][role] = n
-    return counts
-
-
-def group_tree(actor: User, account_id: int) -> list[GroupNode]:
-    """The groups this person manages as a forest, each level newest first. A group whose
-    parent is not visible to the person is shown as a root. Two queries whatever the size."""
-    managed = managed_group_ids(actor, account_id)
-    if not managed:
-        return []
-    groups = list(db.session.scalars(
-        select(MentorGroup).where(MentorGroup.account_id == account_id)
-        .order_by(MentorGroup.created_at.desc(), MentorGroup.id.desc())
-    ))
-    groups = [g for g in groups if g.id in managed]
-    counts = role_counts(account_id, [g.id for g in groups])
-    nodes = {g.id: GroupNode(group=g, depth=0, counts=counts[g.id]) for g in groups}
-    roots: list[GroupNode] = []
-    for g in groups:
-        parent = nodes.get(g.parent_id) if g.parent_id is not None else None
-        (parent.children if parent else roots).append(nodes[g.id])
-    stack = [(node, []) for node in reversed(roots)]
-    while stack:
-        node, ancestors = stack.pop()
-        node.depth, node.ancestors = len(ancestors), ancestors
-        below = [*ancestors, node.group.id]
-        stack.extend((child, below) for child in reversed(node.children))
-    return roots
-
-
-def flatten(roots: list[GroupNode]) -> list[GroupNode]:
-    """Depth-first order, the order rows are shown in."""
-    out: list[GroupNode] = []
-    stack = list(reversed(roots))
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        stack.extend(reversed(node.children))
-    return out
