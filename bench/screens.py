@@ -219,7 +219,9 @@ def measure(scale: float, screens: list[Screen], rounds: int) -> tuple[list[dict
             people[who] = Browser(app.base)
             people[who].sign_in(email)
         stock_browser = Browser(stock.base)
-        conn = psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True)
+        # The floor's SQL runs as the app's does: without JIT (see DATABASE_JIT).
+        conn = psycopg.connect(db_url.replace("+psycopg", ""), autocommit=True,
+                               options="-c jit=off")
         times = {s.name: {"app": [], "floor": [], "stock": []} for s in screens}
         # The fixed cost of one HTTP request to the worker (a static file: no session, no
         # SQL), which no floor includes: on small pages it is most of the app's time.
