@@ -41,8 +41,9 @@ def s(app):
 
 def statements_of_get(client, url: str, params: list | None = None) -> list[str]:
     """The SQL of one GET, from a fresh session (as a real request has); each statement's
-    parameters go to `params` when given."""
-    db.session.expire_all()
+    parameters go to `params` when given. A new session: one that still held the test's
+    objects (the school among them) would find them where a real request reads them again."""
+    db.session.remove()
     seen = []
 
     def record(*args):
