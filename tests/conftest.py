@@ -576,7 +576,8 @@ def _closing_responses(app):
 
     def body(iterable):
         try:
-            for chunk in iterable:
+            # Not `yield from`: it would close the body too, and the `finally` again.
+            for chunk in iterable:  # noqa: UP028
                 yield chunk
         finally:
             close = getattr(iterable, "close", None)
