@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
 
 from flask import current_app
@@ -41,9 +41,9 @@ PENDING_SHOWN = 25
 MEMBERS_SHOWN = 25
 
 
-def local_day(value: datetime, tz: tzinfo, year: int) -> str:
-    """'27 Nov' in the school's time zone ('27 Nov 2025' when not in `year`)."""
-    local = value.astimezone(tz)
+def local_day(local: datetime, year: int) -> str:
+    """'27 Nov' of a time already in the school's time zone ('27 Nov 2025' when not in
+    `year`)."""
     return f"{local.day} {local:%b}" + ("" if local.year == year else f" {local.year}")
 
 
@@ -64,8 +64,16 @@ class PathProgress:
     done_last_week: int
     completed: int
     total: int
-    last_activity: datetime  # in the school's time zone
+    last_at: datetime  # the last step on this path (UTC)
     finished_last_week: bool
+    tz: tzinfo
+
+    @property
+    def last_activity(self) -> datetime:
+        """The last step in the school's time zone (worked out when asked: a digest holds
+        about 7,500 of these for a mentor of 50 groups, and its lines need only the member's
+        last day)."""
+        return self.last_at.astimezone(self.tz)
 
     @property
     def percent(self) -> int:
@@ -283,23 +291,31 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
               .group_by(Step.path_id).subquery())
     in_week = and_(StepCompletion.completed_at >= week.start,
                    StepCompletion.completed_at < week.end)
+    # The members' completions summed by path first (about 75,000 rows for a mentor of 50
+    # groups at 100,000 learners), then the 7,500 sums joined to their paths: joining every
+    # completion to its path and its path's total cost as much as reading them.
+    per_path = (select(StepCompletion.user_id, Step.path_id, func.count().label("done"),
+                       func.sum(case((in_week, 1), else_=0)).label("recent"),
+                       func.max(StepCompletion.completed_at).label("last"))
+                .join(Step, Step.id == StepCompletion.step_id)
+                .where(StepCompletion.completed_at < now, StepCompletion.user_id.in_(people))
+                .group_by(StepCompletion.user_id, Step.path_id).subquery())
     tz = zone(account)
     progress: dict[int, list[PathProgress]] = defaultdict(list)
     last_step: dict[int, datetime] = {}
     for uid, title, total, done, recent, last in db.session.execute(
-            select(StepCompletion.user_id, Path.title, totals.c.steps, func.count(),
-                   func.sum(case((in_week, 1), else_=0)), func.max(StepCompletion.completed_at))
-            .join(Step, Step.id == StepCompletion.step_id).join(Path, Path.id == Step.path_id)
+            select(per_path.c.user_id, Path.title, totals.c.steps, per_path.c.done,
+                   per_path.c.recent, per_path.c.last)
+            .join(Path, Path.id == per_path.c.path_id)
             .join(totals, totals.c.path_id == Path.id)
-            .where(Path.account_id == account.id, StepCompletion.completed_at < now,
-                   StepCompletion.user_id.in_(people))
-            .group_by(StepCompletion.user_id, Path.id, Path.title, totals.c.steps)):
+            .where(Path.account_id == account.id)):
         if uid not in member_names:
             continue
         last_step[uid] = max(last, last_step.get(uid, last))
         progress[uid].append(PathProgress(
-            title, int(recent or 0), done, total, last.astimezone(tz),
-            finished_last_week=bool(total) and done >= total and week.start <= last < week.end))
+            title, int(recent or 0), done, total, last,
+            finished_last_week=bool(total) and done >= total and week.start <= last < week.end,
+            tz=tz))
     for paths in progress.values():
         paths.sort(key=lambda p: p.path.lower())
     active_last_week = {uid for uid, paths in progress.items()
@@ -307,6 +323,7 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
 
     drift = timedelta(days=account.drift_days)
     year = (week.end - timedelta(seconds=1)).astimezone(tz).year
+    today = now.astimezone(tz).date()
     digests = []
     for uid, (name, email) in sorted(readers.items(), key=lambda item: (item[1][0], item[0])):
         digest = Digest(uid, name, email, account.name, week)
@@ -323,7 +340,7 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
             ordered = sorted(joined, key=lambda p: (
                 p not in active_last_week, p not in progress, member_names[p].lower(), p))
             shown = [member_line(p, member_names[p], progress.get(p, []), last_step.get(p),
-                                 joined[p], now, drift, tz, year) for p in ordered]
+                                 joined[p], now, today, drift, tz, year) for p in ordered]
             digest.sections.append(GroupSection(
                 gid, group_name, pending[:PENDING_SHOWN], len(pending),
                 sum(1 for item in pending if item.stale), shown, members_total=len(joined),
@@ -343,13 +360,13 @@ def build_digests(account: Account, week: DigestWeek, now: datetime,
 
 
 def member_line(uid: int, name: str, paths: list[PathProgress], last_step: datetime | None,
-                joined: datetime, now: datetime, drift: timedelta, tz: tzinfo,
+                joined: datetime, now: datetime, today: date, drift: timedelta, tz: tzinfo,
                 year: int) -> MemberProgress:
     """A member drifts after `drift` without a step: counted from their last step, or from
     joining the group when they have taken none (the group page's rule too). The days said
-    are the school's calendar days, as the "last 10 Nov" beside them."""
-    since = last_step or joined
-    days = (now.astimezone(tz).date() - since.astimezone(tz).date()).days
+    are the school's calendar days (`today` is now's), as the "last 10 Nov" beside them."""
+    since = (last_step or joined).astimezone(tz)
     return MemberProgress(uid, name, paths,
-                          last=local_day(last_step, tz, year) if last_step else "",
-                          idle_days=max(days, 0), drifting=now - since >= drift)
+                          last=local_day(since, year) if last_step else "",
+                          idle_days=max((today - since.date()).days, 0),
+                          drifting=now - since >= drift)
