@@ -376,6 +376,24 @@ def test_a_nested_groups_members_count_for_the_parents_group_admin(s):
     assert "Dee" not in {m.name for m in mentor.members} and mentor.pending == []
 
 
+def test_a_member_of_two_groups_of_a_section_counts_from_joining_the_first(s):
+    """Dee is in Data analysts and also in Coaching above it: the Group Admin's section
+    (Coaching and everything below) counts her idle days from the earlier of the two joins,
+    whichever of the two groups it was."""
+    gm.add_members(s.admin, s.account.id, s.coaching.id, "member", user_ids=[s.dee.id])
+    db.session.commit()
+    rows = {row.group_id: row for row in db.session.scalars(select(GroupMembership).where(
+        GroupMembership.user_id == s.dee.id))}
+    for long_ago, lately in ((s.analysts.id, s.coaching.id), (s.coaching.id, s.analysts.id)):
+        rows[long_ago].created_at = NOW - timedelta(days=20)
+        rows[lately].created_at = NOW - timedelta(days=2)
+        db.session.commit()
+        section = digest_of(s, s.boss).sections[0]
+        dee = [m for m in section.members if m.name == "Dee"]
+        assert len(dee) == 1 and dee[0].drifting
+        assert dee[0].drift_note == "drifting: no progress for 20 days"
+
+
 def test_a_group_with_nothing_to_report_sends_nothing(s):
     digest = digest_of(s, s.mentor)
     assert digest.is_empty
