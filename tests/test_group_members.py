@@ -102,6 +102,14 @@ def test_role_changes_and_removals_touch_this_group_only(w):
     assert (role_in(w.coaching, w.lia), role_in(w.coaching, w.meg)) == ("mentor", "mentor")
 
 
+@pytest.mark.parametrize("role", ["owner", "", None, "Mentor"])
+def test_a_role_change_to_no_role_of_a_group_is_refused_and_changes_nothing(w, role):
+    with pytest.raises(ServiceError, match="Choose a role: Member, Mentor or Group Admin"):
+        gm.change_role(w.ada, w.river.id, w.coaching.id, w.lia.id, role)
+    db.session.rollback()
+    assert role_in(w.coaching, w.lia) == "member"
+
+
 def test_search_and_lists_stay_inside_the_school_and_the_group(w):
     found = {p["name"]: p["role"] for p in gm.search_people(w.ada, w.river.id, w.coaching.id,
                                                             "o")}
