@@ -394,6 +394,29 @@ def test_a_member_of_two_groups_of_a_section_counts_from_joining_the_first(s):
         assert dee[0].drift_note == "drifting: no progress for 20 days"
 
 
+def test_a_reader_who_is_a_member_of_a_group_in_their_section_is_not_listed(s):
+    """Gail administers Coaching and is also a member of Data analysts below it: her
+    section lists Dee there, not Gail herself."""
+    gm.add_members(s.admin, s.account.id, s.analysts.id, "member", user_ids=[s.boss.id])
+    db.session.commit()
+    names = {m.name for m in digest_of(s, s.boss).sections[0].members}
+    assert "Dee" in names and "Gail Groupadmin" not in names
+
+
+def test_more_idle_members_than_shown_are_counted_for_the_preview(s):
+    """30 members who started but did nothing last week: the preview shows MEMBERS_SHOWN of
+    them and counts the rest; the email lists all."""
+    people = crowd(s, s.coaching, 30, prefix="I")
+    for person in people:
+        complete(s, person, 1, NOW - timedelta(days=10))
+    section = digest_of(s, s.mentor).sections[0]
+    assert len(section.idle) == 30 and len(section.idle_shown) == MEMBERS_SHOWN
+    assert section.idle_more == 30 - MEMBERS_SHOWN
+    html = digests.render(digest_of(s, s.mentor))["html"]
+    assert sum(1 for name in (p.full_name for p in people) if f"<strong>{name}</strong>" in html
+               ) == 30
+
+
 def test_a_group_with_nothing_to_report_sends_nothing(s):
     digest = digest_of(s, s.mentor)
     assert digest.is_empty
