@@ -292,3 +292,22 @@ def test_an_event_of_a_kind_with_no_sentence_lists_every_field_that_changed(app)
         ("school open", ["Reason: New term"]),
         ("school close", ["Reason was Summer"]),
     ]
+
+
+# ---- API tokens -------------------------------------------------------------------------------
+
+
+def test_api_tokens_created_and_revoked_are_named_with_their_scope_and_prefix(app):
+    from mentorgroups.services import api_tokens
+
+    account, admin, _lia = hill()
+    token, secret = api_tokens.create_token(admin, account.id, "Nightly sync", "write")
+    db.session.commit()
+    api_tokens.revoke_token(admin, account.id, token.id)
+    api_tokens.revoke_token(admin, account.id, token.id)  # twice: recorded once
+    db.session.commit()
+    assert said(account.id, "api_token.create") == [
+        (f"Created the API token {q('Nightly sync')} (read and write)",
+         [f"Starts with: {secret[:len(token.prefix)]}"])]
+    assert said(account.id, "api_token.revoke") == [
+        (f"Revoked the API token {q('Nightly sync')}", [])]
