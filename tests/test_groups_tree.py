@@ -223,6 +223,22 @@ def test_each_level_holds_the_groups_directly_in_it_and_names_the_groups_above(a
         [], [(a.id, "A")], [(a.id, "A"), (a1.id, "A1")]]
 
 
+def test_each_row_counts_its_roles_and_carries_its_description(app):
+    account, admin, gina, lia = school()
+    teacher = make_member(account, "staff", full_name="Tom Teacher")
+    kim = make_member(account, "member", full_name="Kim Learner")
+    a = groups.create_group(admin, account.id, "A", "Year 9 tutors")
+    groups.create_group(admin, account.id, "B")
+    gm.add_members(admin, account.id, a.id, "member", user_ids=[lia.id, kim.id])
+    gm.add_members(admin, account.id, a.id, "mentor", user_ids=[teacher.id])
+    gm.add_members(admin, account.id, a.id, "group_admin", user_ids=[gina.id])
+    db.session.commit()
+    rows = {row.name: row for row in group_tree.top_level(admin, account.id).items}
+    assert rows["A"].counts == {"member": 2, "mentor": 1, "group_admin": 1}
+    assert rows["B"].counts == {"member": 0, "mentor": 0, "group_admin": 0}
+    assert (rows["A"].description, rows["B"].description) == ("Year 9 tutors", "")
+
+
 def _loop(account, admin, gina):
     """Loop A and Loop B are each other's parent (a move race); Below sits in the loop and
     Under below under it. Gina is Group Admin of Loop A."""
@@ -272,6 +288,12 @@ def test_walks_stay_in_the_school_on_a_tree_damaged_across_schools(app):
         assert not group_reach.mentors(gina, account.id, group.id)
     assert group_reach.manages(gina, account.id, ours.id)
     assert not group_reach.manages(admin, account.id, theirs.id)
+    # Opening Ours in the tree lists nothing, and its row counts nothing nested: Theirs hangs
+    # below it but is not this school's.
+    assert {row.name: row.nested for row in group_tree.top_level(admin, account.id).items
+            }["Ours"] == 0
+    assert group_tree.nested_level(admin, account.id, ours.id)[1].items == []
+    assert group_tree.nested_level(gina, account.id, ours.id)[1].total == 0
     # The walk up names the groups asked for and their ancestors in this school only.
     assert group_reach.ancestors(account.id, [theirs.id]) == {}
     assert group_reach.ancestors(account.id, [stray.id]) == {stray.id: (theirs.id, "Stray", True)}
