@@ -249,3 +249,52 @@ def test_reports_and_digest_count_waiting_from_the_round_s_first_submission(w, c
     assert [(item.step, item.waited, item.stale) for item in section.pending] == [
         ("Step 3", "8 days", True), ("Step 2", "8 days", True)]
     assert section.stale_total == 2
+
+
+def _read_everything():
+    from sqlalchemy import update
+
+    from mentorgroups.models import utcnow
+
+    db.session.execute(update(Notification).values(read_at=utcnow()))
+    db.session.commit()
+
+
+def test_the_change_job_counts_whom_it_told_and_ignores_versions_of_other_work(w, clock):
+    """The jobs called as the outbox calls them: a version is looked up by this work and its
+    number, in this round; each call says how many reviewers it told (0 when nobody)."""
+    first = submit(w, w.lia, "step two", step=1)
+    other = submit(w, w.lia, "step three", step=2)
+    clock.shift(timedelta(hours=1))
+    submit(w, w.lia, "step three, again", step=2)  # the other work has a version 2
+    _read_everything()
+    assert notifications.notify_submission_changed(first.id, 2) == 0  # the other work's
+    assert notifications.notify_submission_changed(first.id, 99) == 0  # no such version
+    assert notifications.notify_submission_changed(10_000_000, 1) == 0  # no such work
+    assert notifications.notify_submission(first.id, round=2) == 0  # not in round 2
+    assert told("submission_changed", first.id) == []
+    notice = db.session.scalar(select(Notification.text).where(
+        Notification.user_id == w.meg.id, Notification.key.like(f"submission:{first.id}:%")))
+    assert notice == ("Lia Learner submitted \u201cStep 2\u201d in \u201cEssay writing\u201d"
+                      " for review")
+    clock.shift(timedelta(hours=1))
+    learning.submit_for_review(w.lia, w.river.id, w.essay.steps[1].id, "step two, better")
+    db.session.flush()  # the job staged at commit has not run yet
+    version = versions(first)[-1][0]
+    assert notifications.notify_submission_changed(first.id, version) == 4  # Meg, Fay, Tess, Mo
+    db.session.commit()
+    assert told("submission_changed", first.id) == ids(w.meg, w.fay, w.tess, w.mo)
+    assert told("submission_changed", other.id) == []
+
+
+def test_a_version_of_an_earlier_round_tells_nobody_in_the_next(w, clock):
+    submission = submit(w, w.lia, "first draft", step=1)
+    learning.review_submission(w.tess, submission.id, None, "Expand it")
+    db.session.commit()
+    clock.shift(timedelta(days=1))
+    submit(w, w.lia, "longer draft", step=1)  # round 2
+    _read_everything()
+    first_round = [number for number, round_, *_ in versions(submission) if round_ == 1]
+    assert first_round and all(
+        notifications.notify_submission_changed(submission.id, n) == 0 for n in first_round)
+    assert told("submission_changed", submission.id) == []
