@@ -43,12 +43,6 @@ def parent_map(account_id: int) -> dict[int, int | None]:
     ).all())
 
 
-def school_parent_map(account_id: int) -> dict[int, int | None]:
-    """parent_map(), read once per request: for permission checks and screens. Code that
-    must see the tree after locking it (moves) calls parent_map() itself."""
-    return cached(("parent_map", account_id), lambda: parent_map(account_id))
-
-
 def subtree_ids(parents: dict[int, int | None], roots: set[int]) -> set[int]:
     """The roots and everything below them."""
     children: dict[int | None, list[int]] = defaultdict(list)
