@@ -8,10 +8,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mentorgroups.extensions import db
-from mentorgroups.models import Notification, OutboxJob, Review, SentEmail, SubmissionVersion
+from mentorgroups.models import (
+    Notification,
+    OutboxJob,
+    Review,
+    SentEmail,
+    SubmissionVersion,
+    utcnow,
+)
 from mentorgroups.services import inbox, learning, mentoring, notifications, reports
 from mentorgroups.services.digest_content import build_digests
 from mentorgroups.services.digest_weeks import latest_due_week
@@ -252,10 +259,6 @@ def test_reports_and_digest_count_waiting_from_the_round_s_first_submission(w, c
 
 
 def _read_everything():
-    from sqlalchemy import update
-
-    from mentorgroups.models import utcnow
-
     db.session.execute(update(Notification).values(read_at=utcnow()))
     db.session.commit()
 
